@@ -1,0 +1,51 @@
+# Livre Blanc vivant — the two commands that matter are `make book` and `make test`.
+# Every target installs what it needs into .venv first (Python 3.11+ and make are enough).
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: help install book test test-fast reference-data pilot-data lock clean
+
+help:
+	@echo "make book            construit le livre HTML dans _build/html"
+	@echo "make test            installe puis lance tous les tests"
+	@echo "make pilot-data      régénère les données de démonstration des pilotes"
+	@echo "make reference-data  régénère data/reference depuis @etalab/decoupage-administratif (npm)"
+	@echo "make lock            régénère constraints.txt après un changement de version"
+	@echo "make clean           supprime _build et les chapitres générés"
+
+# The stamp is rebuilt when the pins change, so a `git pull` that bumps a version reinstalls.
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 ou plus récent est requis")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+book: $(STAMP)
+	$(PY) -m observatoire livre
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow"
+
+pilot-data: $(STAMP)
+	$(PY) -m observatoire demo --sortie data/pilotes/pilotes.csv
+
+reference-data: $(STAMP)
+	$(PY) scripts/build_reference.py
+
+lock: $(STAMP)
+	$(PY) -m pip freeze --exclude-editable | grep -v '^observatoire' > constraints.tmp
+	( head -2 constraints.txt; cat constraints.tmp ) > constraints.new && rm constraints.tmp
+	mv constraints.new constraints.txt
+
+clean:
+	rm -rf _build book/territoires/*.ipynb

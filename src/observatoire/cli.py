@@ -1,0 +1,103 @@
+"""Command line of the Observatoire (French help). Every command has a Python API behind it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from observatoire.errors import ValidationError, format_problems
+from observatoire.reference import TerritoryCodeError
+
+EXIT_OK, EXIT_INVALID, EXIT_BUILD = 0, 1, 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="observatoire",
+        description="Observatoire de la résilience des territoires et des entreprises : "
+                    "validation des données, calcul des indicateurs et construction du Livre Blanc vivant.",
+    )
+    sub = p.add_subparsers(dest="commande", required=True, metavar="COMMANDE")
+
+    livre = sub.add_parser("livre", help="construire le livre HTML (chapitres des territoires pilotes compris)")
+    livre.add_argument("--donnees", metavar="FICHIER", help="fichier de données des pilotes (CSV ou XLSX) ; "
+                       "par défaut les données de démonstration data/pilotes/pilotes.csv")
+    livre.add_argument("--sortie", metavar="DOSSIER", default=None, help="dossier de construction (défaut : _build)")
+
+    valider = sub.add_parser("valider", help="valider un fichier de données et lister tous ses problèmes")
+    valider.add_argument("fichier", metavar="FICHIER")
+
+    fiche = sub.add_parser("fiche", help="afficher les scores d'un territoire")
+    fiche.add_argument("code", metavar="CODE", help="33063, 200046977, DEP-33, REG-94 ou FR")
+    fiche.add_argument("--donnees", metavar="FICHIER", default=None)
+
+    demo = sub.add_parser("demo", help="générer les données de démonstration des pilotes (générateur à graine fixe)")
+    demo.add_argument("--sortie", metavar="FICHIER", default="data/pilotes/pilotes.csv")
+    demo.add_argument("--graine", metavar="N", type=int, default=None)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except ValidationError as exc:
+        print(f"Données invalides — rien n'a été modifié.\n{exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except TerritoryCodeError as exc:
+        print(f"Erreur : {exc}", file=sys.stderr)
+        return EXIT_INVALID
+
+
+def _run(args) -> int:
+    if args.commande == "livre":
+        from observatoire import livre
+
+        try:
+            livre.build_book(args.donnees or livre.DEFAULT_DATA, args.sortie or livre.ROOT / "_build")
+        except livre.BuildError as exc:
+            print(f"Erreur : {exc}", file=sys.stderr)
+            return EXIT_BUILD
+        return EXIT_OK
+
+    if args.commande == "valider":
+        from observatoire.catalogue import load_catalogue
+        from observatoire.load import read_table
+        from observatoire.reference import load_reference
+        from observatoire.validate import validate_data
+
+        data = validate_data(read_table(args.fichier), load_catalogue(), load_reference())
+        v = data.values
+        print(f"{args.fichier} est valide : {len(v)} valeurs, {v['territoire'].nunique()} territoire(s), "
+              f"{v['indicateur'].nunique()} indicateur(s).")
+        if data.warnings:
+            print(format_problems(data.warnings))
+        return EXIT_OK
+
+    if args.commande == "fiche":
+        from observatoire.fiche import territory_sheet
+        from observatoire.livre import DEFAULT_DATA
+        from observatoire.texte import fr_number
+
+        sheet = territory_sheet(args.code, args.donnees or DEFAULT_DATA)
+        t = sheet.territory
+        print(f"{t.nom} ({t.code}, {sheet.level_label}) — population {fr_number(t.population, 0)}")
+        print(f"Indice global : {fr_number(sheet.index)} / 100")
+        for label, value in sheet.axes.items():
+            print(f"  Axe « {label} » : {fr_number(value)}")
+        for label, value in sheet.communs.items():
+            print(f"  Commun « {label} » : {fr_number(value)}")
+        return EXIT_OK
+
+    if args.commande == "demo":
+        from observatoire.catalogue import load_catalogue
+        from observatoire.demo import DEFAULT_SEED, generate_demo_data, write_demo_csv
+        from observatoire.reference import load_reference
+
+        frame = generate_demo_data(load_catalogue(), load_reference(), seed=args.graine or DEFAULT_SEED)
+        Path(args.sortie).parent.mkdir(parents=True, exist_ok=True)
+        write_demo_csv(frame, args.sortie)
+        print(f"{len(frame)} valeurs de démonstration écrites dans {args.sortie}")
+        return EXIT_OK
+    raise AssertionError(args.commande)

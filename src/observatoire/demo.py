@@ -1,0 +1,120 @@
+"""The seeded generator of DEMONSTRATION data for the pilot territories.
+
+The pilots' survey data do not exist yet. Until they do, the book runs on values drawn by this
+generator, labelled as such wherever they are shown (source column, chapter notice). It is
+driven by the catalogue: each indicator's ``demo_centre`` and ``demo_dispersion`` set the level
+and spread, its direction and commun combine with the territory's profile
+(data/pilotes/territoires.yml) to give plausible contrasts, and its periodicity gives the shape
+of the series (24 months, years 2015–2025, horizons 2030/2050/2100). A new indicator in the
+catalogue gets values with no code change, and adding one leaves the others' values unchanged:
+each (territory, indicator) pair draws from its own seeded stream.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from observatoire.catalogue import Catalogue
+
+PILOTS_FILE = Path(__file__).resolve().parents[2] / "data" / "pilotes" / "territoires.yml"
+DEFAULT_SEED = 20260101
+DEMO_SOURCE = "Données de démonstration (générateur à graine fixe, non issues de l'enquête)"
+
+YEARS = list(range(2015, 2026))
+# The 24 months up to the reference data's vintage date (fixed so the output never depends on
+# the day the generator runs).
+MONTHS = [str(p) for p in pd.period_range("2024-10", "2026-09", freq="M")]
+HORIZONS = [2030, 2050, 2100]
+#: Population for which the demo_centre of a count (agregation = compte) is given.
+COUNT_BASE_POPULATION = 100_000
+
+
+@dataclass(frozen=True)
+class Pilot:
+    code: str
+    slug: str
+    titre: str
+    profil: str
+
+
+@lru_cache(maxsize=1)
+def _pilots_config() -> dict:
+    return yaml.safe_load(PILOTS_FILE.read_text(encoding="utf-8"))
+
+
+def pilots() -> tuple[Pilot, ...]:
+    return tuple(Pilot(**p) for p in _pilots_config()["pilotes"])
+
+
+def profiles() -> dict:
+    return _pilots_config()["profils"]
+
+
+def _stream(seed: int, *keys: str) -> np.random.Generator:
+    return np.random.default_rng([seed, *(zlib.crc32(k.encode("utf-8")) for k in keys)])
+
+
+def _round(value: float, unit_scale: float) -> float:
+    """Keep about three significant digits relative to the indicator's typical size."""
+    decimals = max(0, 2 - int(np.floor(np.log10(max(abs(unit_scale), 1e-9)))))
+    return round(float(value), min(decimals, 4))
+
+
+def generate_series(meta: pd.Series, indicator: str, code: str, profile: dict,
+                    population: int, seed: int = DEFAULT_SEED) -> list[tuple[str, float]]:
+    """(period, value) pairs of one indicator for one territory."""
+    rng = _stream(seed, code, indicator)
+    centre = float(meta["demo_centre"])
+    if meta.get("agregation") == "compte":
+        centre *= population / COUNT_BASE_POPULATION
+    span = float(meta["borne_haute"] - meta["borne_basse"])
+    sd = float(meta["demo_dispersion"]) * (abs(centre) if centre else span)
+    direction = int(meta["direction"])
+    shift = float(profile.get("decalages", {}).get(meta["commun"], 0.0))
+    level = centre + sd * (direction * shift + 0.7 * rng.standard_normal())
+    lo, hi = float(meta["min_plausible"]), float(meta["max_plausible"])
+
+    periodicity = meta["periodicite"]
+    if periodicity == "annuelle":
+        slope = 0.06 * sd * rng.standard_normal()
+        noise = 0.15 * sd * rng.standard_normal(len(YEARS))
+        points = [(str(y), level + slope * (y - YEARS[-1]) + e) for y, e in zip(YEARS, noise)]
+    elif periodicity == "mensuelle":
+        phase = rng.uniform(0, 2 * np.pi)
+        amplitude = 0.25 * sd
+        noise = 0.1 * sd * rng.standard_normal(len(MONTHS))
+        points = [(m, level + amplitude * np.sin(2 * np.pi * int(m[5:]) / 12 + phase) + e)
+                  for m, e in zip(MONTHS, noise)]
+    else:
+        # Without action the great mutations erode resilience: projections drift, on average,
+        # in the unfavourable direction, by a random amount per 25 years.
+        drift = -direction * abs(rng.normal(0.5, 0.3)) * sd
+        points = [(str(h), level + drift * (h - 2025) / 25) for h in HORIZONS]
+    return [(p, _round(min(max(v, lo), hi), centre or span)) for p, v in points]
+
+
+def generate_demo_data(catalogue: Catalogue, reference, territories: list[tuple[str, str]] | None = None,
+                       seed: int = DEFAULT_SEED) -> pd.DataFrame:
+    """Long table in the data-file format for ``territories`` [(code, profile name)], pilots by default."""
+    if territories is None:
+        territories = [(p.code, p.profil) for p in pilots()]
+    prof = profiles()
+    rows = []
+    for code, profile_name in territories:
+        population = reference.territory(code).population
+        for indicator, meta in catalogue.indicators.iterrows():
+            for period, value in generate_series(meta, indicator, code, prof[profile_name], population, seed):
+                rows.append((code, indicator, period, value, meta["unite"], DEMO_SOURCE, ""))
+    return pd.DataFrame(rows, columns=["territoire", "indicateur", "periode", "valeur", "unite", "source", "commentaire"])
+
+
+def write_demo_csv(frame: pd.DataFrame, path: str | Path) -> None:
+    """Deterministic CSV (same inputs → same bytes)."""
+    frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n", float_format="%.10g")

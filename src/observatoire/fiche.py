@@ -1,0 +1,100 @@
+"""Everything a territory's chapter shows, computed in one call so that notebooks stay thin."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pandas as pd
+
+from observatoire.catalogue import Catalogue, load_catalogue
+from observatoire.load import read_table
+from observatoire.pipeline import Choices, Scores, compute_scores
+from observatoire.reference import Reference, Territory, load_reference
+from observatoire.validate import ValidatedData, validate_data
+
+LEVEL_LABELS = {
+    "commune": "commune",
+    "epci": "établissement public de coopération intercommunale (EPCI)",
+    "departement": "département",
+    "region": "région",
+    "france": "France",
+}
+
+
+@dataclass
+class TerritorySheet:
+    territory: Territory
+    scores: Scores  # of every territory of the data file (goalposts make them independent)
+    data: ValidatedData
+    catalogue: Catalogue
+    reference: Reference
+
+    @property
+    def code(self) -> str:
+        return self.territory.code
+
+    @property
+    def level_label(self) -> str:
+        return LEVEL_LABELS[self.territory.level]
+
+    @property
+    def index(self) -> float:
+        return float(self.scores.index.loc[self.code])
+
+    @property
+    def axes(self) -> pd.Series:
+        s = self.scores.axes.loc[self.code]
+        return s.rename(index=self.catalogue.axis_label)
+
+    @property
+    def communs(self) -> pd.Series:
+        s = self.scores.communs.loc[self.code]
+        return s.rename(index=self.catalogue.commun_label)
+
+    @property
+    def series(self) -> pd.DataFrame:
+        v = self.data.values
+        return v[v["territoire"] == self.code]
+
+    def indicator_table(self) -> pd.DataFrame:
+        """Scored value, unit, period, score and source of each indicator, in catalogue order."""
+        tidy = self.scores.tidy()
+        rows = tidy[(tidy["territoire"] == self.code) & (tidy["niveau"] == "indicateur")]
+        meta = self.catalogue.indicators
+        table = pd.DataFrame({
+            "Indicateur": rows["libelle"].to_numpy(),
+            "Axe": rows["element"].map(meta["axe"]).to_numpy(),
+            "Commun": rows["element"].map(meta["commun"]).map(self.catalogue.commun_label).to_numpy(),
+            "Période": rows["periode"].to_numpy(),
+            "Valeur": rows["valeur"].to_numpy(),
+            "Unité": rows["element"].map(meta["unite"]).to_numpy(),
+            "Score (0-100)": rows["score"].round(1).to_numpy(),
+            "Source prévue": rows["element"].map(meta["source"]).to_numpy(),
+        })
+        return table
+
+    def counts(self) -> tuple[int, int]:
+        """(indicators with a value, indicators in the catalogue)."""
+        n = int(self.scores.indicators.loc[self.code].notna().sum())
+        return n, len(self.catalogue.indicators)
+
+
+def territory_sheet(code: str, data_path: str | os.PathLike, choices: Choices | None = None,
+                    catalogue: Catalogue | None = None, reference: Reference | None = None) -> TerritorySheet:
+    """Validate the data file, score it, and return the sheet of territory ``code``.
+
+    Raises :class:`~observatoire.errors.ValidationError` (French messages) on a bad file and
+    :class:`~observatoire.reference.TerritoryCodeError` on an unknown or absent territory.
+    """
+    from observatoire.reference import TerritoryCodeError
+
+    catalogue = catalogue or load_catalogue()
+    reference = reference or load_reference()
+    territory = reference.territory(str(code))
+    data = validate_data(read_table(data_path), catalogue, reference)
+    if territory.code not in set(data.values["territoire"]):
+        raise TerritoryCodeError(
+            f"le territoire « {territory.code} » ({territory.nom}) n'a aucune valeur dans {data_path}")
+    scores = compute_scores(data.values, catalogue, choices)
+    return TerritorySheet(territory, scores, data, catalogue, reference)

@@ -1,0 +1,76 @@
+"""Figures of the book, drawn with seaborn in a colour-blind-safe palette.
+
+Shared by every notebook (territory chapters, comparison, Campus) so that a figure looks the
+same wherever it appears.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: notebooks and tests run without a display
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+PALETTE = "colorblind"
+
+
+def _style():
+    sns.set_theme(style="whitegrid", palette=PALETTE, font_scale=0.95)
+
+
+def profile_by_commun(communs: pd.Series, title: str | None = None):
+    """Horizontal bars of the commun scores (0–100), missing communs shown as such."""
+    _style()
+    data = communs.sort_values(ascending=True, na_position="first")
+    fig, ax = plt.subplots(figsize=(7, 0.38 * len(data) + 1.2))
+    colours = sns.color_palette(PALETTE, 4)
+    bar_colours = [colours[2] if v >= 60 else colours[1] if v >= 40 else colours[3] for v in data.fillna(0)]
+    ax.barh(data.index, data.fillna(0), color=bar_colours)
+    for y, v in enumerate(data):
+        ax.text((0 if pd.isna(v) else v) + 1, y, "n.d." if pd.isna(v) else f"{v:.0f}".replace(".", ","),
+                va="center", fontsize=8)
+    ax.set_xlim(0, 105)
+    ax.set_xlabel("Score de résilience (0 = borne défavorable, 100 = borne favorable)")
+    ax.set_ylabel("")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def scores_by_axis(axes: pd.Series):
+    _style()
+    fig, ax = plt.subplots(figsize=(7, 2.6))
+    sns.barplot(x=axes.values, y=[_wrap(a) for a in axes.index], hue=[_wrap(a) for a in axes.index],
+                palette=PALETTE, legend=False, ax=ax, orient="h")
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("Score (0-100)")
+    ax.set_ylabel("")
+    fig.tight_layout()
+    return fig
+
+
+def monthly_series(series: pd.DataFrame, labels: pd.Series, units: pd.Series, limit: int = 4):
+    """Small multiples of the monthly indicators of a territory."""
+    _style()
+    monthly = series[series["periode"].str.len() == 7]
+    indicators = list(dict.fromkeys(monthly["indicateur"]))[:limit]
+    fig, axes = plt.subplots(1, max(len(indicators), 1), figsize=(3.2 * max(len(indicators), 1), 2.8), squeeze=False)
+    for ax, ind in zip(axes[0], indicators):
+        d = monthly[monthly["indicateur"] == ind]
+        sns.lineplot(x=pd.PeriodIndex(d["periode"], freq="M").to_timestamp(), y=d["valeur"], ax=ax, marker="o", markersize=3)
+        ax.set_title(_wrap(labels[ind], 28), fontsize=9)
+        ax.set_xlabel("")
+        ax.set_ylabel(units[ind])
+        ax.tick_params(axis="x", labelrotation=45, labelsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def _wrap(text: str, width: int = 34) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(str(text), width))

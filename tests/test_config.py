@@ -1,0 +1,53 @@
+"""Book configuration: Jupyter Book only warns on a bad _config.yml, so validate it here."""
+
+from pathlib import Path
+
+import yaml
+from jupyter_book.config import validate_yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load(name):
+    return yaml.safe_load((ROOT / name).read_text(encoding="utf-8"))
+
+
+def test_config_validates_against_jupyter_book_schema():
+    validate_yaml(load("_config.yml"), raise_on_errors=True)
+
+
+def test_config_choices_of_the_design_card():
+    config = load("_config.yml")
+    assert config["only_build_toc_files"] is True
+    assert config["execute"]["raise_on_error"] is True
+    assert config["language"] == "fr"
+    assert config["bibtex_bibfiles"] == ["references.bib"]
+    for outside in ("notebooks", "data", "tests", "src", ".venv", "_build"):
+        assert outside in config["exclude_patterns"]
+
+
+def test_validator_rejects_a_bad_value():
+    import pytest
+
+    bad = load("_config.yml")
+    bad["execute"]["execute_notebooks"] = "toujours"
+    with pytest.raises(Exception):
+        validate_yaml(bad, raise_on_errors=True)
+
+
+def _toc_files(node):
+    for key in ("root", "file"):
+        if key in node:
+            yield node[key]
+    for key in ("parts", "chapters", "sections"):
+        for child in node.get(key, []):
+            yield from _toc_files(child)
+
+
+def test_every_toc_entry_has_a_source_or_is_generated():
+    toc = load("_toc.yml")
+    for entry in _toc_files(toc):
+        path = ROOT / entry
+        generated = entry.startswith("book/territoires/") and entry != "book/territoires/index"
+        found = any(path.with_suffix(s).exists() for s in (".md", ".ipynb"))
+        assert found or generated, f"{entry} is in _toc.yml but has no source"
