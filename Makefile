@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 book: $(STAMP)
-	$(PY) -m observatoire livre
+	$(PY) -m observatoire livre $(if $(DONNEES),--donnees $(DONNEES))
 
 test: $(STAMP)
 	$(PY) -m pytest

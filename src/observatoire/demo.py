@@ -22,6 +22,7 @@ import pandas as pd
 import yaml
 
 from observatoire.catalogue import Catalogue
+from observatoire.pipeline import COUNT_BASE_POPULATION
 
 PILOTS_FILE = Path(__file__).resolve().parents[2] / "data" / "pilotes" / "territoires.yml"
 DEFAULT_SEED = 20260101
@@ -32,8 +33,6 @@ YEARS = list(range(2015, 2026))
 # the day the generator runs).
 MONTHS = [str(p) for p in pd.period_range("2024-10", "2026-09", freq="M")]
 HORIZONS = [2030, 2050, 2100]
-#: Population for which the demo_centre of a count (agregation = compte) is given.
-COUNT_BASE_POPULATION = 100_000
 
 
 @dataclass(frozen=True)
@@ -75,7 +74,8 @@ def generate_series(meta: pd.Series, indicator: str, code: str, profile: dict,
     if meta.get("agregation") == "compte":
         centre *= population / COUNT_BASE_POPULATION
     span = float(meta["borne_haute"] - meta["borne_basse"])
-    sd = float(meta["demo_dispersion"]) * (abs(centre) if centre else span)
+    # Spread relative to the level, but never wider than the goalposts (a 98 % rate cannot vary by ±5).
+    sd = float(meta["demo_dispersion"]) * (min(abs(centre), span) if centre else span)
     direction = int(meta["direction"])
     shift = float(profile.get("decalages", {}).get(meta["commun"], 0.0))
     level = centre + sd * (direction * shift + 0.7 * rng.standard_normal())

@@ -96,5 +96,6 @@ def territory_sheet(code: str, data_path: str | os.PathLike, choices: Choices | 
     if territory.code not in set(data.values["territoire"]):
         raise TerritoryCodeError(
             f"le territoire « {territory.code} » ({territory.nom}) n'a aucune valeur dans {data_path}")
-    scores = compute_scores(data.values, catalogue, choices)
+    population = pd.Series({c: reference.territory(c).population for c in data.values["territoire"].unique()})
+    scores = compute_scores(data.values, catalogue, choices, population)
     return TerritorySheet(territory, scores, data, catalogue, reference)

@@ -74,3 +74,23 @@ def _wrap(text: str, width: int = 34) -> str:
     import textwrap
 
     return "\n".join(textwrap.wrap(str(text), width))
+
+
+def cube_coverage_heatmap(coverage: pd.DataFrame):
+    """Indicators per actor × spatial scale × time scale cell, one panel per actor."""
+    _style()
+    actors = list(dict.fromkeys(coverage["acteur"]))
+    fig, axes = plt.subplots(1, len(actors), figsize=(3.4 * len(actors), 3.0), sharey=True)
+    vmax = coverage["indicateurs"].max()
+    for ax, actor in zip(axes, actors):
+        grid = (coverage[coverage["acteur"] == actor]
+                .pivot(index="echelle_spatiale", columns="echelle_temporelle", values="indicateurs"))
+        grid = grid.reindex(index=list(dict.fromkeys(coverage["echelle_spatiale"])),
+                            columns=list(dict.fromkeys(coverage["echelle_temporelle"])))
+        sns.heatmap(grid, annot=True, fmt="d", cmap="cividis", vmin=0, vmax=vmax, cbar=False,
+                    linewidths=0.5, ax=ax)
+        ax.set_title(actor.capitalize())
+        ax.set_xlabel("échelle temporelle")
+        ax.set_ylabel("échelle spatiale" if ax is axes[0] else "")
+    fig.tight_layout()
+    return fig

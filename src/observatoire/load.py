@@ -17,7 +17,7 @@ import pandas as pd
 from observatoire.errors import Problem, ValidationError
 
 #: Column holding the line number of each row as seen in the source file (header = line 1).
-LINE = "_ligne"
+LINE = "ligne_source"
 
 
 @dataclass

@@ -82,14 +82,31 @@ class Scores:
         return out[cols]
 
 
-def compute_scores(values: pd.DataFrame, catalogue: Catalogue, choices: Choices | None = None) -> Scores:
-    """Score every territory present in ``values`` (the validated long table)."""
+#: Counts (agregation = compte) are scored per this many inhabitants, so that a région and a
+#: village are compared on the same footing; their goalposts are given on that basis.
+COUNT_BASE_POPULATION = 100_000
+
+
+def compute_scores(values: pd.DataFrame, catalogue: Catalogue, choices: Choices | None = None,
+                   population: pd.Series | None = None) -> Scores:
+    """Score every territory present in ``values`` (the validated long table).
+
+    ``population`` (territory code → inhabitants) is needed when the catalogue has counts.
+    """
     choices = choices or Choices()
     meta = catalogue.indicators
     log: list[dict] = []
     snap = snapshot.scoring_snapshot(values, catalogue, choices.horizon)
     log.append({"etape": "instantane", "horizon": choices.horizon})
     wide = snapshot.to_wide(snap, catalogue)
+    counts = meta.index[meta["agregation"] == "compte"].intersection(wide.columns)
+    if len(counts):
+        if population is None:
+            raise ValueError("population requise pour ramener les comptes à 100 000 habitants")
+        per = population.reindex(wide.index).astype("float64") / COUNT_BASE_POPULATION
+        wide[counts] = wide[counts].div(per, axis=0)
+        log.append({"etape": "comptes_par_habitant", "indicateurs": list(counts),
+                    "base": COUNT_BASE_POPULATION})
     scores = normalise.normalise(wide, catalogue, choices.normalisation)
     log.append({"etape": "normalisation", "methode": choices.normalisation})
 

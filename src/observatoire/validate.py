@@ -18,6 +18,7 @@ import pandas as pd
 from observatoire.catalogue import Catalogue
 from observatoire.errors import Problem, ValidationError
 from observatoire.load import LINE, RawTable
+from observatoire.pipeline import COUNT_BASE_POPULATION
 from observatoire.reference import Reference, TerritoryCodeError, parse_territory_code
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "data" / "schema" / "donnees-territoire.schema.json"
@@ -168,12 +169,18 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference) -> 
                 problems.append(Problem(name, line, "valeur", record.valeur,
                                         "nombre attendu (par exemple 12,5 ou 12.5)"))
                 row_ok = False
-            elif meta is not None and not (meta["min_plausible"] <= value <= meta["max_plausible"]):
-                problems.append(Problem(
-                    name, line, "valeur", record.valeur,
-                    f"hors de la plage plausible de {indicator} : attendu entre "
-                    f"{_fmt(meta['min_plausible'])} et {_fmt(meta['max_plausible'])} {meta['unite']}"))
-                row_ok = False
+            elif meta is not None:
+                checked, per = value, ""
+                if meta["agregation"] == "compte" and code:
+                    # Counts are plausible per 100,000 inhabitants, whatever the territory's size.
+                    checked = value / (reference.territory(code).population / COUNT_BASE_POPULATION)
+                    per = f" pour 100 000 habitants (ici {_fmt(round(checked, 3))})"
+                if not meta["min_plausible"] <= checked <= meta["max_plausible"]:
+                    problems.append(Problem(
+                        name, line, "valeur", record.valeur,
+                        f"hors de la plage plausible de {indicator} : attendu entre "
+                        f"{_fmt(meta['min_plausible'])} et {_fmt(meta['max_plausible'])} {meta['unite']}{per}"))
+                    row_ok = False
 
         if record.unite and meta is not None and record.unite.strip() != meta["unite"]:
             problems.append(Problem(name, line, "unite", record.unite,

@@ -1,0 +1,74 @@
+"""The seeded demonstration generator: reproducible, catalogue-driven, plausible, labelled."""
+
+import pandas as pd
+import pytest
+
+from observatoire.catalogue import load_catalogue
+from observatoire.demo import DEMO_SOURCE, HORIZONS, MONTHS, YEARS, generate_demo_data, pilots, write_demo_csv
+from observatoire.load import read_table
+from observatoire.reference import load_reference
+from observatoire.validate import validate_data
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return generate_demo_data(load_catalogue(), load_reference())
+
+
+def test_committed_pilot_file_is_exactly_what_the_generator_writes(demo, tmp_path):
+    from observatoire.livre import DEFAULT_DATA
+
+    out = tmp_path / "pilotes.csv"
+    write_demo_csv(demo, out)
+    assert out.read_bytes() == DEFAULT_DATA.read_bytes(), "run `make pilot-data` and commit the result"
+
+
+def test_five_pilots_with_their_real_codes():
+    codes = {p.code: p.profil for p in pilots()}
+    assert codes == {"33063": "metropole", "200046977": "metropole", "78440": "ville_moyenne",
+                     "200043776": "rural", "REG-94": "insulaire"}
+
+
+def test_series_shapes_follow_periodicity(demo):
+    cat = load_catalogue()
+    periods = demo.groupby("indicateur")["periode"].apply(lambda s: sorted(set(s)))
+    for ind, per in periods.items():
+        kind = cat.indicators.loc[ind, "periodicite"]
+        expected = {"mensuelle": MONTHS, "annuelle": [str(y) for y in YEARS],
+                    "projection": [str(h) for h in HORIZONS]}[kind]
+        assert per == sorted(expected), ind
+
+
+def test_generated_values_pass_validation_and_are_labelled(demo, tmp_path):
+    path = tmp_path / "d.csv"
+    write_demo_csv(demo, path)
+    data = validate_data(read_table(path), load_catalogue(), load_reference())
+    assert len(data.values) == len(demo)
+    assert (demo["source"] == DEMO_SOURCE).all() and "démonstration" in DEMO_SOURCE
+
+
+def test_a_new_indicator_gets_values_without_changing_the_others(tmp_path):
+    import shutil
+
+    from observatoire.catalogue import DEFAULT_DIRECTORY
+
+    d = tmp_path / "catalogue"
+    shutil.copytree(DEFAULT_DIRECTORY, d)
+    text = (d / "indicateurs.csv").read_text(encoding="utf-8").splitlines()
+    first = text[1].split(",", 1)
+    text.append("zz_nouvel_indicateur," + first[1])
+    (d / "indicateurs.csv").write_text("\n".join(text) + "\n", encoding="utf-8")
+    ref = load_reference()
+    before = generate_demo_data(load_catalogue(), ref, [("33063", "metropole")])
+    after = generate_demo_data(load_catalogue(d), ref, [("33063", "metropole")])
+    assert (after["indicateur"] == "zz_nouvel_indicateur").sum() > 0
+    pd.testing.assert_frame_equal(after[after["indicateur"] != "zz_nouvel_indicateur"].reset_index(drop=True), before)
+
+
+def test_profiles_give_plausible_contrasts(demo):
+    # The rural pilot's health access is worse than the metropolises' on average (profile shift).
+    from observatoire.fiche import territory_sheet
+    from observatoire.livre import DEFAULT_DATA
+
+    rural = territory_sheet("200043776", DEFAULT_DATA).scores.communs
+    assert rural.loc["200043776", "sante"] < rural.loc[["33063", "200046977"], "sante"].mean()
