@@ -1,0 +1,70 @@
+"""End to end: build the whole book and check what readers see against the engine's numbers."""
+
+import html
+import re
+from pathlib import Path
+
+import pytest
+
+from observatoire.demo import pilots
+from observatoire.fiche import territory_sheet
+from observatoire.livre import DEFAULT_DATA, build_book
+from observatoire.texte import fr_int, fr_number
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    build_dir = tmp_path_factory.mktemp("build")
+    index = build_book(DEFAULT_DATA, build_dir)
+    return index.parent
+
+
+def pasted(page: str) -> list[str]:
+    """Texts glued into the prose (myst-nb renders them as span.pasted-text)."""
+    return [html.unescape(t) for t in re.findall(r'<span class="pasted-text">(.*?)</span>', page, re.S)]
+
+
+def test_index_page_is_built(built):
+    assert (built / "index.html").exists()
+    assert (built / "book" / "index.html").exists()
+
+
+@pytest.mark.parametrize("pilot", pilots(), ids=lambda p: p.slug)
+def test_pilot_chapter_shows_the_engines_numbers(built, pilot):
+    page = (built / "book" / "territoires" / f"{pilot.slug}.html").read_text(encoding="utf-8")
+    sheet = territory_sheet(pilot.code, DEFAULT_DATA)
+    values = pasted(page)
+    assert f"<h1>{html.escape(pilot.titre, quote=False)}" in page
+    assert sheet.territory.nom in values
+    assert fr_int(sheet.territory.population) in values
+    assert fr_number(sheet.index) in values
+    for axis in (1, 2, 3, 4):
+        assert fr_number(sheet.scores.axes.loc[sheet.code, axis]) in values
+    communs = sheet.communs.dropna()
+    assert fr_number(communs.max()) in values and communs.idxmax() in values
+    # Honest data: the demonstration notice is on the page, above the numbers.
+    assert page.index("Données de démonstration") < page.index('class="pasted-text"')
+
+
+@pytest.mark.parametrize("pilot", pilots(), ids=lambda p: p.slug)
+def test_pilot_chapter_figures_have_captions_and_alt_text(built, pilot):
+    page = (built / "book" / "territoires" / f"{pilot.slug}.html").read_text(encoding="utf-8")
+    figures = re.findall(r"<figure.*?</figure>", page, re.S)
+    assert len(figures) == 3
+    for fig in figures:
+        assert "<figcaption" in fig
+        alt = re.search(r'<img[^>]*alt="([^"]+)"', fig)
+        assert alt and len(alt.group(1)) > 20
+        src = re.search(r'<img[^>]*src="([^"]+)"', fig).group(1)
+        assert (built / "book" / "territoires" / src).resolve().exists()
+
+
+def test_no_execution_error_in_any_page(built):
+    pages = list(built.rglob("*.html"))
+    assert len(pages) > 10
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert "Traceback (most recent call last)" not in text, page
+        assert 'class="output traceback' not in text and 'class="output stderr' not in text, page

@@ -1,0 +1,83 @@
+"""The command line: French help, exit codes, and bad input that leaves the previous book intact."""
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "observatoire", *args], cwd=cwd, capture_output=True, text=True)
+
+
+def test_help_is_in_french():
+    r = run("--help")
+    assert r.returncode == 0
+    assert "construire le livre HTML" in r.stdout and "valider un fichier de données" in r.stdout
+
+
+def test_valider_accepts_the_pilot_file():
+    r = run("valider", "data/pilotes/pilotes.csv")
+    assert r.returncode == 0 and "est valide" in r.stdout and "5 territoire(s)" in r.stdout
+
+
+def test_valider_lists_every_problem_and_fails():
+    r = run("valider", "tests/donnees/invalides/erreurs-multiples.csv")
+    assert r.returncode == 1
+    assert "4 erreurs trouvées" in r.stderr and "ligne 2" in r.stderr and "ligne 5" in r.stderr
+
+
+def test_fiche_of_an_unknown_territory():
+    r = run("fiche", "33999")
+    assert r.returncode == 1 and "territoire inconnu" in r.stderr and "33999" in r.stderr
+
+
+@pytest.fixture
+def previous_build(tmp_path):
+    """A fake previous build whose bytes must survive a failed build."""
+    html = tmp_path / "_build" / "html"
+    html.mkdir(parents=True)
+    (html / "index.html").write_text("<p>livre précédent</p>", encoding="utf-8")
+    return tmp_path / "_build"
+
+
+def digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        h.update(str(p.relative_to(folder)).encode())
+        if p.is_file():
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+@pytest.mark.parametrize("case,message", [
+    ("absent.csv", "fichier introuvable"),
+    ("tests/donnees/invalides/territoire-inconnu.csv", "territoire inconnu"),
+    ("tests/donnees/invalides/erreurs-multiples.csv", "4 erreurs trouvées"),
+])
+def test_bad_input_fails_in_french_and_keeps_the_previous_book(previous_build, case, message):
+    before = digest(previous_build)
+    chapters_before = {p.name: p.stat().st_mtime_ns for p in (ROOT / "book" / "territoires").glob("*.ipynb")}
+    r = run("livre", "--donnees", case, "--sortie", str(previous_build))
+    assert r.returncode == 1
+    assert message in r.stderr and "rien n'a été modifié" in r.stderr
+    assert case.split("/")[-1] in r.stderr
+    assert digest(previous_build) == before
+    after = {p.name: p.stat().st_mtime_ns for p in (ROOT / "book" / "territoires").glob("*.ipynb")}
+    assert after == chapters_before  # no chapter executed, none overwritten
+
+
+def test_a_pilot_missing_from_the_data_file_is_named(previous_build, tmp_path):
+    lines = (ROOT / "data" / "pilotes" / "pilotes.csv").read_text(encoding="utf-8").splitlines()
+    kept = [lines[0]] + [l for l in lines[1:] if not l.startswith("78440,")]
+    data = tmp_path / "sans-mureaux.csv"
+    data.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    before = digest(previous_build)
+    r = run("livre", "--donnees", str(data), "--sortie", str(previous_build))
+    assert r.returncode == 1 and "Les Mureaux" in r.stderr and "78440" in r.stderr
+    assert digest(previous_build) == before
