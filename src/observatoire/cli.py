@@ -82,7 +82,7 @@ def _run(args) -> int:
 
         sheet = territory_sheet(args.code, args.donnees or DEFAULT_DATA)
         t = sheet.territory
-        print(f"{t.nom} ({t.code}, {sheet.level_label}) — population {fr_number(t.population, 0)}")
+        print(f"{t.nom} ({t.code}), {sheet.level_label} — population {fr_number(t.population, 0)}")
         print(f"Indice global : {fr_number(sheet.index)} / 100")
         for label, value in sheet.axes.items():
             print(f"  Axe « {label} » : {fr_number(value)}")

@@ -14,11 +14,11 @@ from observatoire.reference import Reference, Territory, load_reference
 from observatoire.validate import ValidatedData, validate_data
 
 LEVEL_LABELS = {
-    "commune": "commune",
-    "epci": "établissement public de coopération intercommunale (EPCI)",
-    "departement": "département",
-    "region": "région",
-    "france": "France",
+    "commune": "une commune",
+    "epci": "un établissement public de coopération intercommunale (EPCI)",
+    "departement": "un département",
+    "region": "une région",
+    "france": "le pays entier",
 }
 
 
@@ -37,6 +37,15 @@ class TerritorySheet:
     @property
     def level_label(self) -> str:
         return LEVEL_LABELS[self.territory.level]
+
+    def composition(self) -> str:
+        """How the territory is made of communes, as a French clause."""
+        from observatoire.texte import fr_int
+
+        if self.territory.level == "commune":
+            return "la commune est l'échelon de base de l'Observatoire"
+        n = len(self.territory.communes)
+        return f"le territoire regroupe {fr_int(n)} commune{'s' if n > 1 else ''}"
 
     @property
     def index(self) -> float:

@@ -6,10 +6,6 @@ same wherever it appears.
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")  # headless: notebooks and tests run without a display
-
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns

@@ -8,6 +8,7 @@ previous ``_build/html`` stays in place until a complete new build replaces it.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -99,6 +100,14 @@ def jupyter_book(build_root: Path, output_dir: Path, builder: str = "html") -> s
     return subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
 
 
+def build_problems(log: str, limit: int = 40) -> str:
+    """The warnings and errors of a Sphinx log (colour codes removed), else its last lines."""
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in log.strip().splitlines()]
+    problems = [line for line in lines if "WARNING" in line or "ERROR" in line or "Exception" in line]
+    problems = [line for line in problems if "IPKernelApp" not in line]
+    return "\n".join((problems or lines)[-limit:])
+
+
 def build_book(data_path: str | os.PathLike = DEFAULT_DATA, build_dir: str | os.PathLike = ROOT / "_build",
                workers: int | None = None) -> Path:
     """Build the whole book; return the path of the new ``index.html``."""
@@ -125,9 +134,8 @@ def build_book(data_path: str | os.PathLike = DEFAULT_DATA, build_dir: str | os.
         result = jupyter_book(ROOT, work)
         new_html = work / "_build" / "html"
         if result.returncode != 0 or not (new_html / "index.html").exists():
-            log = (result.stdout + result.stderr).strip().splitlines()
             raise BuildError("la construction du livre a échoué ; le livre précédent est conservé.\n"
-                             + "\n".join(log[-40:]))
+                             + build_problems(result.stdout + result.stderr))
         _swap(new_html, build_dir / "html")
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -1,4 +1,10 @@
-"""French formatting of the numbers and names that the book's prose cites through glue."""
+"""French formatting of the numbers and names that the book's prose cites through glue.
+
+Glue values are plain ``str``: myst-nb stores their ``repr`` as ``text/plain`` and reads it
+back with ``ast.literal_eval``, so a string round-trips exactly (quotes, ``<script>``, MyST or
+LaTeX syntax included) and is shown as a literal text node, never interpreted. A str subclass
+with a bare repr would not: « 79,6 » would be read back as the tuple (79, 6).
+"""
 
 from __future__ import annotations
 
@@ -8,26 +14,15 @@ import re
 NBSP = "\u202f"  # narrow no-break space, the French thousands separator
 
 
-class Texte(str):
-    """A string glued into prose verbatim: its repr is itself, so myst-nb shows no quotes.
-
-    glue renders the ``text/plain`` representation as a literal text node, so names typed by a
-    territory (quotes, ``<script>``, MyST or LaTeX syntax) are shown, never interpreted.
-    """
-
-    def __repr__(self) -> str:
-        return str(self)
-
-
-def fr_number(x: float | int | None, decimals: int = 1) -> Texte:
+def fr_number(x: float | int | None, decimals: int = 1) -> str:
     """12345.678 → « 12 345,7 »; missing → « n.d. » (non disponible)."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
-        return Texte("n.d.")
+        return "n.d."
     text = f"{x:,.{decimals}f}"
-    return Texte(text.replace(",", NBSP).replace(".", ","))
+    return text.replace(",", NBSP).replace(".", ",")
 
 
-def fr_int(x: int) -> Texte:
+def fr_int(x: int) -> str:
     return fr_number(int(x), 0)
 
 
