@@ -44,6 +44,7 @@ def test_pilot_chapter_shows_the_engines_numbers(built, pilot):
         assert fr_number(sheet.scores.axes.loc[sheet.code, axis]) in values
     communs = sheet.communs.dropna()
     assert fr_number(communs.max()) in values and communs.idxmax() in values
+    assert "Parameters" not in page and str(DEFAULT_DATA) not in page  # papermill's cell is hidden
     # Honest data: the demonstration notice is on the page, above the numbers.
     assert page.index("Données de démonstration") < page.index('class="pasted-text"')
 

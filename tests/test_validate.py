@@ -100,3 +100,11 @@ def test_parse_number_accepts_french_and_english_forms(text, value):
 @pytest.mark.parametrize("text", ["", "abc", "12,5%", "1,2,3", "12.5.1", "--3"])
 def test_parse_number_rejects_non_numbers(text):
     assert parse_number(text) is None
+
+
+def test_schema_examples_beside_the_schema():
+    schema_dir = Path(__file__).resolve().parents[1] / "data" / "schema"
+    assert len(validate(schema_dir / "exemple-valide.csv").values) == 3
+    with pytest.raises(ValidationError) as exc:
+        validate(schema_dir / "exemple-invalide.csv")
+    assert [p.line for p in exc.value.problems if p.severity == "erreur"] == [2, 3, 4]

@@ -67,16 +67,21 @@ def execute_chapter(pilot: Pilot, data_path: str, output: str) -> str:
         parameters={"code": str(pilot.code), "donnees": str(data_path)},
         kernel_name="python3", cwd=str(ROOT), progress_bar=False, log_output=False,
     )
-    set_title(Path(output), pilot.titre)
+    finish_chapter(Path(output), pilot.titre)
     return output
 
 
-def set_title(path: Path, title: str) -> None:
-    """Give the executed chapter its territory's name as title (escaped: it may be user text)."""
+def finish_chapter(path: Path, title: str) -> None:
+    """Give the executed chapter its territory's name as title (escaped: it may be user text)
+    and hide papermill's injected parameters (they hold local paths, not content)."""
     nb = nbformat.read(path, as_version=4)
     first = nb.cells[0]
     assert first.cell_type == "markdown" and first.source.startswith("# "), "template title cell"
     first.source = "# " + escape_markdown(title)
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "remove-cell"]
     nbformat.write(nb, path)
 
 
