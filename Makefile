@@ -6,11 +6,12 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help install book test test-fast reference-data pilot-data lock clean
+.PHONY: help install book test test-fast bench reference-data pilot-data lock clean
 
 help:
 	@echo "make book            construit le livre HTML dans _build/html"
 	@echo "make test            installe puis lance tous les tests"
+	@echo "make bench           mesure les performances (tableau + _build/bench/resultats.json)"
 	@echo "make pilot-data      régénère les données de démonstration des pilotes"
 	@echo "make reference-data  régénère data/reference depuis @etalab/decoupage-administratif (npm)"
 	@echo "make lock            régénère constraints.txt après un changement de version"
@@ -35,6 +36,9 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow"
+
+bench: $(STAMP)
+	$(PY) -m benchmarks
 
 pilot-data: $(STAMP)
 	$(PY) -m observatoire demo --sortie data/pilotes/pilotes.csv
