@@ -79,7 +79,8 @@ class TerritorySheet:
             "Valeur": rows["valeur"].to_numpy(),
             "Unité": rows["element"].map(meta["unite"]).to_numpy(),
             "Score (0-100)": rows["score"].round(1).to_numpy(),
-            "Source prévue": rows["element"].map(meta["source"]).to_numpy(),
+            # The producer only (text before the first comma); the data dictionary has the rest.
+            "Source prévue": rows["element"].map(meta["source"]).str.split(",").str[0].to_numpy(),
         })
         return table
 

@@ -50,18 +50,27 @@ def scores_by_axis(axes: pd.Series):
 
 
 def monthly_series(series: pd.DataFrame, labels: pd.Series, units: pd.Series, limit: int = 4):
-    """Small multiples of the monthly indicators of a territory."""
+    """Small multiples (two per row) of the monthly indicators of a territory."""
     _style()
     monthly = series[series["periode"].str.len() == 7]
-    indicators = list(dict.fromkeys(monthly["indicateur"]))[:limit]
-    fig, axes = plt.subplots(1, max(len(indicators), 1), figsize=(3.2 * max(len(indicators), 1), 2.8), squeeze=False)
-    for ax, ind in zip(axes[0], indicators):
+    indicators = list(dict.fromkeys(monthly["indicateur"]))[:limit] or [None]
+    ncols = min(2, len(indicators))
+    nrows = -(-len(indicators) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.0 * nrows), squeeze=False)
+    for ax in axes.flat[len(indicators):]:
+        ax.set_visible(False)
+    for ax, ind in zip(axes.flat, indicators):
+        if ind is None:
+            ax.text(0.5, 0.5, "Aucun indicateur mensuel", ha="center", va="center")
+            ax.set_axis_off()
+            continue
         d = monthly[monthly["indicateur"] == ind]
-        sns.lineplot(x=pd.PeriodIndex(d["periode"], freq="M").to_timestamp(), y=d["valeur"], ax=ax, marker="o", markersize=3)
-        ax.set_title(_wrap(labels[ind], 28), fontsize=9)
+        sns.lineplot(x=pd.PeriodIndex(d["periode"], freq="M").to_timestamp(), y=d["valeur"], ax=ax,
+                     marker="o", markersize=3)
+        ax.set_title(_wrap(labels[ind], 44), fontsize=9)
         ax.set_xlabel("")
-        ax.set_ylabel(units[ind])
-        ax.tick_params(axis="x", labelrotation=45, labelsize=7)
+        ax.set_ylabel(units[ind], fontsize=8)
+        ax.tick_params(axis="x", labelrotation=30, labelsize=7)
     fig.tight_layout()
     return fig
 
