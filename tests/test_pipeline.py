@@ -1,0 +1,116 @@
+"""The scoring pipeline end to end on the pilot data: hierarchy, missing data, traceability."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from observatoire.catalogue import load_catalogue
+from observatoire.errors import ValidationError
+from observatoire.livre import DEFAULT_DATA
+from observatoire.load import read_table
+from observatoire.pipeline import Choices, compute_scores
+from observatoire.reference import load_reference
+from observatoire.validate import validate_data
+from observatoire.weights import Weights, load_weights
+
+
+@pytest.fixture(scope="module")
+def inputs():
+    cat, ref = load_catalogue(), load_reference()
+    data = validate_data(read_table(DEFAULT_DATA), cat, ref)
+    pop = pd.Series({c: ref.territory(c).population for c in data.values["territoire"].unique()})
+    return data.values, cat, pop
+
+
+def test_axis_is_mean_of_its_commun_cells_and_index_mean_of_axes(inputs):
+    values, cat, pop = inputs
+    s = compute_scores(values, cat, population=pop)
+    meta = cat.indicators
+    code = "33063"
+    for axis in (1, 2, 3, 4):
+        ids = meta.index[meta["axe"] == axis]
+        cells = s.indicators.loc[code, ids].groupby(meta.loc[ids, "commun"]).mean()
+        assert s.axes.loc[code, axis] == pytest.approx(cells.mean())
+    assert s.index.loc[code] == pytest.approx(s.axes.loc[code].mean())
+    commun = meta.index[meta["commun"] == "eau"]
+    assert s.communs.loc[code, "eau"] == pytest.approx(s.indicators.loc[code, commun].mean())
+
+
+def test_scores_bounded_and_every_step_logged(inputs):
+    values, cat, pop = inputs
+    s = compute_scores(values, cat, population=pop)
+    for name in ("normalise", "communs", "axes", "indice"):
+        d = s.datasets[name].to_numpy()
+        assert np.nanmin(d) >= 0 and np.nanmax(d) <= 100
+    steps = [entry["etape"] for entry in s.log]
+    assert steps[0] == "instantane" and "normalisation" in steps and steps[-1] == "agregation"
+
+
+def test_missing_indicators_are_flagged_and_thin_aggregates_withheld(inputs):
+    values, cat, pop = inputs
+    meta = cat.indicators
+    water = set(meta.index[meta["commun"] == "eau"])
+    # Bordeaux without any water indicator, and without all but one of axis 4.
+    axis4 = list(meta.index[meta["axe"] == 4])
+    dropped = water | set(axis4[1:])
+    thin = values[~((values["territoire"] == "33063") & values["indicateur"].isin(dropped))]
+    s = compute_scores(thin, cat, population=pop)
+    tidy = s.tidy()
+    b = tidy[tidy["territoire"] == "33063"]
+    assert (b[(b["niveau"] == "indicateur") & b["element"].isin(water)]["drapeau"] == "manquant").all()
+    assert np.isnan(s.communs.loc["33063", "eau"])
+    assert np.isnan(s.axes.loc["33063", 4])  # coverage of axis 4 below the 50 % threshold
+    assert s.datasets["couverture_axes"].loc["33063", 4] < 0.5
+    # The index still rests on 3 of 4 axes (coverage 0.75 ≥ 0.5), and says so.
+    assert s.index.loc["33063"] == pytest.approx(s.axes.loc["33063", [1, 2, 3]].mean())
+    assert s.datasets["couverture_indice"].loc["33063", "indice"] == pytest.approx(0.75)
+    # Other territories are unaffected.
+    assert not np.isnan(s.index.loc["78440"])
+
+
+def test_tidy_output_has_one_row_per_territory_and_element(inputs):
+    values, cat, pop = inputs
+    tidy = compute_scores(values, cat, population=pop).tidy()
+    n_terr = values["territoire"].nunique()
+    per_level = tidy.groupby("niveau").size()
+    assert per_level["indicateur"] == n_terr * len(cat.indicators)
+    assert per_level["commun"] == n_terr * len(cat.communs)
+    assert per_level["axe"] == n_terr * 4 and per_level["indice"] == n_terr
+    assert not tidy.duplicated(["territoire", "niveau", "element"]).any()
+
+
+def test_same_inputs_same_scores(inputs):
+    values, cat, pop = inputs
+    a = compute_scores(values, cat, population=pop).tidy()
+    b = compute_scores(values.sample(frac=1, random_state=3), cat, population=pop).tidy()
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_explicit_weights_change_the_index_as_expected(inputs, tmp_path):
+    values, cat, pop = inputs
+    path = tmp_path / "poids.yml"
+    path.write_text("axes:\n  1: 3\n", encoding="utf-8")
+    known = {"indicateurs": set(cat.indicators.index), "communs": set(cat.communs.index), "axes": set(cat.axes.index)}
+    w = load_weights(path, known)
+    assert w == Weights(axes={1: 3.0})
+    s = compute_scores(values, cat, Choices(weights=w), population=pop)
+    a = s.axes.loc["33063"]
+    assert s.index.loc["33063"] == pytest.approx((3 * a[1] + a[2] + a[3] + a[4]) / 6)
+
+
+def test_bad_weights_file_lists_every_problem(inputs, tmp_path):
+    _, cat, _ = inputs
+    path = tmp_path / "poids.yml"
+    path.write_text("axes:\n  9: 1\ncommuns:\n  eau: -2\nniveaux: {}\n", encoding="utf-8")
+    known = {"indicateurs": set(cat.indicators.index), "communs": set(cat.communs.index), "axes": set(cat.axes.index)}
+    with pytest.raises(ValidationError) as exc:
+        load_weights(path, known)
+    text = str(exc.value)
+    assert "3 erreurs" in text and "élément inconnu" in text and "poids positif" in text and "niveau inconnu" in text
+
+
+def test_geometric_aggregation_never_above_arithmetic(inputs):
+    values, cat, pop = inputs
+    ari = compute_scores(values, cat, population=pop)
+    geo = compute_scores(values, cat, Choices(aggregation="geometrique"), population=pop)
+    assert (geo.communs.to_numpy() <= ari.communs.to_numpy() + 1e-9).all()
