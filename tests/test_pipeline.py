@@ -114,3 +114,29 @@ def test_geometric_aggregation_never_above_arithmetic(inputs):
     ari = compute_scores(values, cat, population=pop)
     geo = compute_scores(values, cat, Choices(aggregation="geometrique"), population=pop)
     assert (geo.communs.to_numpy() <= ari.communs.to_numpy() + 1e-9).all()
+
+
+def test_group_median_imputation_is_flagged(inputs):
+    values, cat, pop = inputs
+    gone = values[~((values["territoire"] == "78440") & (values["indicateur"] == "eau_rendement_reseau"))]
+    s = compute_scores(gone, cat, Choices(imputation="mediane_groupe"), population=pop)
+    # Communes in the file: Bordeaux and Les Mureaux → Les Mureaux gets Bordeaux's value.
+    assert s.datasets["matrice"].loc["78440", "eau_rendement_reseau"] == s.datasets["matrice"].loc["33063", "eau_rendement_reseau"]
+    tidy = s.tidy()
+    row = tidy[(tidy["territoire"] == "78440") & (tidy["element"] == "eau_rendement_reseau")]
+    assert row["drapeau"].tolist() == ["impute"]
+    assert (tidy["drapeau"] == "impute").sum() == 1
+    assert any(e["etape"] == "imputation" and e["valeurs_imputees"] == 1 for e in s.log)
+    # Without imputation it stays missing.
+    plain = compute_scores(gone, cat, population=pop).tidy()
+    assert plain[(plain["territoire"] == "78440") & (plain["element"] == "eau_rendement_reseau")]["drapeau"].tolist() == ["manquant"]
+
+
+def test_impute_group_median_by_hand():
+    from observatoire.impute import impute_group_median
+
+    wide = pd.DataFrame({"x": [1.0, 3.0, np.nan, np.nan]}, index=list("abcd"))
+    groups = pd.Series({"a": "g", "b": "g", "c": "g", "d": "h"})
+    filled, mask = impute_group_median(wide, groups)
+    assert filled["x"].tolist()[:3] == [1.0, 3.0, 2.0] and np.isnan(filled.loc["d", "x"])
+    assert mask["x"].tolist() == [False, False, True, False]

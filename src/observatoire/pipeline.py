@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from observatoire import aggregate, normalise, snapshot
+from observatoire import aggregate, impute, normalise, snapshot
 from observatoire.catalogue import Catalogue
 from observatoire.weights import EQUAL, Weights
 
@@ -22,6 +22,7 @@ class Choices:
     aggregation: str = "arithmetique"
     power: float = 0.5  # order of the generalised mean, used when aggregation == "generalisee"
     min_coverage: float = aggregate.DEFAULT_MIN_COVERAGE
+    imputation: str | None = None  # None or "mediane_groupe" (median of the territory's level)
     horizon: int = snapshot.DEFAULT_HORIZON
     weights: Weights = field(default_factory=lambda: EQUAL)
 
@@ -77,9 +78,19 @@ class Scores:
             s["element"] = s["element"].astype(str)
             parts.append(s)
         out = pd.concat(parts, ignore_index=True)
-        out["drapeau"] = np.where(out["score"].isna(), "manquant", "")
+        imputed = self.datasets["imputees"].stack(future_stack=True)
+        is_imputed = pd.MultiIndex.from_frame(out[["territoire", "element"]]).isin(imputed[imputed].index)
+        out["drapeau"] = np.select([out["score"].isna(), is_imputed & (out["niveau"] == "indicateur")],
+                                   ["manquant", "impute"], "")
         cols = ["territoire", "niveau", "element", "libelle", "periode", "valeur", "score", "couverture", "drapeau"]
         return out[cols]
+
+
+def territory_levels(codes) -> pd.Series:
+    """Level of each canonical territory code (the default imputation groups)."""
+    from observatoire.reference import parse_territory_code
+
+    return pd.Series({c: parse_territory_code(c)[0] for c in codes})
 
 
 #: Counts (agregation = compte) are scored per this many inhabitants, so that a région and a
@@ -107,6 +118,13 @@ def compute_scores(values: pd.DataFrame, catalogue: Catalogue, choices: Choices 
         wide[counts] = wide[counts].div(per, axis=0)
         log.append({"etape": "comptes_par_habitant", "indicateurs": list(counts),
                     "base": COUNT_BASE_POPULATION})
+    imputed = pd.DataFrame(False, index=wide.index, columns=wide.columns)
+    if choices.imputation == "mediane_groupe":
+        wide, imputed = impute.impute_group_median(wide, territory_levels(wide.index))
+        log.append({"etape": "imputation", "methode": "mediane_groupe", "groupes": "niveau territorial",
+                    "valeurs_imputees": int(imputed.to_numpy().sum())})
+    elif choices.imputation is not None:
+        raise ValueError(f"imputation inconnue : « {choices.imputation} » (attendu : mediane_groupe)")
     scores = normalise.normalise(wide, catalogue, choices.normalisation)
     log.append({"etape": "normalisation", "methode": choices.normalisation})
 
@@ -140,6 +158,7 @@ def compute_scores(values: pd.DataFrame, catalogue: Catalogue, choices: Choices 
         "brut": values,
         "instantane": snap,
         "matrice": wide,
+        "imputees": imputed,
         "normalise": scores,
         "communs": communs,
         "couverture_communs": cov_communs,
