@@ -107,6 +107,16 @@ def _check_consistency(path, ind, axes, communs) -> list[Problem]:
     return problems
 
 
+def counts_by_commun_and_axis(catalogue: Catalogue) -> pd.DataFrame:
+    """Indicators per commun (rows, catalogue order) and axis (columns, axis order), labelled."""
+    ind = catalogue.indicators
+    table = pd.crosstab(ind["commun"], ind["axe"])
+    table = table.reindex(index=catalogue.communs.index, columns=catalogue.axes.index, fill_value=0)
+    table.index = [catalogue.commun_label(c) for c in table.index]
+    table.columns = [catalogue.axis_label(a) for a in table.columns]
+    return table
+
+
 def cube_coverage(catalogue: Catalogue) -> pd.DataFrame:
     """Number of indicators in each actor × spatial scale × time scale cell (27 rows)."""
     index = pd.MultiIndex.from_product([ACTORS, SPATIAL_SCALES, TIME_SCALES],
