@@ -45,6 +45,8 @@ import tarfile
 from collections import defaultdict
 from pathlib import Path
 
+from observatoire.reference import TABLE_COLUMNS
+
 PACKAGE = "@etalab/decoupage-administratif"
 VERSION = "6.0.0"
 TARBALL = f"etalab-decoupage-administratif-{VERSION}.tgz"
@@ -57,23 +59,8 @@ REPO = Path(__file__).resolve().parents[1]
 CACHE = REPO / ".cache"
 OUT = REPO / "data" / "reference"
 
-# Header of each CSV; must match the field names in datapackage.json.
-COLUMNS = {
-    "communes": ["code", "nom", "departement", "region", "epci", "population"],
-    "epci": [
-        "code",
-        "nom",
-        "type",
-        "mode_financement",
-        "population",
-        "nb_communes",
-        "departement",
-        "region",
-    ],
-    "epci_communes": ["epci", "commune"],
-    "departements": ["code", "nom", "region", "chef_lieu", "population"],
-    "regions": ["code", "nom", "chef_lieu", "population"],
-}
+# Header of each CSV, shared with the loader (and matching datapackage.json).
+COLUMNS = {name: list(columns) for name, columns in TABLE_COLUMNS.items()}
 
 
 def integrity_of(path: Path) -> str:

@@ -414,7 +414,8 @@ class Reference:
 
 # -- loading ----------------------------------------------------------------------------
 
-_TABLES = {
+#: Header of each reference CSV (also used by scripts/build_reference.py to write them).
+TABLE_COLUMNS = {
     "communes": ("code", "nom", "departement", "region", "epci", "population"),
     "epci": (
         "code",
@@ -451,7 +452,7 @@ def _read_table(directory: Path, name: str) -> pd.DataFrame:
     # Everything as text first, so codes keep their leading zeros (01004) and letters (2A004);
     # only an empty cell is missing (no "NA"/"null" guessing).
     frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
-    expected = list(_TABLES[name])
+    expected = list(TABLE_COLUMNS[name])
     if list(frame.columns) != expected:
         raise ValueError(
             f"{path} : colonnes {list(frame.columns)} inattendues, attendues {expected}"
@@ -464,7 +465,7 @@ def _read_table(directory: Path, name: str) -> pd.DataFrame:
 
 @functools.lru_cache(maxsize=8)
 def _load(directory: Path) -> Reference:
-    tables = {name: _read_table(directory, name) for name in _TABLES}
+    tables = {name: _read_table(directory, name) for name in TABLE_COLUMNS}
     return Reference(**tables, source=directory)
 
 
