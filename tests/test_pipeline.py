@@ -140,3 +140,12 @@ def test_impute_group_median_by_hand():
     filled, mask = impute_group_median(wide, groups)
     assert filled["x"].tolist()[:3] == [1.0, 3.0, 2.0] and np.isnan(filled.loc["d", "x"])
     assert mask["x"].tolist() == [False, False, True, False]
+
+
+def test_imputed_value_is_shown_with_its_flag(inputs):
+    values, cat, pop = inputs
+    gone = values[~((values["territoire"] == "78440") & (values["indicateur"] == "eau_rendement_reseau"))]
+    tidy = compute_scores(gone, cat, Choices(imputation="mediane_groupe"), population=pop).tidy()
+    row = tidy[(tidy["territoire"] == "78440") & (tidy["element"] == "eau_rendement_reseau")].iloc[0]
+    bordeaux = tidy[(tidy["territoire"] == "33063") & (tidy["element"] == "eau_rendement_reseau")].iloc[0]
+    assert row["valeur"] == bordeaux["valeur"] and row["couverture"] == 1.0 and row["drapeau"] == "impute"

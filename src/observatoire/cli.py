@@ -32,6 +32,14 @@ def _parser() -> argparse.ArgumentParser:
     fiche.add_argument("code", metavar="CODE", help="33063, 200046977, DEP-33, REG-94 ou FR")
     fiche.add_argument("--donnees", metavar="FICHIER", default=None)
 
+    exporter = sub.add_parser("exporter", help="exporter les résultats en données ouvertes "
+                              "(CSV, Parquet et datapackage.json)")
+    exporter.add_argument("--donnees", metavar="FICHIER", default=None,
+                          help="fichier de données (CSV ou XLSX) ; par défaut les données de "
+                               "démonstration data/pilotes/pilotes.csv")
+    exporter.add_argument("--sortie", metavar="DOSSIER", required=True,
+                          help="dossier où écrire resultats.csv, resultats.parquet et datapackage.json")
+
     demo = sub.add_parser("demo", help="générer les données de démonstration des pilotes (générateur à graine fixe)")
     demo.add_argument("--sortie", metavar="FICHIER", default="data/pilotes/pilotes.csv")
     demo.add_argument("--graine", metavar="N", type=int, default=None)
@@ -100,4 +108,8 @@ def _run(args) -> int:
         write_demo_csv(frame, args.sortie)
         print(f"{len(frame)} valeurs de démonstration écrites dans {args.sortie}")
         return EXIT_OK
+    if args.commande == "exporter":
+        from observatoire.export import export_command
+
+        return export_command(args)
     raise AssertionError(args.commande)

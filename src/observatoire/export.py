@@ -22,7 +22,7 @@ import pandas as pd
 
 from observatoire import __version__
 from observatoire.catalogue import Catalogue
-from observatoire.pipeline import Scores
+from observatoire.pipeline import Choices, Scores
 from observatoire.reference import (COMMUNE_PATTERN, DEPARTEMENT_PATTERN, EPCI_PATTERN, FRANCE_CODE,
                                     REGION_PATTERN)
 
@@ -36,7 +36,10 @@ NUMBER_COLUMNS = ("valeur", "score", "couverture")
 PRIMARY_KEY = ["territoire", "niveau", "element"]
 
 #: Flags the engine sets in ``drapeau`` (an empty cell means no flag).
-FLAGS = {"manquant": "aucun score : valeur absente ou couverture insuffisante"}
+FLAGS = {
+    "impute": "score d'une valeur imputée (médiane des territoires du même niveau), la valeur brute restant vide",
+    "manquant": "aucun score : valeur absente ou couverture insuffisante",
+}
 
 # Canonical territory codes, as the engine writes them (Frictionless patterns are implicitly
 # anchored, like those of data/reference/datapackage.json).
@@ -112,10 +115,11 @@ def table_schema(flags: set[str] | None = None) -> dict:
          "example": "61.5", "type": "number",
          "constraints": {"required": False, "minimum": 0, "maximum": 100}},
         {"name": "couverture", "title": "Couverture",
-         "description": "Part des indicateurs de l'élément qui ont une valeur (de 0 à 1) ; pour un indicateur, 1 "
-                        "s'il a une valeur, 0 sinon.",
+         "description": "Part du poids des indicateurs de l'élément portée par ceux qui ont une valeur (de 0 à "
+                        "1) ; pour un indicateur, 1 s'il a une valeur, 0 sinon. Vide si tous les poids de "
+                        "l'élément sont nuls.",
          "example": "1.0", "type": "number",
-         "constraints": {"required": True, "minimum": 0, "maximum": 1}},
+         "constraints": {"required": False, "minimum": 0, "maximum": 1}},
         {"name": "drapeau", "title": "Drapeau",
          "description": f"Signalement sur le score ; vide quand il n'y a rien à signaler. {flag_text}.",
          "example": "manquant", "type": "string",
@@ -317,8 +321,8 @@ def export_scores(scores: Scores, directory: str | os.PathLike, data_path: str |
     return paths
 
 
-def scores_of_file(data_path: str | os.PathLike) -> Scores:
-    """Validate a data file and score every territory in it (reference choices)."""
+def scores_of_file(data_path: str | os.PathLike, choices: Choices | None = None) -> Scores:
+    """Validate a data file and score every territory in it (the book's reference choices by default)."""
     from observatoire.catalogue import load_catalogue
     from observatoire.load import read_table
     from observatoire.pipeline import compute_scores
@@ -329,7 +333,7 @@ def scores_of_file(data_path: str | os.PathLike) -> Scores:
     data = validate_data(read_table(data_path), catalogue, reference)
     codes = data.values["territoire"].unique()
     population = pd.Series({c: reference.territory(c).population for c in codes})
-    return compute_scores(data.values, catalogue, population=population)
+    return compute_scores(data.values, catalogue, choices, population)
 
 
 def export_command(args) -> int:

@@ -64,6 +64,9 @@ class Scores:
         keys = pd.MultiIndex.from_frame(ind[["territoire", "element"]])
         ind["valeur"] = snap["valeur"].reindex(keys).to_numpy()
         ind["periode"] = snap["periode"].reindex(keys).to_numpy()
+        # An imputed indicator shows the value it was given (flagged « impute » below).
+        imputed_values = self.datasets["matrice"].where(self.datasets["imputees"]).stack(future_stack=True)
+        ind["valeur"] = ind["valeur"].fillna(pd.Series(imputed_values.reindex(keys).to_numpy(), index=ind.index))
         ind["couverture"] = np.where(ind["valeur"].notna(), 1.0, 0.0)
         parts.append(ind)
         for level, name, labels in (("commun", "communs", cat.communs["libelle"]),
