@@ -10,6 +10,7 @@ from observatoire.demo import pilots
 from observatoire.fiche import territory_sheet
 from observatoire.livre import DEFAULT_DATA, build_book
 from observatoire.texte import fr_int, fr_number
+from observatoire.uncertainty import index_interval
 
 pytestmark = pytest.mark.slow
 
@@ -40,6 +41,8 @@ def test_pilot_chapter_shows_the_engines_numbers(built, pilot):
     assert sheet.territory.nom in values
     assert fr_int(sheet.territory.population) in values
     assert fr_number(sheet.index) in values
+    low, _, high = index_interval(sheet.scores, sheet.code)
+    assert fr_number(low) in values and fr_number(high) in values  # the index comes with its band
     for axis in (1, 2, 3, 4):
         assert fr_number(sheet.scores.axes.loc[sheet.code, axis]) in values
     communs = sheet.communs.dropna()

@@ -91,3 +91,8 @@ def test_permuting_territories_does_not_change_their_scores(xs, rnd):
         s = normalise_indicator(xs, meta, method)
         sp = normalise_indicator([xs[i] for i in perm], meta, method)
         assert np.allclose(sp, s[perm], equal_nan=True)
+
+
+def test_no_negative_zero_at_the_worst_goalpost():
+    s = normalise_distance_to_target([50.0], 10.0, 50.0, -1)
+    assert s[0] == 0.0 and not np.signbit(s[0])

@@ -2,16 +2,23 @@
 
 The data flow reads in the module list, one module per step:
 
-    reference  → real territorial structure (COG 2026)
-    catalogue  → indicator metadata (axis, commun, actor, scales, direction, goalposts, source)
-    load       → a territory data file as people produce it (CSV/XLSX, any separator/encoding)
-    validate   → every problem at once, in French, with file line and column
-    snapshot   → the value of each indicator used for scoring (latest year/month, 2050 horizon)
-    normalise  → indicator scores on 0–100, oriented by the indicator's direction
-    aggregate  → commun, axis and overall scores (weights from the catalogue or a YAML file)
-    pipeline   → the steps chained, every data set kept and every choice logged
-    demo       → the seeded generator of the pilots' demonstration data
-    livre      → papermill runs of the territory chapter and the Jupyter Book build
+    reference   → real territorial structure (COG 2026)
+    catalogue   → indicator metadata (axis, commun, actor, scales, direction, goalposts, source)
+    load        → a territory data file as people produce it (CSV/XLSX, any separator/encoding)
+    tableschema → Table Schema checks (catalogue files), in French
+    validate    → every problem at once, in French, with file line and column
+    snapshot    → the value of each indicator used for scoring (latest year/month, 2050 horizon)
+    levels      → commune values rolled up to EPCI, département, région and France
+    impute      → optional, flagged group-median imputation
+    normalise   → indicator scores on 0–100, oriented by the indicator's direction
+    weights     → equal or explicit (YAML) weights per level
+    aggregate   → commun, axis and overall scores, with a data-availability threshold
+    pipeline    → the steps chained, every data set kept and every choice logged
+    uncertainty → Monte Carlo over the modelling choices: score and rank intervals, sensitivity
+    export      → tidy results as CSV and Parquet with their Data Package (open data)
+    demo        → the seeded generator of the pilots' demonstration data
+    fiche, figures, texte → what a territory's chapter shows, its figures, French formatting
+    livre       → papermill runs of the territory chapter and the Jupyter Book build
 """
 
 from observatoire.errors import Problem, ValidationError

@@ -99,3 +99,49 @@ def cube_coverage_heatmap(coverage: pd.DataFrame):
         ax.set_ylabel("échelle spatiale" if ax is axes[0] else "")
     fig.tight_layout()
     return fig
+
+
+def index_intervals(quantiles: pd.DataFrame, labels: dict | None = None, band: str = "intervalle 5-95 %"):
+    """Each territory's overall index under the Monte Carlo of the choices: the band between
+    the ``q05`` and ``q95`` columns, the median ``q50`` and, if given, the ``reference`` value."""
+    import numpy as np
+
+    _style()
+    data = quantiles.sort_values("q50")
+    names = [_wrap((labels or {}).get(code, code), 30) for code in data.index]
+    colours = sns.color_palette(PALETTE, 3)
+    fig, ax = plt.subplots(figsize=(7, 0.6 * len(data) + 1.6))
+    y = np.arange(len(data))
+    ax.hlines(y, data["q05"], data["q95"], color=colours[0], linewidth=7, alpha=0.4, label=band)
+    ax.scatter(data["q50"], y, color=colours[0], s=36, zorder=3, label="médiane des tirages")
+    if "reference" in data:
+        ax.scatter(data["reference"], y, marker="D", color=colours[1], s=30, zorder=4,
+                   label="choix de référence")
+    ax.set_yticks(y, names)
+    ax.set_ylim(-0.6, len(data) - 0.4)
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("Indice global (0 = borne défavorable, 100 = borne favorable)")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3, frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def sensitivity_indices(indices: pd.DataFrame, labels: dict | None = None, factors: dict | None = None):
+    """Grouped bars of first-order sensitivity indices: one group per row of ``indices``
+    (territories, and e.g. their mean), one bar per column (factor)."""
+    _style()
+    long = indices.rename(index=lambda c: _wrap((labels or {}).get(c, c), 30),
+                          columns=lambda f: (factors or {}).get(f, f))
+    long = long.rename_axis(index="territoire", columns="choix").stack().rename("indice").reset_index()
+    fig, ax = plt.subplots(figsize=(7, 0.75 * len(indices) + 1.6))
+    sns.barplot(data=long, y="territoire", x="indice", hue="choix", palette=PALETTE, orient="h", ax=ax)
+    from matplotlib.ticker import FuncFormatter
+
+    ax.set_xlim(min(0.0, float(long["indice"].min())) - 0.02, 1.0)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.1f}".replace(".", ",")))
+    ax.axvline(0, color="0.3", linewidth=0.8)
+    ax.set_xlabel("Indice de sensibilité du premier ordre (part de la variance de l'indice global)")
+    ax.set_ylabel("")
+    ax.legend(title="", loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -59,7 +59,9 @@ def normalise_distance_to_target(x, target: float, worst: float, direction: int)
     """Share of the way from the worst goalpost to the target, capped at 100 once reached."""
     x = np.asarray(x, dtype="float64")
     s = (x - worst) / (target - worst)
-    return np.clip(s, 0.0, 1.0) * SCALE
+    # + 0.0 turns the -0.0 of a "less is better" indicator at its worst goalpost into 0.0, which
+    # a power mean of negative order would otherwise turn into -inf.
+    return np.clip(s, 0.0, 1.0) * SCALE + 0.0
 
 
 METHODS = ("goalposts", "minmax", "zscore", "rank", "distance_cible")
