@@ -12,7 +12,42 @@ from observatoire.reference import TerritoryCodeError
 EXIT_OK, EXIT_INVALID, EXIT_BUILD = 0, 1, 3
 
 
+def _choices_parser() -> argparse.ArgumentParser:
+    """Options of the modelling choices, shared by the commands that compute scores."""
+    from observatoire import aggregate, normalise
+
+    c = argparse.ArgumentParser(add_help=False)
+    g = c.add_argument_group("choix de calcul (par défaut, ceux du livre)")
+    g.add_argument("--normalisation", choices=normalise.METHODS, default="goalposts",
+                   help="méthode de normalisation (défaut : goalposts, c'est-à-dire les bornes du catalogue)")
+    g.add_argument("--agregation", choices=aggregate.METHODS, default="arithmetique",
+                   help="moyenne utilisée à chaque niveau (défaut : arithmetique)")
+    g.add_argument("--puissance", type=float, default=0.5, metavar="P",
+                   help="ordre de la moyenne généralisée (avec --agregation generalisee)")
+    g.add_argument("--poids", metavar="FICHIER", help="poids explicites (YAML : indicateurs, communs, axes)")
+    g.add_argument("--imputation", choices=["mediane_groupe"], default=None,
+                   help="imputer les valeurs manquantes (médiane des territoires de même niveau)")
+    g.add_argument("--couverture-min", type=float, default=aggregate.DEFAULT_MIN_COVERAGE, metavar="PART",
+                   help="part minimale du poids renseignée pour calculer un agrégat (défaut : 0,5)")
+    return c
+
+
+def choices_from_args(args):
+    from observatoire.catalogue import load_catalogue
+    from observatoire.pipeline import Choices
+    from observatoire.weights import EQUAL, load_weights
+
+    weights = EQUAL
+    if args.poids:
+        cat = load_catalogue()
+        weights = load_weights(args.poids, {"indicateurs": set(cat.indicators.index),
+                                            "communs": set(cat.communs.index), "axes": set(cat.axes.index)})
+    return Choices(normalisation=args.normalisation, aggregation=args.agregation, power=args.puissance,
+                   min_coverage=args.couverture_min, imputation=args.imputation, weights=weights)
+
+
 def _parser() -> argparse.ArgumentParser:
+    choix = _choices_parser()
     p = argparse.ArgumentParser(
         prog="observatoire",
         description="Observatoire de la résilience des territoires et des entreprises : "
@@ -28,12 +63,12 @@ def _parser() -> argparse.ArgumentParser:
     valider = sub.add_parser("valider", help="valider un fichier de données et lister tous ses problèmes")
     valider.add_argument("fichier", metavar="FICHIER")
 
-    fiche = sub.add_parser("fiche", help="afficher les scores d'un territoire")
+    fiche = sub.add_parser("fiche", help="afficher les scores d'un territoire", parents=[choix])
     fiche.add_argument("code", metavar="CODE", help="33063, 200046977, DEP-33, REG-94 ou FR")
     fiche.add_argument("--donnees", metavar="FICHIER", default=None)
 
     exporter = sub.add_parser("exporter", help="exporter les résultats en données ouvertes "
-                              "(CSV, Parquet et datapackage.json)")
+                              "(CSV, Parquet et datapackage.json)", parents=[choix])
     exporter.add_argument("--donnees", metavar="FICHIER", default=None,
                           help="fichier de données (CSV ou XLSX) ; par défaut les données de "
                                "démonstration data/pilotes/pilotes.csv")
@@ -88,7 +123,7 @@ def _run(args) -> int:
         from observatoire.livre import DEFAULT_DATA
         from observatoire.texte import fr_number
 
-        sheet = territory_sheet(args.code, args.donnees or DEFAULT_DATA)
+        sheet = territory_sheet(args.code, args.donnees or DEFAULT_DATA, choices_from_args(args))
         t = sheet.territory
         print(f"{t.nom} ({t.code}), {sheet.level_label} — population {fr_number(t.population, 0)}")
         print(f"Indice global : {fr_number(sheet.index)} / 100")
@@ -111,5 +146,6 @@ def _run(args) -> int:
     if args.commande == "exporter":
         from observatoire.export import export_command
 
+        args.choix = choices_from_args(args)
         return export_command(args)
     raise AssertionError(args.commande)

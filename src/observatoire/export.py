@@ -323,17 +323,9 @@ def export_scores(scores: Scores, directory: str | os.PathLike, data_path: str |
 
 def scores_of_file(data_path: str | os.PathLike, choices: Choices | None = None) -> Scores:
     """Validate a data file and score every territory in it (the book's reference choices by default)."""
-    from observatoire.catalogue import load_catalogue
-    from observatoire.load import read_table
-    from observatoire.pipeline import compute_scores
-    from observatoire.reference import load_reference
-    from observatoire.validate import validate_data
+    from observatoire.pipeline import score_data_file
 
-    catalogue, reference = load_catalogue(), load_reference()
-    data = validate_data(read_table(data_path), catalogue, reference)
-    codes = data.values["territoire"].unique()
-    population = pd.Series({c: reference.territory(c).population for c in codes})
-    return compute_scores(data.values, catalogue, choices, population)
+    return score_data_file(data_path, choices)[0]
 
 
 def export_command(args) -> int:
@@ -341,7 +333,7 @@ def export_command(args) -> int:
     from observatoire.livre import DEFAULT_DATA
 
     data_path = Path(args.donnees or DEFAULT_DATA)
-    scores = scores_of_file(data_path)
+    scores = scores_of_file(data_path, getattr(args, "choix", None))
     demonstration = data_path.resolve() == Path(DEFAULT_DATA).resolve()
     paths = export_scores(scores, args.sortie, data_path, demonstration)
     rows = len(scores.tidy())

@@ -8,10 +8,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from observatoire.catalogue import Catalogue, load_catalogue
-from observatoire.load import read_table
-from observatoire.pipeline import Choices, Scores, compute_scores
+from observatoire.pipeline import Choices, Scores, score_data_file
 from observatoire.reference import Reference, Territory, load_reference
-from observatoire.validate import ValidatedData, validate_data
+from observatoire.validate import ValidatedData
 
 LEVEL_LABELS = {
     "commune": "une commune",
@@ -102,10 +101,8 @@ def territory_sheet(code: str, data_path: str | os.PathLike, choices: Choices | 
     catalogue = catalogue or load_catalogue()
     reference = reference or load_reference()
     territory = reference.territory(str(code))
-    data = validate_data(read_table(data_path), catalogue, reference)
+    scores, data = score_data_file(data_path, choices, catalogue, reference)
     if territory.code not in set(data.values["territoire"]):
         raise TerritoryCodeError(
             f"le territoire « {territory.code} » ({territory.nom}) n'a aucune valeur dans {data_path}")
-    population = pd.Series({c: reference.territory(c).population for c in data.values["territoire"].unique()})
-    scores = compute_scores(data.values, catalogue, choices, population)
     return TerritorySheet(territory, scores, data, catalogue, reference)

@@ -172,3 +172,22 @@ def compute_scores(values: pd.DataFrame, catalogue: Catalogue, choices: Choices 
         "couverture_indice": cov_overall,
     }
     return Scores(catalogue, choices, datasets, log)
+
+
+def score_data_file(data_path, choices: Choices | None = None, catalogue: Catalogue | None = None,
+                    reference=None):
+    """Read, validate and score a territory data file: (Scores, ValidatedData).
+
+    Raises :class:`~observatoire.errors.ValidationError` (every problem, in French) on a bad file.
+    """
+    from observatoire.catalogue import load_catalogue
+    from observatoire.load import read_table
+    from observatoire.reference import load_reference
+    from observatoire.validate import validate_data
+
+    catalogue = catalogue or load_catalogue()
+    reference = reference or load_reference()
+    data = validate_data(read_table(data_path), catalogue, reference)
+    codes = data.values["territoire"].unique()
+    population = pd.Series({c: reference.territory(c).population for c in codes}, dtype="float64")
+    return compute_scores(data.values, catalogue, choices, population), data
