@@ -81,3 +81,21 @@ def test_a_pilot_missing_from_the_data_file_is_named(previous_build, tmp_path):
     r = run("livre", "--donnees", str(data), "--sortie", str(previous_build))
     assert r.returncode == 1 and "Les Mureaux" in r.stderr and "78440" in r.stderr
     assert digest(previous_build) == before
+
+
+def test_modelling_choices_from_the_command_line(tmp_path):
+    ref = run("fiche", "78440")
+    geo = run("fiche", "78440", "--agregation", "geometrique")
+    assert ref.returncode == geo.returncode == 0
+    index = lambda out: out.splitlines()[1]
+    assert index(ref.stdout) != index(geo.stdout)
+    weights = tmp_path / "poids.yml"
+    weights.write_text("axes:\n  1: 2\n", encoding="utf-8")
+    assert index(run("fiche", "78440", "--poids", str(weights)).stdout) != index(ref.stdout)
+
+
+def test_bad_weights_file_is_a_french_error(tmp_path):
+    weights = tmp_path / "poids.yml"
+    weights.write_text("axes:\n  9: 2\n", encoding="utf-8")
+    r = run("fiche", "78440", "--poids", str(weights))
+    assert r.returncode == 1 and "élément inconnu du catalogue" in r.stderr and "poids.yml" in r.stderr
