@@ -17,6 +17,8 @@ The data flow reads in the module list, one module per step:
     uncertainty → Monte Carlo over the modelling choices: score and rank intervals, sensitivity
     export      → tidy results as CSV and Parquet with their Data Package (open data)
     demo        → the seeded generator of the pilots' demonstration data
+    comparaison → the pilots side by side and against the national (demonstration) distribution
+    modele      → the fill-in data template (CSV/XLSX) for a territory
     fiche, figures, texte → what a territory's chapter shows, its figures, French formatting
     livre       → papermill runs of the territory chapter and the Jupyter Book build
 """

@@ -75,6 +75,14 @@ def _parser() -> argparse.ArgumentParser:
     exporter.add_argument("--sortie", metavar="DOSSIER", required=True,
                           help="dossier où écrire resultats.csv, resultats.parquet et datapackage.json")
 
+    modele = sub.add_parser("modele", help="écrire le modèle de fichier de données à remplir (XLSX ou CSV)")
+    modele.add_argument("code", metavar="CODE", nargs="?", default=None,
+                        help="territoire dont pré-remplir le modèle : 33063, 200046977, DEP-33, REG-94 ou FR "
+                             "(sans code : modèle générique)")
+    modele.add_argument("--sortie", metavar="FICHIER", default=None,
+                        help="fichier à écrire, .xlsx ou .csv (défaut : modele-donnees-CODE.xlsx "
+                             "dans le dossier courant)")
+
     demo = sub.add_parser("demo", help="générer les données de démonstration des pilotes (générateur à graine fixe)")
     demo.add_argument("--sortie", metavar="FICHIER", default="data/pilotes/pilotes.csv")
     demo.add_argument("--graine", metavar="N", type=int, default=None)
@@ -143,6 +151,11 @@ def _run(args) -> int:
         write_demo_csv(frame, args.sortie)
         print(f"{len(frame)} valeurs de démonstration écrites dans {args.sortie}")
         return EXIT_OK
+    if args.commande == "modele":
+        from observatoire.modele import modele_command
+
+        return modele_command(args)
+
     if args.commande == "exporter":
         from observatoire.export import export_command
 

@@ -145,3 +145,122 @@ def sensitivity_indices(indices: pd.DataFrame, labels: dict | None = None, facto
     ax.legend(title="", loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, frameon=False, fontsize=8)
     fig.tight_layout()
     return fig
+
+
+# -- Territories side by side (book/territoires/comparaison.md) -------------------------------
+
+#: One marker per territory, so that a territory is told apart by shape as well as colour.
+MARKERS = ("o", "s", "D", "^", "v", "P", "X", "*")
+
+
+def scores_heatmap(table: pd.DataFrame, xlabel: str = ""):
+    """Scores (0–100) of territories (rows) × elements (columns), annotated; empty cell = missing."""
+    _style()
+    data = table.rename(index=lambda s: _wrap(s, 24), columns=lambda s: _wrap(s, 16))
+    fig, ax = plt.subplots(figsize=(min(0.45 * data.shape[1] + 2.8, 8.0), 0.5 * data.shape[0] + 2.0))
+    sns.heatmap(data, annot=True, fmt=".0f", cmap="cividis", vmin=0, vmax=100, linewidths=0.5,
+                annot_kws={"fontsize": 8}, cbar_kws={"label": "score (0-100)", "shrink": 0.8}, ax=ax)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("")
+    ax.tick_params(axis="x", labelrotation=45, labelsize=8)
+    ax.tick_params(axis="y", labelrotation=0, labelsize=8)
+    for label in ax.get_xticklabels():
+        label.set_horizontalalignment("right")
+        label.set_rotation_mode("anchor")
+    fig.tight_layout()
+    return fig
+
+
+def grouped_profiles(table: pd.DataFrame, xlabel: str = "Score (0-100)"):
+    """Grouped horizontal bars: one group per column of ``table`` (e.g. an axis), one bar per
+    row (a territory), in the order given."""
+    _style()
+    long = (table.rename(index=lambda s: _wrap(s, 30), columns=lambda s: _wrap(s, 22))
+            .rename_axis(index="territoire", columns="element")
+            .stack(future_stack=True).rename("score").reset_index())
+    fig, ax = plt.subplots(figsize=(7, 0.32 * len(long) + 1.8))
+    sns.barplot(data=long, y="element", x="score", hue="territoire", palette=PALETTE, orient="h", ax=ax)
+    ax.set_xlim(0, 100)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("")
+    ax.legend(title="", loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def coverage_cells_heatmap(coverage: pd.DataFrame, labels: dict):
+    """Share of indicators with a value (%) per cube cell (rows: actor · spatial · time scale,
+    with the cell's number of indicators) and territory (columns, in ``labels`` order).
+    ``coverage`` has the columns of :func:`observatoire.comparaison.coverage_by_cell`, rows in
+    cube order."""
+    _style()
+    d = coverage[coverage["territoire"].isin(list(labels))].copy()
+    d["case"] = (d["acteur"] + " · " + d["echelle_spatiale"] + " · " + d["echelle_temporelle"]
+                 + " (" + d["indicateurs"].astype(str) + ")")
+    order = list(dict.fromkeys(d["case"]))  # the cells in the order given (cube order)
+    grid = d.pivot(index="case", columns="territoire", values="part").reindex(index=order, columns=list(labels))
+    grid = (grid * 100).rename(columns=lambda c: _wrap(labels[c], 16))
+    fig, ax = plt.subplots(figsize=(7, 0.27 * len(grid) + 2.0))
+    sns.heatmap(grid, annot=True, fmt=".0f", cmap="cividis", vmin=0, vmax=100, linewidths=0.5,
+                annot_kws={"fontsize": 7}, cbar_kws={"label": "indicateurs renseignés (%)", "shrink": 0.6}, ax=ax)
+    ax.set_xlabel("")
+    ax.set_ylabel("acteur · échelle spatiale · échelle temporelle (nombre d'indicateurs)", fontsize=8)
+    ax.tick_params(axis="x", labelrotation=0, labelsize=8)
+    ax.tick_params(axis="y", labelsize=7)
+    ax.xaxis.tick_top()
+    fig.tight_layout()
+    return fig
+
+
+def yearly_lines(table: pd.DataFrame, ylabel: str):
+    """One line per column (a territory) over the years of the index, each with its marker."""
+    _style()
+    colours = sns.color_palette(PALETTE, len(table.columns))
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for k, column in enumerate(table.columns):
+        ax.plot(table.index, table[column], marker=MARKERS[k % len(MARKERS)], markersize=5,
+                color=colours[k], label=_wrap(column, 30))
+    ax.set_xticks(list(table.index))
+    ax.tick_params(axis="x", labelsize=8)
+    ax.set_xlabel("")
+    ax.set_ylabel(ylabel)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def against_distribution(distribution: pd.DataFrame, territories: pd.DataFrame,
+                         xlabel: str = "Score (0 = borne défavorable, 100 = borne favorable)",
+                         band: str = "EPCI (boîte : quartiles ; moustaches : 5 à 95 %)"):
+    """A box plot per column of ``distribution`` (e.g. all EPCI), with each territory (rows of
+    ``territories``, same columns) marked by its own colour and marker."""
+    import numpy as np
+
+    _style()
+    columns = list(territories.columns)
+    names = [_wrap(c, 26) for c in columns]
+    fig, ax = plt.subplots(figsize=(7, 0.95 * len(columns) + 2.0))
+    y = np.arange(len(columns))
+    data = [distribution[c].dropna().to_numpy() for c in columns]
+    ax.boxplot(data, positions=y, orientation="horizontal", widths=0.55, whis=(5, 95), showfliers=False,
+               patch_artist=True, boxprops={"facecolor": "0.88", "edgecolor": "0.45"},
+               medianprops={"color": "0.2"}, whiskerprops={"color": "0.45"}, capprops={"color": "0.45"})
+    colours = sns.color_palette(PALETTE, len(territories))
+    offsets = np.linspace(-0.3, 0.3, len(territories)) if len(territories) > 1 else [0.0]
+    for k, (name, row) in enumerate(territories.iterrows()):
+        ax.scatter(row.to_numpy(dtype="float64"), y + offsets[k], marker=MARKERS[k % len(MARKERS)], s=34,
+                   color=colours[k], edgecolor="black", linewidth=0.4, zorder=3, label=_wrap(name, 30))
+    ax.scatter([], [], marker="s", s=60, color="0.88", edgecolor="0.45", label=band)
+    ax.set_yticks(y, names)
+    ax.invert_yaxis()
+    # The scale is zoomed on the scores shown (to the nearest ten): a national distribution of
+    # averages is narrow, and its boxes would vanish on the full 0–100 range.
+    shown = np.concatenate([*data, territories.to_numpy(dtype="float64").ravel()])
+    shown = shown[np.isfinite(shown)]
+    low = max(0.0, np.floor(shown.min() / 10) * 10) if len(shown) else 0.0
+    high = min(100.0, np.ceil(shown.max() / 10) * 10) if len(shown) else 100.0
+    ax.set_xlim(low, high if high > low else low + 10)
+    ax.set_xlabel(xlabel)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig

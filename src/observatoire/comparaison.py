@@ -1,0 +1,264 @@
+"""The pilots side by side, and against a national reference distribution.
+
+What the comparison chapter (``book/territoires/comparaison.md``) shows, computed here so that
+the chapter stays thin. Goalposts make a score depend on the territory's own value only (counts
+being taken per 100,000 inhabitants), so a commune, an EPCI and a région can be read on the
+same scale.
+
+The national reference is DEMONSTRATION data too: the seeded generator of
+:mod:`observatoire.demo` run for all 1,255 EPCI à fiscalité propre of the COG 2026, each with
+the profile of its kind (métropoles and communautés urbaines as metropoles, communautés
+d'agglomération as medium-sized towns, communautés de communes as rural). Only the period that
+is scored is generated, by a vectorised variant of :func:`observatoire.demo.generate_series`
+that draws from the same seeded streams and gives the same values.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from observatoire import demo
+from observatoire.catalogue import ACTORS, SPATIAL_SCALES, TIME_SCALES, Catalogue, load_catalogue
+from observatoire.pipeline import COUNT_BASE_POPULATION, Choices, Scores, compute_scores
+from observatoire.reference import load_reference
+from observatoire.snapshot import DEFAULT_HORIZON
+
+#: Profile of the demonstration generator for each kind of EPCI (column ``type`` of epci.csv).
+PROFILE_OF_EPCI_TYPE = {
+    "METRO": "metropole",  # métropole
+    "MET69": "metropole",  # Métropole de Lyon
+    "CU": "metropole",  # communauté urbaine
+    "CA": "ville_moyenne",  # communauté d'agglomération
+    "CC": "rural",  # communauté de communes
+}
+EPCI_TYPE_LABELS = {
+    "METRO": "métropole",
+    "MET69": "métropole",
+    "CU": "communauté urbaine",
+    "CA": "communauté d'agglomération",
+    "CC": "communauté de communes",
+}
+INDEX_LABEL = "Indice global"
+
+# The scored period of each periodicity in the demonstration series: the latest year and
+# month, and the reference horizon for projections.
+_SCORED_MONTH = int(demo.MONTHS[-1][5:])
+_HORIZON = DEFAULT_HORIZON
+assert _HORIZON in demo.HORIZONS, "the reference horizon must be one the generator draws"
+
+
+# -- the pilots side by side -------------------------------------------------------------
+
+def pilot_labels(pilots=None) -> dict[str, str]:
+    """Canonical code → title of each pilot, in the book's order."""
+    return {p.code: p.titre for p in (pilots or demo.pilots())}
+
+
+def communs_by_pilot(scores: Scores, pilots=None) -> pd.DataFrame:
+    """Commun scores, one row per pilot (its title, book order), one column per commun label."""
+    labels = pilot_labels(pilots)
+    table = scores.communs.reindex(list(labels))
+    return table.rename(index=labels, columns=scores.catalogue.commun_label).rename_axis(
+        index="territoire", columns="commun")
+
+
+def index_and_axes(scores: Scores) -> pd.DataFrame:
+    """Overall index and axis scores, one row per territory, columns labelled."""
+    cat = scores.catalogue
+    table = scores.axes.rename(columns=cat.axis_label)
+    table.insert(0, INDEX_LABEL, scores.index)
+    return table.rename_axis(columns="element")
+
+
+def axes_by_pilot(scores: Scores, pilots=None) -> pd.DataFrame:
+    """Axis scores, one row per pilot (its title, book order), one column per axis label."""
+    labels = pilot_labels(pilots)
+    table = scores.axes.reindex(list(labels)).rename(index=labels, columns=scores.catalogue.axis_label)
+    return table.rename_axis(index="territoire", columns="axe")
+
+
+def coverage_by_cell(scores: Scores) -> pd.DataFrame:
+    """Share of the catalogue's indicators with an observed value, per territory and cell of
+    the actor × spatial scale × time scale cube (27 cells per territory; imputed values do not
+    count). Columns: territoire, acteur, echelle_spatiale, echelle_temporelle, indicateurs,
+    renseignes, part (NaN for a cell without indicator)."""
+    meta = scores.catalogue.indicators
+    observed = scores.datasets["matrice"].notna() & ~scores.datasets["imputees"]
+    observed = observed.reindex(columns=meta.index, fill_value=False)
+    cells = pd.MultiIndex.from_frame(meta[["acteur", "echelle_spatiale", "echelle_temporelle"]])
+    filled = observed.T.set_axis(cells).groupby(level=[0, 1, 2]).sum()
+    full = pd.MultiIndex.from_product([ACTORS, SPATIAL_SCALES, TIME_SCALES], names=list(cells.names))
+    filled = filled.reindex(full, fill_value=0)
+    total = meta.groupby(["acteur", "echelle_spatiale", "echelle_temporelle"]).size().reindex(full, fill_value=0)
+    out = filled.stack().rename("renseignes").reset_index()
+    out = out.rename(columns={out.columns[3]: "territoire"})
+    out["indicateurs"] = total.reindex(pd.MultiIndex.from_frame(out[list(cells.names)])).to_numpy()
+    out["renseignes"] = out["renseignes"].astype("int64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["part"] = np.where(out["indicateurs"] > 0, out["renseignes"] / out["indicateurs"], np.nan)
+    out = out.sort_values("territoire", kind="stable").reset_index(drop=True)
+    return out[["territoire", "acteur", "echelle_spatiale", "echelle_temporelle", "indicateurs",
+                "renseignes", "part"]]
+
+
+# -- trends ------------------------------------------------------------------------------
+
+def annual_catalogue(catalogue: Catalogue) -> Catalogue:
+    """The catalogue restricted to its yearly indicators (every commun and axis has some)."""
+    ind = catalogue.indicators
+    return Catalogue(ind[ind["periodicite"] == "annuelle"], catalogue.axes, catalogue.communs,
+                     catalogue.directory)
+
+
+def yearly_scores(values: pd.DataFrame, catalogue: Catalogue, population: pd.Series,
+                  years=demo.YEARS, choices: Choices | None = None) -> dict[int, Scores]:
+    """Scores of each year on the yearly indicators, from the values observed that year.
+
+    Monthly series are too short and projections have no year of observation: a trend over
+    2015–2025 can only rest on the yearly indicators. A value missing in a year is not carried
+    over from an earlier one: it lowers that year's coverage instead.
+    """
+    cat = annual_catalogue(catalogue)
+    annual = values[values["indicateur"].isin(cat.indicators.index)]
+    return {int(y): compute_scores(annual[annual["periode"] == str(y)], cat, choices, population)
+            for y in years}
+
+
+def yearly_index(values: pd.DataFrame, catalogue: Catalogue, population: pd.Series,
+                 years=demo.YEARS, choices: Choices | None = None) -> pd.DataFrame:
+    """Overall index on the yearly indicators (see :func:`yearly_scores`): years × territories."""
+    by_year = yearly_scores(values, catalogue, population, years, choices)
+    table = pd.DataFrame({y: s.index for y, s in by_year.items()}).T
+    return table.rename_axis(index="annee", columns="territoire")
+
+
+# -- the national reference distribution -------------------------------------------------
+
+def epci_profiles(reference=None) -> list[tuple[str, str]]:
+    """(SIREN, generator profile) of every EPCI of the reference, in reference order."""
+    reference = reference or load_reference()
+    return [(code, PROFILE_OF_EPCI_TYPE[kind])
+            for code, kind in zip(reference.epci["code"], reference.epci["type"])]
+
+
+def scored_demo_values(catalogue: Catalogue, territories: list[tuple[str, str]],
+                       population: pd.Series, seed: int = demo.DEFAULT_SEED) -> pd.DataFrame:
+    """The values of :func:`observatoire.demo.generate_demo_data` for the scored periods only
+    (last year, last month, 2050 horizon): one row per territory × indicator.
+
+    Each (territory, indicator) pair draws from its own seeded stream exactly as
+    :func:`observatoire.demo.generate_series` does (same calls in the same order, so the same
+    numbers); the arithmetic is then done on arrays. ``population``: code → inhabitants.
+    """
+    meta = catalogue.indicators
+    profiles = demo.profiles()
+    n_ind = len(meta)
+    codes = [c for c, _ in territories]
+    n = len(codes) * n_ind
+    kind = meta["periodicite"].to_numpy(dtype=object)
+    is_annual, is_monthly = kind == "annuelle", kind == "mensuelle"
+    z_level, z_second, z_last = np.empty(n), np.empty(n), np.empty(n)
+    k = 0
+    for code in codes:
+        for indicator, annual, monthly in zip(meta.index, is_annual, is_monthly):
+            rng = demo._stream(seed, code, indicator)
+            if annual:  # level, slope, then 11 yearly noises: the last is 2025's
+                z = rng.standard_normal(2 + len(demo.YEARS))
+                z_level[k], z_second[k], z_last[k] = z[0], z[1], z[-1]
+            elif monthly:  # level, phase, then 24 monthly noises: the last is the scored month's
+                z_level[k] = rng.standard_normal()
+                z_second[k] = rng.uniform(0, 2 * np.pi)
+                z_last[k] = rng.standard_normal(len(demo.MONTHS))[-1]
+            else:  # level, then the drift of the projections
+                z_level[k] = rng.standard_normal()
+                z_second[k] = rng.normal(0.5, 0.3)
+                z_last[k] = np.nan
+            k += 1
+
+    def per_pair(column) -> np.ndarray:
+        return np.tile(meta[column].to_numpy(dtype="float64"), len(codes))
+
+    pop = np.repeat(population.reindex(codes).to_numpy(dtype="float64"), n_ind)
+    count = np.tile((meta["agregation"] == "compte").to_numpy(), len(codes))
+    centre = per_pair("demo_centre")
+    centre = np.where(count, centre * (pop / COUNT_BASE_POPULATION), centre)
+    span = per_pair("borne_haute") - per_pair("borne_basse")
+    sd = per_pair("demo_dispersion") * np.where(centre != 0, np.minimum(np.abs(centre), span), span)
+    direction = np.tile(meta["direction"].to_numpy(dtype="int64"), len(codes))
+    shift_of = {name: meta["commun"].map(profile.get("decalages", {})).fillna(0.0).to_numpy(dtype="float64")
+                for name, profile in profiles.items()}
+    shift = np.concatenate([shift_of[p] for _, p in territories] or [np.empty(0)])
+    level = centre + sd * (direction * shift + 0.7 * z_level)
+
+    annual, monthly = np.tile(is_annual, len(codes)), np.tile(is_monthly, len(codes))
+    value = np.empty(n)
+    # The formulas of demo.generate_series at the scored period, operation for operation (the
+    # scored year is the last one, hence the slope times 0).
+    slope = 0.06 * sd * z_second
+    value[annual] = (level + slope * 0 + 0.15 * sd * z_last)[annual]
+    # np.sin one element at a time, on the same scalar as the generator (no SIMD difference).
+    angle = 2 * np.pi * _SCORED_MONTH / 12 + z_second[monthly]
+    sine = np.array([np.sin(float(a)) for a in angle])
+    value[monthly] = level[monthly] + 0.25 * sd[monthly] * sine + 0.1 * sd[monthly] * z_last[monthly]
+    projection = ~annual & ~monthly
+    drift = -direction * np.abs(z_second) * sd
+    value[projection] = (level + drift * (_HORIZON - 2025) / 25)[projection]
+    value = np.minimum(np.maximum(value, per_pair("min_plausible")), per_pair("max_plausible"))
+    scale = np.where(centre != 0, centre, span)
+    rounded = [demo._round(v, s) for v, s in zip(value.tolist(), scale.tolist())]
+
+    periods = np.where(is_annual, str(demo.YEARS[-1]), np.where(is_monthly, demo.MONTHS[-1], str(_HORIZON)))
+    return pd.DataFrame({
+        "territoire": np.repeat(np.array(codes, dtype=object), n_ind),
+        "indicateur": np.tile(meta.index.to_numpy(dtype=object), len(codes)),
+        "periode": np.tile(periods.astype(object), len(codes)),
+        "valeur": np.asarray(rounded, dtype="float64"),
+    })
+
+
+def national_demo_values(seed: int = demo.DEFAULT_SEED) -> pd.DataFrame:
+    """Scored demonstration values of all 1,255 EPCI (computed once per seed: treat as read-only)."""
+    return _national_demo_values(int(seed))
+
+
+def national_scores(seed: int = demo.DEFAULT_SEED) -> Scores:
+    """Scores of all 1,255 EPCI on demonstration values with the book's reference choices
+    (computed once per seed: treat as read-only)."""
+    return _national_scores(int(seed))
+
+
+@lru_cache(maxsize=2)
+def _national_demo_values(seed: int) -> pd.DataFrame:
+    catalogue, reference = load_catalogue(), load_reference()
+    population = reference.epci.set_index("code")["population"]
+    return scored_demo_values(catalogue, epci_profiles(reference), population, seed)
+
+
+@lru_cache(maxsize=2)
+def _national_scores(seed: int) -> Scores:
+    reference = load_reference()
+    population = reference.epci.set_index("code")["population"].astype("float64")
+    return compute_scores(_national_demo_values(seed), load_catalogue(), population=population)
+
+
+def epci_types(reference=None) -> pd.Series:
+    """EPCI SIREN → kind in words (métropole, communauté urbaine, d'agglomération, de communes)."""
+    reference = reference or load_reference()
+    return reference.epci.set_index("code")["type"].map(EPCI_TYPE_LABELS).rename("type")
+
+
+def percentile_ranks(territories: pd.DataFrame, distribution: pd.DataFrame) -> pd.DataFrame:
+    """Percentile rank (0–100) of each territory's score among ``distribution``, per column:
+    the share of the distribution scoring below it, ties counting half."""
+    out = {}
+    for column in territories.columns:
+        ref = np.sort(distribution[column].dropna().to_numpy(dtype="float64"))
+        x = territories[column].to_numpy(dtype="float64")
+        below = np.searchsorted(ref, x, side="left")
+        tied = np.searchsorted(ref, x, side="right") - below
+        rank = (below + 0.5 * tied) / len(ref) * 100 if len(ref) else np.full(len(x), np.nan)
+        out[column] = np.where(np.isnan(x), np.nan, rank)
+    return pd.DataFrame(out, index=territories.index).rename_axis(columns=territories.columns.name)
