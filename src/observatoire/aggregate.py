@@ -76,10 +76,11 @@ def aggregate_groups(scores: pd.DataFrame, groups: pd.Series, weights: pd.Series
     first appearance in ``groups``.
     """
     parents = list(dict.fromkeys(groups.loc[scores.columns]))
+    matrix = scores.to_numpy()  # once, then column positions: no DataFrame per parent
     result, share = {}, {}
     for parent in parents:
         cols = groups.index[groups == parent].intersection(scores.columns, sort=False)
-        x = scores[cols].to_numpy()
+        x = matrix[:, scores.columns.get_indexer(cols)]
         w = weights.loc[cols].to_numpy()
         value = aggregate_rows(x, w, method, p)
         c = coverage(x, w)

@@ -2,16 +2,22 @@
 Windows-1252, or XLSX. Every cell is kept as text so that codes such as ``01004`` keep their
 form; types are checked later by :mod:`observatoire.validate`, which needs the original text to
 quote it back in its messages.
+
+A CSV without quotes (one record per line) is read by Arrow's multithreaded parser, a national
+file of millions of rows in about a second; any other CSV by the ``csv`` module, which follows
+quoted cells across lines. Both give the same table (same cells, same line numbers).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from observatoire.errors import Problem, ValidationError
@@ -29,10 +35,37 @@ class RawTable:
     encoding: str
     delimiter: str | None
     warnings: list[Problem] = field(default_factory=list)
+    #: The text columns in factorised form, when the reader computed it on its way (large CSV
+    #: files): lets validation skip hashing millions of cells a second time. See :meth:`codes`.
+    factorised: Factorised | None = field(default=None, repr=False, compare=False)
 
     @property
     def name(self) -> str:
         return os.path.basename(self.path)
+
+    def codes(self, position: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(codes, texts)`` of the column at ``position`` (``texts[codes]`` is the column).
+
+        None when the reader did not compute it, or when ``rows`` or that column has been
+        replaced since. Cells edited in place are not detected: treat ``rows`` as read-only
+        (copy it, or build a new RawTable, to change it).
+        """
+        f = self.factorised
+        if f is None or f.rows is not self.rows or position not in f.columns:
+            return None
+        codes, texts, values = f.columns[position]
+        current = self.rows.iloc[:, position].to_numpy()
+        if len(current) != len(codes) or not np.may_share_memory(current, values):
+            return None
+        return codes, texts
+
+
+@dataclass(frozen=True)
+class Factorised:
+    """Column position → (integer codes, distinct texts, the column's array) of ``rows``."""
+
+    rows: pd.DataFrame
+    columns: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
 def detect_encoding(raw: bytes) -> str:
@@ -44,11 +77,22 @@ def detect_encoding(raw: bytes) -> str:
     """
     if raw.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
+    return "utf-8" if _is_utf8(raw) else "cp1252"
+
+
+def _is_utf8(raw: bytes, chunk: int = 1 << 20) -> bool:
+    """Whether ``raw`` decodes as UTF-8, checked by pieces (no copy of a large file as text)."""
+    if raw.isascii():
+        return True
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(raw)
     try:
-        raw.decode("utf-8")
-        return "utf-8"
+        for start in range(0, len(view), chunk):
+            decoder.decode(view[start:start + chunk])
+        decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        return "cp1252"
+        return False
+    return True
 
 
 def detect_delimiter(header_line: str) -> str:
@@ -89,9 +133,17 @@ def read_table(path: str | os.PathLike, sheet: str | None = None) -> RawTable:
 
 def _read_csv(path: Path) -> RawTable:
     raw = path.read_bytes()
-    if not raw.strip():
+    if not raw[:4096].strip() and not raw.strip():
         raise ValidationError([Problem(str(path), None, None, None, "le fichier est vide")])
+    # Arrow checks every cell it reads as UTF-8: when the fast path reads the file as UTF-8,
+    # detect_encoding would have said so, and the file needs no second pass to tell.
+    fast = None if raw.startswith(b"\xef\xbb\xbf") else _read_csv_fast(path, raw, "utf-8")
+    if fast is not None:
+        return fast
     encoding = detect_encoding(raw)
+    fast = _read_csv_fast(path, raw, encoding) if encoding != "utf-8" else None
+    if fast is not None:
+        return fast
     text = raw.decode(encoding)
     first_line = text.splitlines()[0] if text else ""
     delimiter = detect_delimiter(first_line)
@@ -120,8 +172,92 @@ def _read_csv(path: Path) -> RawTable:
     if problems:
         raise ValidationError(problems)
     frame = pd.DataFrame(rows, columns=header, dtype=object)
-    frame[LINE] = lines
+    frame[LINE] = np.asarray(lines, dtype="int64")
     return RawTable(str(path), frame, encoding, delimiter)
+
+
+def _read_csv_fast(path: Path, raw: bytes, encoding: str) -> RawTable | None:
+    """The same table as the csv-module reader above, read by Arrow's multithreaded CSV parser.
+
+    Taken only when every physical line is one record, so that the line of row ``i`` is
+    ``i + 2``: no quote character (hence no quoted separator or line break), no NUL, no lone
+    carriage return. Arrow refuses a line with another number of fields than the header (and
+    None is returned: the exact path then reports every such line). Each column is
+    dictionary-encoded by Arrow, its distinct texts stripped here, and the codes kept for
+    validation; the rows are plain ``str`` objects in an object-dtype frame, as on the exact path.
+    """
+    import pyarrow as pa
+    from pyarrow import csv as arrow_csv
+
+    if b'"' in raw or b"\x00" in raw or (b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n")):
+        return None
+    end = raw.find(b"\n")
+    try:
+        first_line = (raw if end < 0 else raw[:end]).decode(encoding).rstrip("\r")
+    except UnicodeDecodeError:
+        return None
+    if not first_line:
+        return None  # no header: the exact path reports every line
+    delimiter = detect_delimiter((first_line.splitlines() or [""])[0])  # as the exact path
+    header = [h.strip() for h in first_line.split(delimiter)]
+    names = [str(k) for k in range(len(header))]
+    try:
+        table = arrow_csv.read_csv(
+            pa.BufferReader(raw),
+            read_options=arrow_csv.ReadOptions(column_names=names, skip_rows=1,
+                                               encoding="utf8" if encoding.startswith("utf-8") else encoding),
+            parse_options=arrow_csv.ParseOptions(delimiter=delimiter, quote_char=False, escape_char=False,
+                                                 newlines_in_values=False, ignore_empty_lines=False),
+            convert_options=arrow_csv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                     strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return None
+    # One block of str objects (rows × columns, stored column by column): no copy into pandas.
+    n = table.num_rows
+    block = np.empty((len(header), n), dtype=object)
+    columns = {}
+    blank = np.ones(n, dtype=bool)
+    for k in range(len(header)):
+        codes, texts = _dictionary_encoded(table.column(k))
+        codes, texts = _stripped(codes, texts)
+        np.take(texts, codes, out=block[k])
+        blank &= (texts == "")[codes]
+        columns[k] = (codes, texts)
+    del table
+    frame = pd.DataFrame(block.T, columns=header, dtype=object, copy=False)
+    frame[LINE] = np.arange(2, n + 2, dtype="int64")
+    if blank.any():  # lines of empty cells are harmless
+        frame = frame[~blank].reset_index(drop=True)
+        columns = {k: (codes[~blank], texts) for k, (codes, texts) in columns.items()}
+    columns = {k: (codes, texts, frame.iloc[:, k].to_numpy()) for k, (codes, texts) in columns.items()}
+    return RawTable(str(path), frame, encoding, delimiter, factorised=Factorised(frame, columns))
+
+
+def _dictionary_encoded(column) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct texts) of an Arrow string column."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(column)
+    chunks = encoded.chunks
+    if not chunks:
+        return np.zeros(0, dtype="intp"), np.zeros(0, dtype=object)
+    dictionary = chunks[0].dictionary
+    if not all(c.dictionary.equals(dictionary) for c in chunks[1:]):  # not seen, but cheap to check
+        encoded = pc.dictionary_encode(pa.chunked_array(column).combine_chunks())
+        chunks, dictionary = [encoded], encoded.dictionary
+    codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in chunks]).astype("intp")
+    return codes, np.asarray(dictionary.to_pylist(), dtype=object)
+
+
+def _stripped(codes: np.ndarray, texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes and distinct texts once every text is stripped (" a" and "a" become one text)."""
+    stripped = np.array([t.strip() for t in texts], dtype=object)
+    if (stripped == texts).all():
+        return codes, texts
+    merged, texts = pd.factorize(stripped)
+    return merged[codes], np.asarray(texts, dtype=object)
 
 
 def _read_xlsx(path: Path, sheet: str | None) -> RawTable:

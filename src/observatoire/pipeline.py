@@ -110,9 +110,8 @@ def compute_scores(values: pd.DataFrame, catalogue: Catalogue, choices: Choices 
     choices = choices or Choices()
     meta = catalogue.indicators
     log: list[dict] = []
-    snap = snapshot.scoring_snapshot(values, catalogue, choices.horizon)
+    snap, wide = snapshot.scoring_matrix(values, catalogue, choices.horizon)
     log.append({"etape": "instantane", "horizon": choices.horizon})
-    wide = snapshot.to_wide(snap, catalogue)
     counts = meta.index[meta["agregation"] == "compte"].intersection(wide.columns)
     if len(counts):
         if population is None:
