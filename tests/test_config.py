@@ -4,6 +4,7 @@ from pathlib import Path
 
 import yaml
 from jupyter_book.config import validate_yaml
+from conftest import toc_files
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,18 +36,9 @@ def test_validator_rejects_a_bad_value():
         validate_yaml(bad, raise_on_errors=True)
 
 
-def _toc_files(node):
-    for key in ("root", "file"):
-        if key in node:
-            yield node[key]
-    for key in ("parts", "chapters", "sections"):
-        for child in node.get(key, []):
-            yield from _toc_files(child)
-
-
 def test_every_toc_entry_has_a_source_or_is_generated():
     toc = load("_toc.yml")
-    for entry in _toc_files(toc):
+    for entry in toc_files(toc):
         path = ROOT / entry
         generated = entry.startswith("book/territoires/") and entry != "book/territoires/index"
         found = any(path.with_suffix(s).exists() for s in (".md", ".ipynb"))

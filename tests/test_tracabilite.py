@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import toc_files
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -82,15 +83,6 @@ def table_rows(text: str) -> list[list[str]]:
             continue  # the header of a table is the line just above its separator
         rows.append([cell.strip() for cell in line.strip("|").split("|")])
     return rows
-
-
-def _toc_files(node):
-    for key in ("root", "file"):
-        if key in node:
-            yield node[key]
-    for key in ("parts", "chapters", "sections"):
-        for child in node.get(key, []):
-            yield from _toc_files(child)
 
 
 def _ids(name: str) -> set[str]:
@@ -161,7 +153,7 @@ def questionnaire() -> str:
 
 def test_new_pages_are_in_the_toc():
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    files = list(_toc_files(toc))
+    files = list(toc_files(toc))
     for page in ("book/annexes/tracabilite", "book/annexes/questionnaire", "book/campus"):
         assert page in files, f"{page} manque dans _toc.yml"
     annexes = files.index("book/bibliographie")

@@ -1,0 +1,19 @@
+"""Helpers shared by several test modules."""
+
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def toc_files(node=None):
+    """Every file named in _toc.yml (root, chapters, sections), in order."""
+    if node is None:
+        node = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    for key in ("root", "file"):
+        if key in node:
+            yield node[key]
+    for key in ("parts", "chapters", "sections"):
+        for child in node.get(key, []):
+            yield from toc_files(child)
