@@ -242,3 +242,40 @@ def test_every_commune_of_france_rolls_up_to_every_level(real):
     for code in ("DEP-33", "REG-94", "200046977"):
         level = ref.territory(code).level
         assert levels[level][0].loc[code, count] == 2.0 * len(ref.territory(code).communes)
+
+
+def test_roll_up_long_file_of_the_communes_of_lyon(tmp_path):
+    """A commune file rolled up with the CLI becomes a valid EPCI file with its coverage."""
+    import subprocess
+    import sys
+
+    from observatoire.catalogue import load_catalogue
+    from observatoire.demo import generate_demo_data, write_demo_csv
+    from observatoire.load import read_table
+    from observatoire.reference import load_reference
+    from observatoire.validate import validate_data
+
+    cat, ref = load_catalogue(), load_reference()
+    lyon = ref.territory("200046977")
+    communes = generate_demo_data(cat, ref, [(c, "metropole") for c in lyon.communes])
+    # One commune lacks one indicator in 2024: coverage drops by its population share.
+    missing = (communes["territoire"] == lyon.communes[0]) & (communes["indicateur"] == "eau_rendement_reseau") \
+        & (communes["periode"] == "2024")
+    communes = communes[~missing]
+    source = tmp_path / "communes.csv"
+    write_demo_csv(communes, source)
+    out = tmp_path / "epci.csv"
+    r = subprocess.run([sys.executable, "-m", "observatoire", "remonter", str(source), "--niveau", "epci",
+                        "--sortie", str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    data = validate_data(read_table(out), cat, ref).values
+    assert set(data["territoire"]) == {"200046977"}
+    row = data[(data["indicateur"] == "eau_rendement_reseau") & (data["periode"] == "2024")].iloc[0]
+    kept = communes[(communes["indicateur"] == "eau_rendement_reseau") & (communes["periode"] == "2024")]
+    pop = kept["territoire"].map(lambda c: ref.territory(c).population)
+    assert row["valeur"] == pytest.approx((kept["valeur"] * pop).sum() / pop.sum())
+    share = pop.sum() / lyon.population
+    assert row["commentaire"] == f"couverture : {100 * share:.1f} % de la population".replace(".", ",")
+    assert share < 1
+    full = data[(data["indicateur"] == "eau_rendement_reseau") & (data["periode"] == "2023")].iloc[0]
+    assert full["commentaire"] == "couverture : 100,0 % de la population"

@@ -75,6 +75,13 @@ def _parser() -> argparse.ArgumentParser:
     exporter.add_argument("--sortie", metavar="DOSSIER", required=True,
                           help="dossier où écrire resultats.csv, resultats.parquet et datapackage.json")
 
+    remonter = sub.add_parser("remonter", help="agréger un fichier de valeurs communales à un niveau supérieur "
+                              "(moyenne pondérée par la population pour les taux, somme pour les comptes)")
+    remonter.add_argument("fichier", metavar="FICHIER", help="fichier de données communales (CSV ou XLSX)")
+    remonter.add_argument("--niveau", required=True, choices=["epci", "departement", "region", "france"],
+                          help="niveau d'arrivée")
+    remonter.add_argument("--sortie", required=True, metavar="FICHIER", help="fichier CSV à écrire (format du modèle)")
+
     modele = sub.add_parser("modele", help="écrire le modèle de fichier de données à remplir (XLSX ou CSV)")
     modele.add_argument("code", metavar="CODE", nargs="?", default=None,
                         help="territoire dont pré-remplir le modèle : 33063, 200046977, DEP-33, REG-94 ou FR "
@@ -151,6 +158,22 @@ def _run(args) -> int:
         write_demo_csv(frame, args.sortie)
         print(f"{len(frame)} valeurs de démonstration écrites dans {args.sortie}")
         return EXIT_OK
+    if args.commande == "remonter":
+        from observatoire.catalogue import load_catalogue
+        from observatoire.demo import write_demo_csv
+        from observatoire.levels import roll_up_long
+        from observatoire.load import read_table
+        from observatoire.reference import load_reference
+        from observatoire.validate import validate_data
+
+        catalogue, reference = load_catalogue(), load_reference()
+        data = validate_data(read_table(args.fichier), catalogue, reference)
+        out = roll_up_long(data.values, catalogue, reference, args.niveau)
+        write_demo_csv(out, args.sortie)
+        print(f"{len(out)} valeurs pour {out['territoire'].nunique()} territoire(s) ({args.niveau}) "
+              f"écrites dans {args.sortie} ; la couverture de chaque valeur est dans la colonne commentaire.")
+        return EXIT_OK
+
     if args.commande == "modele":
         from observatoire.modele import modele_command
 

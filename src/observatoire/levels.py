@@ -194,3 +194,35 @@ def _grouped_sum(values: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.
         return group, np.zeros((0, values.shape[1]))
     starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
     return group[starts], np.add.reduceat(values[order], starts, axis=0)
+
+
+ROLL_UP_SOURCE = "Agrégation des valeurs communales (observatoire remonter)"
+
+
+def roll_up_long(values: pd.DataFrame, catalogue: Catalogue, reference: Reference, level: str) -> pd.DataFrame:
+    """Validated long commune values → long values at ``level``, in the data-file format.
+
+    Each period is rolled up on its own, so time series stay time series. The coverage of each
+    value is written in its ``commentaire`` (share of the parent's population whose commune has
+    a value), so that a file made this way says what it rests on.
+    """
+    level = _check_level(level)
+    unit = catalogue.indicators["unite"]
+    parts = []
+    for period, group in values.groupby("periode", sort=True):
+        wide = group.pivot(index="territoire", columns="indicateur", values="valeur")
+        parents, coverage = roll_up(wide, catalogue, reference, level)
+        long = parents.stack(future_stack=True).rename("valeur").reset_index()
+        long.columns = ["territoire", "indicateur", "valeur"]
+        long["couverture"] = coverage.stack(future_stack=True).to_numpy()
+        long = long.dropna(subset=["valeur"])
+        long.insert(2, "periode", period)
+        parts.append(long)
+    columns = ["territoire", "indicateur", "periode", "valeur", "unite", "source", "commentaire"]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    out = pd.concat(parts, ignore_index=True)
+    out["unite"] = out["indicateur"].map(unit)
+    out["source"] = ROLL_UP_SOURCE
+    out["commentaire"] = [f"couverture : {100 * c:.1f} % de la population".replace(".", ",") for c in out["couverture"]]
+    return out.sort_values(["territoire", "indicateur", "periode"], kind="stable")[columns].reset_index(drop=True)
