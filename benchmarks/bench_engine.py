@@ -84,7 +84,6 @@ def engine(path: str, catalogue, reference) -> dict[str, float]:
     from observatoire.levels import roll_up_all
     from observatoire.load import read_table
     from observatoire.pipeline import compute_scores
-    from observatoire.snapshot import to_wide
     from observatoire.validate import validate_data
 
     times = {}
@@ -97,7 +96,7 @@ def engine(path: str, catalogue, reference) -> dict[str, float]:
     scores = compute_scores(data.values, catalogue, population=population)
     times["scores"] = time.perf_counter() - t
     t = time.perf_counter()
-    levels = roll_up_all(to_wide(scores.datasets["instantane"], catalogue), catalogue, reference)
+    levels = roll_up_all(scores.datasets["matrice_brute"], catalogue, reference)
     times["niveaux"] = time.perf_counter() - t
     times["total"] = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_SELF)

@@ -111,12 +111,14 @@ def compute_scores(values: pd.DataFrame, catalogue: Catalogue, choices: Choices 
     meta = catalogue.indicators
     log: list[dict] = []
     snap, wide = snapshot.scoring_matrix(values, catalogue, choices.horizon)
+    raw = wide  # as in the data file (counts as counts): what territorial roll-ups start from
     log.append({"etape": "instantane", "horizon": choices.horizon})
     counts = meta.index[meta["agregation"] == "compte"].intersection(wide.columns)
     if len(counts):
         if population is None:
             raise ValueError("population requise pour ramener les comptes à 100 000 habitants")
         per = population.reindex(wide.index).astype("float64") / COUNT_BASE_POPULATION
+        wide = wide.copy()
         wide[counts] = wide[counts].div(per, axis=0)
         log.append({"etape": "comptes_par_habitant", "indicateurs": list(counts),
                     "base": COUNT_BASE_POPULATION})
@@ -159,6 +161,7 @@ def compute_scores(values: pd.DataFrame, catalogue: Catalogue, choices: Choices 
     datasets = {
         "brut": values,
         "instantane": snap,
+        "matrice_brute": raw,
         "matrice": wide,
         "imputees": imputed,
         "normalise": scores,
