@@ -15,19 +15,16 @@ from observatoire.catalogue import Catalogue
 DEFAULT_HORIZON = 2050
 
 
-def scoring_snapshot(values: pd.DataFrame, catalogue: Catalogue, horizon: int = DEFAULT_HORIZON) -> pd.DataFrame:
-    """One row per (territoire, indicateur): the scored period and value.
-
-    Rows come sorted by territory then indicator. The work is done on integer codes: each
-    distinct territory, indicator and period is looked at once, then one sort of integer keys
-    (a counting sort when keys are distinct, as in a file with one period per indicator).
-    """
-    return _Snapshot(values, catalogue, horizon).frame
-
-
 def scoring_matrix(values: pd.DataFrame, catalogue: Catalogue,
                    horizon: int = DEFAULT_HORIZON) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``scoring_snapshot`` and its :func:`to_wide` matrix, the codes computed once for both."""
+    """(snapshot, matrix) of ``values``: one row per (territoire, indicateur) with the scored
+    period and value, sorted by territory then indicator; and the territories × indicators
+    matrix of those values, columns in catalogue order (NaN where no value).
+
+    The work is done on integer codes: each distinct territory, indicator and period is looked
+    at once, then one sort of integer keys (a counting sort when keys are distinct, as in a file
+    with one period per indicator).
+    """
     snap = _Snapshot(values, catalogue, horizon)
     return snap.frame, snap.wide(catalogue)
 
@@ -55,7 +52,7 @@ class _Snapshot:
         self.territory, self.indicator = territory[kept], indicator[kept]  # sorted by territory
 
     def wide(self, catalogue: Catalogue) -> pd.DataFrame:
-        """As ``to_wide(self.frame, catalogue)``, from the codes already at hand."""
+        """Territories × indicators matrix of the snapshot, from the codes already at hand."""
         new = np.ones(len(self.territory), dtype=bool)
         new[1:] = self.territory[1:] != self.territory[:-1]
         row = np.cumsum(new) - 1
@@ -96,21 +93,3 @@ def _order_by_pair(pair: np.ndarray, rank: np.ndarray) -> np.ndarray:
         if len(placed) == n:  # distinct pairs
             return placed.astype("intp")
     return np.argsort(pair * (int(rank.max(initial=0)) + 1) + rank, kind="stable")
-
-
-def to_wide(snapshot: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
-    """Territories × indicators matrix, columns in catalogue order (NaN where no value)."""
-    territory, territories = pd.factorize(snapshot["territoire"], sort=True)
-    indicator, indicators = pd.factorize(snapshot["indicateur"])
-    pair = territory.astype("int64") * max(len(indicators), 1) + indicator
-    seen = np.zeros(len(territories) * max(len(indicators), 1), dtype=bool)
-    seen[pair] = True
-    if np.count_nonzero(seen) != len(pair):
-        # A (territory, indicator) pair twice: let pivot refuse it, as it always did.
-        snapshot.pivot(index="territoire", columns="indicateur", values="valeur")
-    column = catalogue.indicators.index.get_indexer(indicators)[indicator]
-    known = column >= 0
-    matrix = np.full((len(territories), len(catalogue.indicators)), np.nan)
-    matrix[territory[known], column[known]] = snapshot["valeur"].to_numpy(dtype="float64")[known]
-    index = pd.Index(territories, name="territoire")
-    return pd.DataFrame(matrix, index=index, columns=catalogue.indicators.index.copy())
