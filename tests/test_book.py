@@ -72,3 +72,22 @@ def test_no_execution_error_in_any_page(built):
         text = page.read_text(encoding="utf-8")
         assert "Traceback (most recent call last)" not in text, page
         assert 'class="output traceback' not in text and 'class="output stderr' not in text, page
+
+
+def test_no_script_stylesheet_or_font_from_the_internet(built):
+    """The site must work offline (intranets): nothing it runs or renders with comes from outside."""
+    outside = re.compile(r'^(?:https?:)?//')
+    for page in built.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        found = []
+        for tag in re.findall(r"<script\b[^>]*>", text):
+            src = re.search(r'\ssrc="([^"]+)"', tag)
+            if src and outside.match(src.group(1)):
+                found.append(tag)
+        for tag in re.findall(r"<link\b[^>]*>", text):
+            href = re.search(r'\shref="([^"]+)"', tag)
+            rel = re.search(r'\srel="([^"]+)"', tag)
+            if href and outside.match(href.group(1)) and rel and rel.group(1) in ("stylesheet", "preload", "modulepreload"):
+                found.append(tag)
+        assert not found, f"{page}: {found[:3]}"
+    assert (built / "_static" / "mathjax" / "tex-chtml.js").exists()
