@@ -99,3 +99,8 @@ def test_bad_weights_file_is_a_french_error(tmp_path):
     weights.write_text("axes:\n  9: 2\n", encoding="utf-8")
     r = run("fiche", "78440", "--poids", str(weights))
     assert r.returncode == 1 and "élément inconnu du catalogue" in r.stderr and "poids.yml" in r.stderr
+
+
+def test_a_meaningless_pair_of_choices_is_refused_in_french():
+    r = run("fiche", "78440", "--normalisation", "rank", "--agregation", "geometrique")
+    assert r.returncode == 1 and "donne 0 au dernier territoire" in r.stderr and "Traceback" not in r.stderr

@@ -106,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     except TerritoryCodeError as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
         return EXIT_INVALID
+    except ValueError as exc:  # the engine's refusals of an option (French messages)
+        print(f"Erreur : {exc}", file=sys.stderr)
+        return EXIT_INVALID
 
 
 def _run(args) -> int:

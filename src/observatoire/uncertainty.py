@@ -58,7 +58,7 @@ QUANTILE_COLUMNS = ("q05", "q50", "q95")
 
 ABSOLUTE_METHODS = ("goalposts", "distance_cible")  # a territory's score depends on itself only
 RELATIVE_METHODS = ("minmax", "zscore", "rank")  # scores depend on the other territories
-ZERO_FOR_THE_WORST = ("minmax", "rank")  # give 0 to the worst territory of every indicator
+ZERO_FOR_THE_WORST = normalise.ZERO_FOR_THE_WORST  # give 0 to the worst territory of every indicator
 FACTORS = ("normalisation", "agregation", "poids")
 
 # Coverage is compared with this slack, as in aggregate.aggregate_groups.
