@@ -1,7 +1,6 @@
 """The command line: French help, exit codes, and bad input that leaves the previous book intact."""
 
 import hashlib
-import shutil
 import subprocess
 import sys
 from pathlib import Path

@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 
 from observatoire.catalogue import load_catalogue
-from observatoire.demo import DEMO_SOURCE, HORIZONS, MONTHS, YEARS, generate_demo_data, pilots, write_demo_csv
+from observatoire.demo import DEMO_SOURCE, HORIZONS, MONTHS, YEARS, generate_demo_data, pilots
+from observatoire.load import write_values_csv
 from observatoire.load import read_table
 from observatoire.reference import load_reference
 from observatoire.validate import validate_data
@@ -19,7 +20,7 @@ def test_committed_pilot_file_is_exactly_what_the_generator_writes(demo, tmp_pat
     from observatoire.livre import DEFAULT_DATA
 
     out = tmp_path / "pilotes.csv"
-    write_demo_csv(demo, out)
+    write_values_csv(demo, out)
     assert out.read_bytes() == DEFAULT_DATA.read_bytes(), "run `make pilot-data` and commit the result"
 
 
@@ -41,7 +42,7 @@ def test_series_shapes_follow_periodicity(demo):
 
 def test_generated_values_pass_validation_and_are_labelled(demo, tmp_path):
     path = tmp_path / "d.csv"
-    write_demo_csv(demo, path)
+    write_values_csv(demo, path)
     data = validate_data(read_table(path), load_catalogue(), load_reference())
     assert len(data.values) == len(demo)
     assert (demo["source"] == DEMO_SOURCE).all() and "démonstration" in DEMO_SOURCE

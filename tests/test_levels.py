@@ -250,7 +250,8 @@ def test_roll_up_long_file_of_the_communes_of_lyon(tmp_path):
     import sys
 
     from observatoire.catalogue import load_catalogue
-    from observatoire.demo import generate_demo_data, write_demo_csv
+    from observatoire.demo import generate_demo_data
+    from observatoire.load import write_values_csv
     from observatoire.load import read_table
     from observatoire.reference import load_reference
     from observatoire.validate import validate_data
@@ -263,7 +264,7 @@ def test_roll_up_long_file_of_the_communes_of_lyon(tmp_path):
         & (communes["periode"] == "2024")
     communes = communes[~missing]
     source = tmp_path / "communes.csv"
-    write_demo_csv(communes, source)
+    write_values_csv(communes, source)
     out = tmp_path / "epci.csv"
     r = subprocess.run([sys.executable, "-m", "observatoire", "remonter", str(source), "--niveau", "epci",
                         "--sortie", str(out)], capture_output=True, text=True)

@@ -123,12 +123,9 @@ def _run(args) -> int:
         return EXIT_OK
 
     if args.commande == "valider":
-        from observatoire.catalogue import load_catalogue
-        from observatoire.load import read_table
-        from observatoire.reference import load_reference
-        from observatoire.validate import validate_data
+        from observatoire.validate import validate_file
 
-        data = validate_data(read_table(args.fichier), load_catalogue(), load_reference())
+        data = validate_file(args.fichier)
         v = data.values
         print(f"{args.fichier} est valide : {len(v)} valeurs, {v['territoire'].nunique()} territoire(s), "
               f"{v['indicateur'].nunique()} indicateur(s).")
@@ -153,26 +150,26 @@ def _run(args) -> int:
 
     if args.commande == "demo":
         from observatoire.catalogue import load_catalogue
-        from observatoire.demo import DEFAULT_SEED, generate_demo_data, write_demo_csv
+        from observatoire.demo import DEFAULT_SEED, generate_demo_data
+        from observatoire.load import write_values_csv
         from observatoire.reference import load_reference
 
         frame = generate_demo_data(load_catalogue(), load_reference(), seed=args.graine or DEFAULT_SEED)
         Path(args.sortie).parent.mkdir(parents=True, exist_ok=True)
-        write_demo_csv(frame, args.sortie)
+        write_values_csv(frame, args.sortie)
         print(f"{len(frame)} valeurs de démonstration écrites dans {args.sortie}")
         return EXIT_OK
     if args.commande == "remonter":
         from observatoire.catalogue import load_catalogue
-        from observatoire.demo import write_demo_csv
         from observatoire.levels import roll_up_long
-        from observatoire.load import read_table
+        from observatoire.load import write_values_csv
         from observatoire.reference import load_reference
-        from observatoire.validate import validate_data
+        from observatoire.validate import validate_file
 
         catalogue, reference = load_catalogue(), load_reference()
-        data = validate_data(read_table(args.fichier), catalogue, reference)
+        data = validate_file(args.fichier, catalogue, reference)
         out = roll_up_long(data.values, catalogue, reference, args.niveau)
-        write_demo_csv(out, args.sortie)
+        write_values_csv(out, args.sortie)
         print(f"{len(out)} valeurs pour {out['territoire'].nunique()} territoire(s) ({args.niveau}) "
               f"écrites dans {args.sortie} ; la couverture de chaque valeur est dans la colonne commentaire.")
         return EXIT_OK

@@ -23,7 +23,7 @@ import pandas as pd
 from observatoire import demo
 from observatoire.catalogue import ACTORS, SPATIAL_SCALES, TIME_SCALES, Catalogue, load_catalogue
 from observatoire.pipeline import COUNT_BASE_POPULATION, Choices, Scores, compute_scores
-from observatoire.reference import load_reference
+from observatoire.reference import load_reference, population_by_code
 from observatoire.snapshot import DEFAULT_HORIZON
 
 #: Profile of the demonstration generator for each kind of EPCI (column ``type`` of epci.csv).
@@ -233,14 +233,14 @@ def national_scores(seed: int = demo.DEFAULT_SEED) -> Scores:
 @lru_cache(maxsize=2)
 def _national_demo_values(seed: int) -> pd.DataFrame:
     catalogue, reference = load_catalogue(), load_reference()
-    population = reference.epci.set_index("code")["population"]
+    population = population_by_code(reference)
     return scored_demo_values(catalogue, epci_profiles(reference), population, seed)
 
 
 @lru_cache(maxsize=2)
 def _national_scores(seed: int) -> Scores:
     reference = load_reference()
-    population = reference.epci.set_index("code")["population"].astype("float64")
+    population = population_by_code(reference).astype("float64")
     return compute_scores(_national_demo_values(seed), load_catalogue(), population=population)
 
 

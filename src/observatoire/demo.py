@@ -114,7 +114,3 @@ def generate_demo_data(catalogue: Catalogue, reference, territories: list[tuple[
                 rows.append((code, indicator, period, value, meta["unite"], DEMO_SOURCE, ""))
     return pd.DataFrame(rows, columns=["territoire", "indicateur", "periode", "valeur", "unite", "source", "commentaire"])
 
-
-def write_demo_csv(frame: pd.DataFrame, path: str | Path) -> None:
-    """Deterministic CSV (same inputs → same bytes)."""
-    frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n", float_format="%.10g")

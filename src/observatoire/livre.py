@@ -19,13 +19,11 @@ from pathlib import Path
 
 import nbformat
 
-from observatoire.catalogue import load_catalogue
 from observatoire.demo import Pilot, pilots
 from observatoire.errors import Problem, ValidationError
-from observatoire.load import read_table
 from observatoire.reference import TerritoryCodeError, load_reference
 from observatoire.texte import escape_markdown
-from observatoire.validate import validate_data
+from observatoire.validate import validate_file
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "notebooks" / "territoire.ipynb"
@@ -39,9 +37,8 @@ class BuildError(Exception):
 
 def check_inputs(data_path: Path, territories: list[Pilot]) -> None:
     """Validate the data file and that every territory exists and has data; raise all problems."""
-    catalogue = load_catalogue()
     reference = load_reference()
-    data = validate_data(read_table(data_path), catalogue, reference)
+    data = validate_file(data_path, reference=reference)
     present = set(data.values["territoire"])
     problems = []
     for p in territories:

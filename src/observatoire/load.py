@@ -306,3 +306,8 @@ def _cell_text(value) -> str:
     if hasattr(value, "strftime"):
         return value.strftime("%Y-%m")  # a month typed as a date by the spreadsheet
     return str(value).strip()
+
+
+def write_values_csv(frame: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Write a long table in the data-file format: UTF-8, comma, LF, same inputs → same bytes."""
+    frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n", float_format="%.10g")

@@ -194,13 +194,12 @@ def score_data_file(data_path, choices: Choices | None = None, catalogue: Catalo
     Raises :class:`~observatoire.errors.ValidationError` (every problem, in French) on a bad file.
     """
     from observatoire.catalogue import load_catalogue
-    from observatoire.load import read_table
     from observatoire.reference import load_reference, population_by_code
-    from observatoire.validate import validate_data
+    from observatoire.validate import validate_file
 
     catalogue = catalogue or load_catalogue()
     reference = reference or load_reference()
-    data = validate_data(read_table(data_path), catalogue, reference)
+    data = validate_file(data_path, catalogue, reference)
     codes = data.values["territoire"].unique()
     population = population_by_code(reference).reindex(codes).astype("float64")
     return compute_scores(data.values, catalogue, choices, population), data

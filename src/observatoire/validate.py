@@ -454,3 +454,12 @@ def _suggest(word: str, known) -> str:
 
     close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.75)
     return f" (vouliez-vous dire « {close[0]} » ?)" if close else ""
+
+
+def validate_file(path, catalogue: Catalogue | None = None, reference: Reference | None = None) -> ValidatedData:
+    """Read a data file (CSV or XLSX) and validate it; raise every problem at once, in French."""
+    from observatoire.catalogue import load_catalogue
+    from observatoire.load import read_table
+    from observatoire.reference import load_reference
+
+    return validate_data(read_table(path), catalogue or load_catalogue(), reference or load_reference())
