@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help install book test test-fast bench reference-data pilot-data lock clean
+.PHONY: help install chromium book test test-fast bench reference-data pilot-data lock clean
 
 help:
 	@echo "make book            construit le livre HTML dans _build/html"
@@ -31,7 +31,11 @@ install: $(STAMP)
 book: $(STAMP)
 	$(PY) -m observatoire livre $(if $(DONNEES),--donnees $(DONNEES))
 
-test: $(STAMP)
+# Browser tests and the PDF edition drive Debian's chromium: installed with apt when missing.
+chromium:
+	@bash scripts/install_chromium.sh
+
+test: $(STAMP) chromium
 	$(PY) -m pytest
 
 test-fast: $(STAMP)

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,3 +18,13 @@ def toc_files(node=None):
     for key in ("parts", "chapters", "sections"):
         for child in node.get(key, []):
             yield from toc_files(child)
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory):
+    """The whole book built once per test session on the bundled pilot data (slow: ~1 min).
+    Returns the folder holding index.html. Tests that need the built site share it."""
+    from observatoire.livre import DEFAULT_DATA, build_book
+
+    index = build_book(DEFAULT_DATA, tmp_path_factory.mktemp("livre"))
+    return index.parent

@@ -7,7 +7,7 @@ import pytest
 
 from observatoire.demo import pilots
 from observatoire.fiche import territory_sheet
-from observatoire.livre import DEFAULT_DATA, build_book
+from observatoire.livre import DEFAULT_DATA
 from observatoire.texte import fr_int, fr_number
 from observatoire.uncertainty import index_interval
 
@@ -15,10 +15,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    build_dir = tmp_path_factory.mktemp("build")
-    index = build_book(DEFAULT_DATA, build_dir)
-    return index.parent
+def built(built_book):
+    return built_book
 
 
 def pasted(page: str) -> list[str]:
