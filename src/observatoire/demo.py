@@ -114,3 +114,33 @@ def generate_demo_data(catalogue: Catalogue, reference, territories: list[tuple[
                 rows.append((code, indicator, period, value, meta["unite"], DEMO_SOURCE, ""))
     return pd.DataFrame(rows, columns=["territoire", "indicateur", "periode", "valeur", "unite", "source", "commentaire"])
 
+
+
+#: Generator profile of the communes outside any EPCI (the island communes of the COG).
+PROFILE_WITHOUT_EPCI = "insulaire"
+
+
+def national_demo_data(catalogue: Catalogue, reference, level: str = "epci",
+                       seed: int = DEFAULT_SEED) -> pd.DataFrame:
+    """Data-file table (7 columns) of every EPCI (``level="epci"``) or every commune
+    (``"commune"``) of the reference, for the scored periods only (latest year, latest month,
+    2050 horizon): the numbers of :func:`generate_demo_data` at those periods, drawn by the
+    vectorised :func:`observatoire.comparaison.scored_demo_values` (the comparison chapter's
+    national distribution). An EPCI gets the profile of its kind; a commune that of its EPCI
+    (:data:`PROFILE_WITHOUT_EPCI` outside any)."""
+    from observatoire.comparaison import PROFILE_OF_EPCI_TYPE, epci_profiles, scored_demo_values
+    from observatoire.reference import population_by_code
+
+    if level == "epci":
+        territories = epci_profiles(reference)
+    elif level == "commune":
+        kind = reference.epci.set_index("code")["type"].map(PROFILE_OF_EPCI_TYPE)
+        profile = reference.communes["epci"].map(kind).fillna(PROFILE_WITHOUT_EPCI)
+        territories = list(zip(reference.communes["code"], profile))
+    else:
+        raise ValueError(f"niveau inconnu : « {level} » (attendu : epci ou commune)")
+    values = scored_demo_values(catalogue, territories, population_by_code(reference), seed)
+    values["unite"] = values["indicateur"].map(catalogue.indicators["unite"])
+    values["source"] = DEMO_SOURCE
+    values["commentaire"] = ""
+    return values
