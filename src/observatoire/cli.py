@@ -93,6 +93,31 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="générer les données de démonstration des pilotes (générateur à graine fixe)")
     demo.add_argument("--sortie", metavar="FICHIER", default="data/pilotes/pilotes.csv")
     demo.add_argument("--graine", metavar="N", type=int, default=None)
+    demo.add_argument("--niveau", choices=["pilotes", "epci", "commune"], default="pilotes",
+                      help="pilotes (séries complètes, défaut), ou tous les EPCI ou toutes les communes "
+                           "(périodes calculées seulement : fichier national de démonstration)")
+
+    national = sub.add_parser("national", parents=[choix],
+                              help="calculer tous les EPCI (ou toutes les communes) et écrire une page par "
+                                   "territoire et des pages de synthèse nationales (site HTML statique)")
+    national.add_argument("--donnees", metavar="FICHIER", default=None,
+                          help="fichier de données couvrant les territoires (CSV ou XLSX) ; par défaut, le fichier "
+                               "national de démonstration, généré dans SORTIE/donnees/")
+    national.add_argument("--niveau", choices=["epci", "commune"], default="epci",
+                          help="territoires à calculer et à publier (défaut : epci)")
+    national.add_argument("--sortie", metavar="DOSSIER", default="_build/national",
+                          help="dossier du site (défaut : _build/national) ; une nouvelle exécution n'y refait que "
+                               "les pages dont les entrées ont changé")
+    national.add_argument("--processus", metavar="N", type=int, default=None,
+                          help="nombre de processus locaux (défaut : un par cœur)")
+    national.add_argument("--scheduler", metavar="ADRESSE", default=None,
+                          help="adresse d'un ordonnanceur Dask distribué (ex. tcp://10.0.0.5:8786) : les pages sont "
+                               "rendues par ses workers au lieu des processus locaux")
+    national.add_argument("--limite", metavar="N", type=int, default=None,
+                          help="ne traiter que les N premiers territoires (par code), pour un essai rapide")
+    national.add_argument("--tirages", metavar="N", type=int, default=None,
+                          help="tirages de Monte-Carlo des intervalles (défaut : 1000 pour les EPCI, 100 pour les communes)")
+    national.add_argument("--silencieux", action="store_true", help="sans barre de progression")
     return p
 
 
@@ -154,7 +179,12 @@ def _run(args) -> int:
         from observatoire.load import write_values_csv
         from observatoire.reference import load_reference
 
-        frame = generate_demo_data(load_catalogue(), load_reference(), seed=args.graine or DEFAULT_SEED)
+        if args.niveau != "pilotes":
+            from observatoire.demo import national_demo_data
+
+            frame = national_demo_data(load_catalogue(), load_reference(), args.niveau, args.graine or DEFAULT_SEED)
+        else:
+            frame = generate_demo_data(load_catalogue(), load_reference(), seed=args.graine or DEFAULT_SEED)
         Path(args.sortie).parent.mkdir(parents=True, exist_ok=True)
         write_values_csv(frame, args.sortie)
         print(f"{len(frame)} valeurs de démonstration écrites dans {args.sortie}")
@@ -184,4 +214,8 @@ def _run(args) -> int:
 
         args.choix = choices_from_args(args)
         return export_command(args)
+    if args.commande == "national":
+        from observatoire.national import national_command
+
+        return national_command(args)
     raise AssertionError(args.commande)
