@@ -6,12 +6,13 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help install chromium book test test-fast bench reference-data pilot-data lock clean
+.PHONY: help install chromium book test test-fast bench national reference-data pilot-data lock clean
 
 help:
 	@echo "make book            construit le livre HTML dans _build/html"
 	@echo "make test            installe puis lance tous les tests"
 	@echo "make bench           mesure les performances (tableau + _build/bench/resultats.json)"
+	@echo "make national        une page par EPCI et des pages de synthèse nationales dans _build/national"
 	@echo "make pilot-data      régénère les données de démonstration des pilotes"
 	@echo "make reference-data  régénère data/reference depuis @etalab/decoupage-administratif (npm)"
 	@echo "make lock            régénère constraints.txt après un changement de version"
@@ -43,6 +44,10 @@ test-fast: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks
+
+# Every EPCI (données de démonstration unless DONNEES=fichier.csv); NIVEAU=commune for communes.
+national: $(STAMP)
+	$(PY) -m observatoire national $(if $(DONNEES),--donnees $(DONNEES)) $(if $(NIVEAU),--niveau $(NIVEAU))
 
 pilot-data: $(STAMP)
 	$(PY) -m observatoire demo --sortie data/pilotes/pilotes.csv
