@@ -1,0 +1,68 @@
+"""The Campus: interactive exercises (Voilà apps of ``notebooks/campus/``) on the engine.
+
+Each exercise is a thin notebook (instructions, one call, debrief) over a module of this
+package, where all the computation and the widgets live, so that the book's static preview,
+the tests and the live app run the same code:
+
+================  ==============================  ===========================================
+module            exercise                        engine it drives
+================  ==============================  ===========================================
+``indice``        Construire un indice            pipeline, uncertainty (Monte Carlo)
+``choc``          Choc et résilience              a shock/recovery model over the communs
+``diagnostic``    Diagnostiquer mon territoire    reference search, demo generator, comparaison
+``quiz``          Quiz                            questions as data (``data/campus/quiz.yml``)
+================  ==============================  ===========================================
+
+``serve`` starts Voilà on them (``observatoire campus``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+NOTEBOOKS = ROOT / "notebooks" / "campus"
+DATA = ROOT / "data" / "campus"
+
+#: Where the book is served for the debrief links: ``observatoire campus`` serves the built
+#: book (``_build/html``) under /livre/ next to the exercises. Another address (the published
+#: book) can be given in this environment variable.
+BOOK_URL_VARIABLE = "OBSERVATOIRE_LIVRE_URL"
+DEFAULT_BOOK_URL = "/livre/"
+
+
+@dataclass(frozen=True)
+class Exercise:
+    slug: str
+    notebook: str
+    title: str
+    summary: str
+
+    @property
+    def path(self) -> Path:
+        return NOTEBOOKS / self.notebook
+
+
+EXERCISES = (
+    Exercise("indice", "01-construire-un-indice.ipynb", "Construire un indice",
+             "normaliser, pondérer, agréger les indicateurs des pilotes et voir bouger profils, rangs "
+             "et marges d'incertitude"),
+    Exercise("choc", "02-choc-et-resilience.ipynb", "Choc et résilience",
+             "faire subir un choc à un territoire et régler ses capacités d'absorption, d'adaptation "
+             "et de transformation"),
+    Exercise("diagnostic", "03-diagnostiquer-mon-territoire.ipynb", "Diagnostiquer mon territoire",
+             "chercher n'importe quel territoire, ajuster quelques valeurs et lire son profil face aux "
+             "pilotes et à la distribution nationale"),
+    Exercise("quiz", "04-quiz.ipynb", "Quiz", "vérifier les notions clés du livre, avec une explication "
+             "pour chaque réponse"),
+)
+
+
+def book_url(page: str, anchor: str | None = None) -> str:
+    """Address of a chapter of the book (``page`` as in _toc.yml, e.g. ``book/resilience``)."""
+    base = os.environ.get(BOOK_URL_VARIABLE, DEFAULT_BOOK_URL)
+    if not base.endswith("/"):
+        base += "/"
+    return f"{base}{page}.html" + (f"#{anchor}" if anchor else "")
