@@ -90,6 +90,18 @@ def _parser() -> argparse.ArgumentParser:
                         help="fichier à écrire, .xlsx ou .csv (défaut : modele-donnees-CODE.xlsx "
                              "dans le dossier courant)")
 
+    campus = sub.add_parser("campus", help="servir les exercices interactifs du Campus (Voilà) sur 127.0.0.1",
+                            description="Démarre Voilà sur les exercices de notebooks/campus/ (sources masquées, "
+                                        "traces d'erreur cachées, noyaux préchauffés, noyaux inactifs arrêtés) "
+                                        "et affiche l'adresse de chaque exercice. Ctrl-C pour arrêter.")
+    campus.add_argument("--port", type=int, default=None, help="port d'écoute (défaut : un port libre)")
+    campus.add_argument("--sans-prechauffage", action="store_true",
+                        help="ne pas préparer de noyau d'avance (premier affichage plus lent, moins de mémoire)")
+    campus.add_argument("--delai-cellule", type=int, default=120, metavar="SECONDES",
+                        help="durée maximale d'exécution d'une cellule à l'affichage (défaut : 120)")
+    campus.add_argument("--inactivite", type=int, default=30, metavar="MINUTES",
+                        help="arrêter le noyau d'une page inactive depuis ce délai (défaut : 30)")
+
     demo = sub.add_parser("demo", help="générer les données de démonstration des pilotes (générateur à graine fixe)")
     demo.add_argument("--sortie", metavar="FICHIER", default="data/pilotes/pilotes.csv")
     demo.add_argument("--graine", metavar="N", type=int, default=None)
@@ -208,6 +220,12 @@ def _run(args) -> int:
         from observatoire.modele import modele_command
 
         return modele_command(args)
+
+    if args.commande == "campus":
+        from observatoire.campus.serve import serve
+
+        return serve(args.port, preheat=not args.sans_prechauffage, cell_timeout=args.delai_cellule,
+                     cull_idle=args.inactivite * 60)
 
     if args.commande == "exporter":
         from observatoire.export import export_command
