@@ -78,7 +78,7 @@ def svg(fig, label: str) -> str:
     plt.rcParams["svg.hashsalt"] = "observatoire-national"
     plt.rcParams["svg.fonttype"] = "none"  # text stays text: small, searchable, accessible
     buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
+    fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     plt.close(fig)
     text = _SVG_START.sub("", buffer.getvalue(), count=1)
     text = _SVG_METADATA.sub("", text, count=1)
@@ -89,13 +89,9 @@ def svg(fig, label: str) -> str:
 def _territory_figures(c: dict) -> dict:
     communs = pd.Series([r["score"] for r in c["communs"]], index=[r["libelle"] for r in c["communs"]],
                         dtype="float64")
-    axes = pd.Series([r["score"] for r in c["axes"]], index=[r["libelle"] for r in c["axes"]], dtype="float64")
-    return {
-        "communs": svg(figures.profile_by_commun(communs),
-                       "Barres horizontales : score du territoire pour chacun des communs, de 0 à 100."),
-        "axes": svg(figures.scores_by_axis(axes.fillna(0)),
-                    "Barres horizontales : score du territoire pour chacun des axes de l'enquête, de 0 à 100."),
-    }
+    # One figure per page: drawing is most of a page's cost (the axes are in a table).
+    return {"communs": svg(figures.profile_by_commun(communs),
+                           "Barres horizontales : score du territoire pour chacun des communs, de 0 à 100.")}
 
 
 def rank_intervals_figure(ranks: pd.DataFrame, n: int):
