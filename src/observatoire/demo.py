@@ -115,7 +115,6 @@ def generate_demo_data(catalogue: Catalogue, reference, territories: list[tuple[
     return pd.DataFrame(rows, columns=["territoire", "indicateur", "periode", "valeur", "unite", "source", "commentaire"])
 
 
-
 #: Generator profile of the communes outside any EPCI (the island communes of the COG).
 PROFILE_WITHOUT_EPCI = "insulaire"
 
