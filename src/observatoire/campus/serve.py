@@ -15,6 +15,7 @@ One Voilà server in tree mode on ``notebooks/campus/``, listening on 127.0.0.1 
   ``prelaunch_hook``, neither of which is used;
 - the ``campus`` template (``jupyter/voila/templates/campus``): the lab template without its
   links to the Font Awesome CDN (the same CSS and fonts ship in Voilà's own bundle);
+- a French home page at ``/`` listing the exercises (Voilà's file tree stays at /voila/tree);
 - the built book (``_build/html``) served under ``/livre/``, where the debriefs link.
 
 The frontend may only send comm and kernel-info messages to a kernel (Voilà's own
@@ -72,10 +73,39 @@ def exercise_urls(port: int, host: str = HOST) -> dict[str, str]:
     return {e.title: f"http://{host}:{port}/voila/render/{e.notebook}" for e in EXERCISES}
 
 
+def home_page(book_available: bool) -> str:
+    """The Campus home (French): one card per exercise. Voilà's own file tree stays at /voila/tree."""
+    from html import escape
+
+    cards = "".join(
+        f'<li><a href="voila/render/{escape(e.notebook)}">{escape(e.title)}</a><br>'
+        f'<span>{escape(e.summary[0].upper() + e.summary[1:])}.</span></li>' for e in EXERCISES)
+    book = ('<p>Les bilans renvoient au <a href="livre/">Livre Blanc</a>.</p>' if book_available else
+            "<p>Le livre n'est pas construit : lancez <code>make book</code> pour que les liens des bilans "
+            "fonctionnent.</p>")
+    return f"""<!DOCTYPE html>
+<html lang="fr"><head><meta charset="utf-8"><title>Le Campus du Livre Blanc</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:;base64,=">
+<style>body{{font-family:system-ui,sans-serif;max-width:46em;margin:3em auto;padding:0 1em;line-height:1.5;color:#222}}
+li{{margin:0 0 1em}} a{{color:#1f5fa8;font-weight:600}} span{{color:#444}}
+.demo{{border-left:4px solid #b35900;background:#fff4e5;padding:.5em .8em}}</style></head>
+<body><h1>Le Campus</h1>
+<p>Quatre exercices interactifs sur le moteur de l'Observatoire : on fait varier un choix et on observe.</p>
+<ol>{cards}</ol>
+<p class="demo"><strong>Données de démonstration.</strong> Les valeurs d'indicateurs des territoires pilotes sont
+tirées par un générateur à graine fixe, en attendant les données de l'enquête.</p>
+{book}</body></html>"""
+
+
 def _app_class():
     from tornado.ioloop import IOLoop
-    from tornado.web import StaticFileHandler
+    from tornado.web import RequestHandler, StaticFileHandler
     from voila.app import Voila
+
+    class HomeHandler(RequestHandler):
+        def get(self):
+            self.set_header("Content-Type", "text/html; charset=utf-8")
+            self.finish(home_page((BOOK_HTML / "index.html").exists()))
 
     class CampusVoila(Voila):
         """Voilà plus the built book under /livre/, announcing its addresses in French."""
@@ -83,7 +113,7 @@ def _app_class():
         def init_handlers(self):
             handlers = super().init_handlers()
             book = (r"/livre/(.*)", StaticFileHandler, {"path": str(BOOK_HTML), "default_filename": "index.html"})
-            return [book, *handlers]
+            return [(r"/", HomeHandler), book, *handlers]
 
         def start(self):
             IOLoop.current().add_callback(self.announce)
