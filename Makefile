@@ -15,6 +15,7 @@ help:
 	@echo "make national        une page par EPCI et des pages de synthèse nationales dans _build/national"
 	@echo "make pilot-data      régénère les données de démonstration des pilotes"
 	@echo "make reference-data  régénère data/reference depuis @etalab/decoupage-administratif (npm)"
+	@echo "make campus          sert les exercices interactifs du Campus (Voilà, 127.0.0.1 ; Ctrl-C pour arrêter)"
 	@echo "make lock            régénère constraints.txt après un changement de version"
 	@echo "make clean           supprime _build et les chapitres générés"
 
@@ -41,6 +42,11 @@ test: $(STAMP) chromium
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow"
+
+# The Campus: Voilà on notebooks/campus/ (port and exercise addresses printed; Ctrl-C stops it).
+.PHONY: campus
+campus: $(STAMP)
+	$(PY) -m observatoire campus $(if $(PORT),--port $(PORT))
 
 bench: $(STAMP)
 	$(PY) -m benchmarks
