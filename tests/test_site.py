@@ -1,0 +1,119 @@
+"""The built book in a real browser (Playwright driving Debian's chromium), served by a local
+HTTP server as a reader would serve it: index.html and every chapter open with no console
+error, every image loads, every internal link resolves (file and anchor), and no page asks the
+internet for anything."""
+
+import functools
+import html
+import os
+import re
+import threading
+import urllib.parse
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from conftest import toc_files
+from observatoire.edition import CHROMIUM, CHROMIUM_ARGS, PDF_NAME
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists() and os.environ.get("CI") != "true",
+                       reason="chromium est introuvable (/usr/bin/chromium) : installez-le avec « make chromium » "
+                              "(apt-get install chromium)"),
+]
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def server(built_book):
+    """The built site on 127.0.0.1, on a free port."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(built_book)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", built_book
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def pages_to_visit(site: Path) -> list[str]:
+    return ["index.html"] + [f"{name}.html" for name in toc_files()]
+
+
+@functools.lru_cache(maxsize=None)
+def ids_of(path: Path) -> frozenset[str]:
+    text = path.read_text(encoding="utf-8")
+    return frozenset(html.unescape(i) for i in re.findall(r'\sid="([^"]+)"', text))
+
+
+_VISIT = """async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
+  await Promise.all([...document.images].map(img => img.complete ? null :
+      new Promise(done => { img.addEventListener('load', done); img.addEventListener('error', done); })));
+  return {
+    images: [...document.images].map(img => [img.getAttribute('src'), img.naturalWidth]),
+    links: [...document.querySelectorAll('a[href]')].map(a => a.href),
+  };
+}"""
+
+
+def test_every_page_opens_cleanly_in_a_browser(server, browser):
+    base, site = server
+    context = browser.new_context()
+    outside, errors, broken_images, broken_links = [], [], [], []
+    pdf_links = 0
+
+    def route(r):
+        if r.request.url.startswith(base + "/") or r.request.url.startswith("data:"):
+            return r.continue_()
+        outside.append(r.request.url)
+        return r.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on("console", lambda m: errors.append(f"{page.url}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"{page.url}: {e}"))
+    visited = pages_to_visit(site)
+    for name in visited:
+        assert (site / name).exists(), name
+        response = page.goto(f"{base}/{name}", wait_until="load")
+        assert response and response.ok, name
+        found = page.evaluate(_VISIT)
+        broken_images += [f"{name}: {src}" for src, width in found["images"] if not width]
+        for href in found["links"]:
+            if not href.startswith(base + "/"):
+                continue  # links a reader follows to other sites are allowed
+            parts = urllib.parse.urlsplit(href)
+            rel = urllib.parse.unquote(parts.path).lstrip("/") or "index.html"
+            target = site / rel
+            if target.is_dir():
+                target = target / "index.html"
+            if target.name == PDF_NAME:
+                pdf_links += 1  # the PDF is added next to the site by make publish
+                continue
+            if not target.is_file():
+                broken_links.append(f"{name} → {href} (fichier absent)")
+            elif parts.fragment and target.suffix == ".html" and urllib.parse.unquote(parts.fragment) not in ids_of(target):
+                broken_links.append(f"{name} → {href} (ancre absente)")
+    context.close()
+    assert len(visited) > 20
+    assert not outside, outside[:5]
+    assert not errors, errors[:5]
+    assert not broken_images, broken_images[:5]
+    assert not broken_links, broken_links[:10]
+    assert pdf_links >= 1  # the home page links to the PDF edition
