@@ -6,11 +6,13 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help install chromium book test test-fast bench national reference-data pilot-data lock clean
+.PHONY: help install chromium book pdf publish test test-fast bench national reference-data pilot-data lock clean
 
 help:
 	@echo "make book            construit le livre HTML dans _build/html"
 	@echo "make test            installe puis lance tous les tests"
+	@echo "make pdf             construit l'édition PDF du livre dans _build/pdf/livre-blanc.pdf (chromium)"
+	@echo "make publish         assemble le site à publier (HTML, PDF, données ouvertes, modèle) dans _build/publication"
 	@echo "make bench           mesure les performances (tableau + _build/bench/resultats.json)"
 	@echo "make national        une page par EPCI et des pages de synthèse nationales dans _build/national"
 	@echo "make pilot-data      régénère les données de démonstration des pilotes"
@@ -36,6 +38,14 @@ book: $(STAMP)
 # Browser tests and the PDF edition drive Debian's chromium: installed with apt when missing.
 chromium:
 	@bash scripts/install_chromium.sh
+
+# The PDF edition: the singlehtml book printed by chromium (see src/observatoire/edition.py).
+pdf: $(STAMP) chromium
+	$(PY) -m observatoire pdf $(if $(DONNEES),--donnees $(DONNEES))
+
+# The folder to deploy: site + PDF + open data + data template, with a README (how to serve it).
+publish: $(STAMP) chromium
+	$(PY) -m observatoire publier $(if $(DONNEES),--donnees $(DONNEES))
 
 test: $(STAMP) chromium
 	$(PY) -m pytest

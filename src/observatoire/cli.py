@@ -105,6 +105,21 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="générer les données de démonstration des pilotes (générateur à graine fixe)")
     demo.add_argument("--sortie", metavar="FICHIER", default="data/pilotes/pilotes.csv")
     demo.add_argument("--graine", metavar="N", type=int, default=None)
+
+    pdf = sub.add_parser("pdf", help="construire l'édition PDF du livre (chromium ; _build/pdf/livre-blanc.pdf)")
+    pdf.add_argument("--donnees", metavar="FICHIER", help="fichier de données des pilotes (CSV ou XLSX) ; "
+                     "par défaut les données de démonstration data/pilotes/pilotes.csv")
+    pdf.add_argument("--sortie", metavar="FICHIER", default=None,
+                     help="fichier PDF à écrire (défaut : _build/pdf/livre-blanc.pdf)")
+
+    publier = sub.add_parser("publier", help="assembler le site à publier : livre HTML, PDF, données ouvertes "
+                             "et modèle de données (défaut : _build/publication)")
+    publier.add_argument("--donnees", metavar="FICHIER", help="fichier de données des pilotes (CSV ou XLSX) ; "
+                         "par défaut les données de démonstration data/pilotes/pilotes.csv")
+    publier.add_argument("--sortie", metavar="DOSSIER", default=None,
+                         help="dossier de la publication (défaut : _build/publication)")
+    publier.add_argument("--sans-construction", action="store_true",
+                         help="ne pas reconstruire : reprendre _build/html et _build/pdf/livre-blanc.pdf tels quels")
     demo.add_argument("--niveau", choices=["pilotes", "epci", "commune"], default="pilotes",
                       help="pilotes (séries complètes, défaut), ou tous les EPCI ou toutes les communes "
                            "(périodes calculées seulement : fichier national de démonstration)")
@@ -236,4 +251,24 @@ def _run(args) -> int:
         from observatoire.national import national_command
 
         return national_command(args)
+    if args.commande == "pdf":
+        from observatoire import edition, livre
+
+        try:
+            edition.build_pdf(args.donnees or livre.DEFAULT_DATA, args.sortie or edition.DEFAULT_OUTPUT)
+        except (edition.EditionError, livre.BuildError) as exc:
+            print(f"Erreur : {exc}", file=sys.stderr)
+            return EXIT_BUILD
+        return EXIT_OK
+
+    if args.commande == "publier":
+        from observatoire import edition, livre, publication
+
+        try:
+            publication.publish(args.sortie or publication.DEFAULT_OUTPUT, args.donnees or livre.DEFAULT_DATA,
+                                build=not args.sans_construction)
+        except (publication.PublicationError, edition.EditionError, livre.BuildError) as exc:
+            print(f"Erreur : {exc}", file=sys.stderr)
+            return EXIT_BUILD
+        return EXIT_OK
     raise AssertionError(args.commande)
