@@ -210,7 +210,7 @@ class DiagnosisApp:
             self.sliders[indicator] = s
         units = w.HTML("<small>" + " ; ".join(f"{ui.escape(meta.at[i, 'libelle'])} en {ui.escape(meta.at[i, 'unite'])}"
                                               for i in ADJUSTABLE) + "</small>")
-        self.reset = w.Button(description="Revenir aux valeurs de démonstration", icon="undo",
+        self.reset = w.Button(description="Revenir aux valeurs de démonstration",
                               layout=w.Layout(width="auto"))
         self.reset.add_class("campus-reinitialiser")
         self.feedback = ui.feedback_widget()

@@ -231,7 +231,7 @@ class IndexApp:
             self.axis_weights[axis] = s
         axis_legend = w.HTML("<br>".join(f"<small>Axe {a} : {ui.escape(cat.axis_label(a))}</small>"
                                          for a in cat.axes.index))
-        self.reset = w.Button(description="Revenir aux choix du livre", icon="undo",
+        self.reset = w.Button(description="Revenir aux choix du livre",
                               layout=w.Layout(width="auto"))
         self.reset.add_class("campus-reinitialiser")
         self.feedback = ui.feedback_widget()

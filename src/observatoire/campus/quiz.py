@@ -84,7 +84,7 @@ class QuizApp:
             radio = w.RadioButtons(options=[(c, i) for i, c in enumerate(q.choices)], value=None,
                                    layout=w.Layout(width="auto"))
             radio.add_class(f"campus-question-{q.id}")
-            button = w.Button(description="Vérifier", icon="check", layout=w.Layout(width="auto"))
+            button = w.Button(description="Vérifier", layout=w.Layout(width="auto"))
             button.add_class(f"campus-verifier-{q.id}")
             result = ui.feedback_widget()
             result.add_class(f"campus-reponse-{q.id}")
