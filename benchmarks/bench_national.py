@@ -4,7 +4,8 @@ Throughput (territories per second, whole run: validation, scoring, Monte Carlo,
 and summary pages) on the first ``SAMPLE`` EPCI with 1 and 2 local processes and on a Dask
 ``LocalCluster`` of 2 single-threaded worker processes (started before the clock, as an existing
 cluster would be); then every EPCI page from an empty folder (goal: under 10 minutes on this
-2-core machine) and the rerun with nothing changed. Each run writes into a fresh temporary folder.
+2-core machine) and the rerun with nothing changed (``BENCH_NATIONAL_COMPLET=0`` skips these two).
+Each run writes into a fresh temporary folder.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ def run():
         yield {"mesure": f"National : débit, Dask LocalCluster 2 workers ({SAMPLE} EPCI)",
                "valeur": report.throughput, "unite": "territoires/s"}
 
+        if os.environ.get("BENCH_NATIONAL_COMPLET", "1") == "0":  # quick runs: the sample only
+            return
         report = national("complet", processes=os.cpu_count())
         yield {"mesure": f"National : {report.territories} pages d'EPCI + synthèses, dossier vide",
                "valeur": report.seconds, "unite": "s", "objectif": GOAL_SECONDS}

@@ -33,16 +33,17 @@
    scores of a territory depend on all the others: the whole data file then enters each page's
    fingerprint.
 
-Why direct HTML rather than MyST pages and one Jupyter Book build (measured on this 2-core
-machine): rendering a territory page (two seaborn figures as inline SVG, one Jinja2 template)
-costs about 0.25 s of one core, so the 1,255 EPCI pages take 2–3 minutes on two workers, and a
-rerun with nothing changed writes nothing. The same pages as MyST, assembled by Sphinx, add a
-build that reads and writes every page in one process (about 0.25 s per page for bare MyST pages
-with this toolchain, more with figures; ``sphinx-build -j`` does not parallelise reading here),
-which is not incremental once the table of contents changes, and it would put 1,255 entries in
-the book's sidebar. Direct HTML keeps the national site separate from the book, fast, and
-self-contained: one small shared style sheet, figures inline, no script and no external resource
-(it works offline, from the file system).
+Why direct HTML rather than MyST pages and one Jupyter Book build (measured here, on the shared
+2-core machine, load average 6 to 9 at the time): a Jupyter Book build of 60 bare MyST pages
+(a notice, two tables, no figure, no execution) took 36 s, about 0.6 s per page in one process
+(``sphinx-build -j`` gives no parallel reading with this toolchain), so 1,255 pages would spend
+some 12 minutes in Sphinx alone, before any figure, above the 10-minute goal, and put 1,255
+entries in the book's sidebar. Rendered directly, the whole national run of the 1,255 EPCI
+pages (engine, Monte Carlo, one seaborn figure and one Jinja2 template per page, two workers)
+took 410 s under the same load, and a rerun with nothing changed renders nothing. Direct HTML
+keeps the national site apart from the book, fast and self-contained: one small shared style
+sheet, figures inline as SVG, no script and no external resource (it works offline, from the
+file system).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ import json
 import os
 import sys
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -564,9 +565,10 @@ def run_national(data_path: str | os.PathLike | None = None, level: str = "epci"
         del manifest[stale]
     todo = [c for c in prepared.codes
             if manifest.get(page_path(c)) != prepared.digests[c] or not (output / page_path(c)).is_file()]
-    tasks = [{"kind": "territoire", "path": page_path(c), "context": prepared.contexts[c],
-              "templates": str(templates), "code": c} for c in todo]
-    tasks += [{**t, "templates": str(templates)} for t in prepared.summaries]
+    # Summary pages first: they are the longest tasks, and would otherwise finish the run alone.
+    tasks = [{**t, "templates": str(templates)} for t in prepared.summaries]
+    tasks += [{"kind": "territoire", "path": page_path(c), "context": prepared.contexts[c],
+               "templates": str(templates), "code": c} for c in todo]
     for name in STATIC_FILES:
         write_atomic(output / name, (templates / name).read_bytes())
 
@@ -578,17 +580,14 @@ def run_national(data_path: str | os.PathLike | None = None, level: str = "epci"
         futures = {ex.submit(render_page, task): task for task in tasks}
         last_flush = time.monotonic()
         try:
-            pending = set(futures)
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    task = futures[future]
-                    path, text = future.result()
-                    write_atomic(output / path, text)
-                    if task["kind"] == "territoire":
-                        manifest[path] = prepared.digests[task["code"]]
-                    bar.update(1)
-                if time.monotonic() - last_flush > 2.0:
+            for future in as_completed(futures):
+                task = futures[future]
+                path, text = future.result()
+                write_atomic(output / path, text)
+                if task["kind"] == "territoire":
+                    manifest[path] = prepared.digests[task["code"]]
+                bar.update(1)
+                if time.monotonic() - last_flush > 2.0:  # an interrupted run keeps what it did
                     write_manifest(output, manifest)
                     last_flush = time.monotonic()
         finally:
