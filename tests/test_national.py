@@ -15,12 +15,13 @@ import pytest
 
 from observatoire import cli
 from observatoire.catalogue import load_catalogue
-from observatoire.demo import DEMO_SOURCE, national_demo_data
+from observatoire.comparaison import scored_demo_values
+from observatoire.demo import DEMO_SOURCE
 from observatoire.fiche import territory_sheet
 from observatoire.load import write_values_csv
 from observatoire.national import MANIFEST, TEMPLATES, page_path, run_national
 from observatoire.pipeline import Choices
-from observatoire.reference import load_reference
+from observatoire.reference import load_reference, population_by_code
 from observatoire.texte import fr_number
 from observatoire.uncertainty import ABSOLUTE_METHODS, Space, index_interval, rank_descending
 
@@ -30,9 +31,15 @@ FILE_NAME = "national-test.csv"
 
 @pytest.fixture(scope="module")
 def frame() -> pd.DataFrame:
-    values = national_demo_data(load_catalogue(), load_reference(), "epci")
-    first = sorted(values["territoire"].unique())[:N_FILE]
-    return values[values["territoire"].isin(first)].reset_index(drop=True)
+    from observatoire.comparaison import epci_profiles
+
+    # The first EPCI of the national demonstration file, drawn alone (same streams, same numbers).
+    catalogue, reference = load_catalogue(), load_reference()
+    first = sorted(epci_profiles(reference))[:N_FILE]
+    values = scored_demo_values(catalogue, first, population_by_code(reference))
+    values["unite"] = values["indicateur"].map(catalogue.indicators["unite"])
+    values["source"], values["commentaire"] = DEMO_SOURCE, ""
+    return values
 
 
 @pytest.fixture(scope="module")
@@ -213,24 +220,33 @@ def test_names_from_reference_are_escaped(data_file, pool, tmp_path):
 
 
 def test_cli_national_on_the_demonstration_file(tmp_path, capsys):
+    from observatoire.comparaison import national_demo_values
+
     output = tmp_path / "site"
     assert cli.main(["national", "--sortie", str(output), "--limite", "3", "--tirages", "50",
                      "--processus", "1", "--silencieux"]) == 0
     assert "3 EPCI : 3 page(s) rendue(s)" in capsys.readouterr().out
-    demo_file = output / "donnees" / "demonstration-epci.csv"
-    values = pd.read_csv(demo_file, dtype={"territoire": str})
-    assert values["territoire"].nunique() == len(load_reference().epci)
-    assert (values["source"] == DEMO_SOURCE).all()
     assert len(list((output / "territoires").glob("*.html"))) == 3
-
-
-def test_demo_cli_writes_the_comparison_chapters_national_distribution(tmp_path):
-    from observatoire.comparaison import national_demo_values
-
-    path = tmp_path / "epci.csv"
-    assert cli.main(["demo", "--niveau", "epci", "--sortie", str(path)]) == 0
-    written = pd.read_csv(path, dtype={"territoire": str, "periode": str})
+    # The file generated is the comparison chapter's national distribution, in the data-file format.
+    written = pd.read_csv(output / "donnees" / "demonstration-epci.csv", dtype={"territoire": str, "periode": str})
     expected = national_demo_values()
-    assert len(written) == len(expected)
-    np.testing.assert_array_equal(written["valeur"].to_numpy(), expected["valeur"].to_numpy())
+    assert written["territoire"].nunique() == len(load_reference().epci)
+    assert (written["source"] == DEMO_SOURCE).all()
     assert (written["territoire"].to_numpy() == expected["territoire"].to_numpy()).all()
+    np.testing.assert_array_equal(written["valeur"].to_numpy(), expected["valeur"].to_numpy())
+
+
+def test_demo_cli_national_levels(frame, tmp_path, monkeypatch):
+    import observatoire.demo
+
+    asked = []
+
+    def fake(catalogue, reference, level, seed):
+        asked.append((level, seed))
+        return frame
+
+    monkeypatch.setattr(observatoire.demo, "national_demo_data", fake)
+    path = tmp_path / "communes.csv"
+    assert cli.main(["demo", "--niveau", "commune", "--sortie", str(path), "--graine", "7"]) == 0
+    assert asked == [("commune", 7)]
+    assert len(pd.read_csv(path)) == len(frame)
