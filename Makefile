@@ -6,13 +6,14 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help install chromium book pdf publish test test-fast bench national reference-data pilot-data lock clean
+.PHONY: help install chromium book pdf publish territoire test test-fast bench national reference-data pilot-data lock clean
 
 help:
 	@echo "make book            construit le livre HTML dans _build/html"
 	@echo "make test            installe puis lance tous les tests"
 	@echo "make pdf             construit l'édition PDF du livre dans _build/pdf/livre-blanc.pdf (chromium)"
 	@echo "make publish         assemble le site à publier (HTML, PDF, données ouvertes, modèle) dans _build/publication"
+	@echo "make territoire DONNEES=fichier.csv  construit le livre d'un territoire sur ses propres données"
 	@echo "make bench           mesure les performances (tableau + _build/bench/resultats.json)"
 	@echo "make national        une page par EPCI et des pages de synthèse nationales dans _build/national"
 	@echo "make pilot-data      régénère les données de démonstration des pilotes"
@@ -46,6 +47,11 @@ pdf: $(STAMP) chromium
 # The folder to deploy: site + PDF + open data + data template, with a README (how to serve it).
 publish: $(STAMP) chromium
 	$(PY) -m observatoire publier $(if $(DONNEES),--donnees $(DONNEES))
+
+# A territory's own book: make territoire DONNEES=fichier.csv [CODE=33063]
+territoire: $(STAMP)
+	@test -n "$(DONNEES)" || { echo "Indiquez le fichier : make territoire DONNEES=chemin/vers/fichier.csv" >&2; exit 2; }
+	$(PY) -m observatoire territoire $(DONNEES) $(if $(CODE),--code $(CODE))
 
 test: $(STAMP) chromium
 	$(PY) -m pytest

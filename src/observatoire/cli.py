@@ -60,6 +60,16 @@ def _parser() -> argparse.ArgumentParser:
                        "par défaut les données de démonstration data/pilotes/pilotes.csv")
     livre.add_argument("--sortie", metavar="DOSSIER", default=None, help="dossier de construction (défaut : _build)")
 
+    territoire = sub.add_parser("territoire", help="valider le fichier de données d'un territoire puis construire "
+                                "son propre livre (son chapitre, la comparaison avec les pilotes, la méthode)")
+    territoire.add_argument("fichier", metavar="FICHIER", help="fichier de données du territoire (CSV ou XLSX, "
+                            "format du modèle : observatoire modele CODE)")
+    territoire.add_argument("--code", metavar="CODE", default=None,
+                            help="territoire du livre, si le fichier en contient plusieurs (33063, 200046977, DEP-33, REG-94)")
+    territoire.add_argument("--sortie", metavar="DOSSIER", default=None,
+                            help="dossier de construction (défaut : _build) ; le livre va dans "
+                                 "DOSSIER/territoires/<nom-code>/html")
+
     valider = sub.add_parser("valider", help="valider un fichier de données et lister tous ses problèmes")
     valider.add_argument("fichier", metavar="FICHIER")
 
@@ -169,6 +179,17 @@ def _run(args) -> int:
 
         try:
             livre.build_book(args.donnees or livre.DEFAULT_DATA, args.sortie or livre.ROOT / "_build")
+        except livre.BuildError as exc:
+            print(f"Erreur : {exc}", file=sys.stderr)
+            return EXIT_BUILD
+        return EXIT_OK
+
+    if args.commande == "territoire":
+        from observatoire import livre
+        from observatoire.livre_territoire import build_territory_book
+
+        try:
+            build_territory_book(args.fichier, args.code, args.sortie or livre.ROOT / "_build")
         except livre.BuildError as exc:
             print(f"Erreur : {exc}", file=sys.stderr)
             return EXIT_BUILD

@@ -15,6 +15,7 @@ that draws from the same seeded streams and gives the same values.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -51,6 +52,54 @@ assert _HORIZON in demo.HORIZONS, "the reference horizon must be one the generat
 
 
 # -- the pilots side by side -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Compared:
+    """What the comparison chapter sets side by side: the pilots of the book's data file and,
+    in a territory's own book, that territory scored on its own file."""
+
+    scores: Scores
+    values: pd.DataFrame
+    catalogue: Catalogue
+    territories: tuple  # objects with .code and .titre, in the chapter's order
+    added: object | None = None  # the territory added to the pilots, if any
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return pilot_labels(self.territories)
+
+
+@dataclass(frozen=True)
+class _Compared:
+    code: str
+    titre: str
+
+
+def compared_territories(pilot_data=None, territory_data=None, territory_code: str | None = None) -> Compared:
+    """Score the pilots of ``pilot_data`` (default: the book's data file) and, when given, the
+    territory ``territory_code`` from its own file ``territory_data``. A territory that is also
+    a pilot replaces that pilot's demonstration values."""
+    from observatoire.livre import book_data
+    from observatoire.validate import validate_file
+
+    catalogue, reference = load_catalogue(), load_reference()
+    values = validate_file(pilot_data or book_data(), catalogue, reference).values
+    territories = [_Compared(p.code, p.titre) for p in demo.pilots()]
+    added = None
+    if territory_code:
+        t = reference.territory(str(territory_code))
+        own = validate_file(territory_data, catalogue, reference).values
+        own = own[own["territoire"] == t.code]
+        if own.empty:
+            raise ValueError(f"le territoire « {t.code} » ({t.nom}) n'a aucune valeur dans {territory_data}")
+        values = pd.concat([values[values["territoire"] != t.code], own], ignore_index=True)
+        added = _Compared(t.code, f"{t.nom} (vos données)")
+        territories = [p for p in territories if p.code != t.code] + [added]
+    codes = values["territoire"].unique()
+    population = population_by_code(reference).reindex(codes).astype("float64")
+    scores = compute_scores(values, catalogue, None, population)
+    return Compared(scores, values, catalogue, tuple(territories), added)
+
 
 def pilot_labels(pilots=None) -> dict[str, str]:
     """Canonical code → title of each pilot, in the book's order."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from observatoire.catalogue import Catalogue, load_catalogue
+from observatoire.demo import DEMO_SOURCE
 from observatoire.pipeline import Choices, Scores, score_data_file
 from observatoire.reference import Reference, Territory, load_reference
 from observatoire.validate import ValidatedData
@@ -81,7 +82,28 @@ class TerritorySheet:
             # The producer only (text before the first comma); the data dictionary has the rest.
             "Source prévue": rows["element"].map(meta["source"]).str.split(",").str[0].to_numpy(),
         })
+        # What the data file itself says of each scored value (a territory's own file often
+        # names its source and comments a value); the demonstration data say nothing more.
+        declared = self.series.set_index(["indicateur", "periode"])[["source", "commentaire"]]
+        key = pd.MultiIndex.from_arrays([rows["element"].to_numpy(), rows["periode"].to_numpy()])
+        declared = declared[~declared.index.duplicated()].reindex(key)
+        for column, label in (("source", "Source déclarée"), ("commentaire", "Commentaire")):
+            text = declared[column].fillna("").astype(str).to_numpy()
+            if any(t and t != DEMO_SOURCE for t in text):
+                table[label] = text
         return table
+
+    def styled_indicator_table(self):
+        """The indicator table as shown in the book. Cells are HTML-escaped and MathJax is told
+        to leave the table alone: sources and comments are free text from a data file."""
+        return (self.indicator_table().style.hide(axis="index")
+                .format(precision=1, decimal=",", thousands="\u202f", na_rep="n.d.", escape="html")
+                .set_table_attributes('class="tex2jax_ignore mathjax_ignore"'))
+
+    @property
+    def value_count(self) -> int:
+        """Number of values the data file holds for this territory (all periods)."""
+        return len(self.series)
 
     def counts(self) -> tuple[int, int]:
         """(indicators with a value, indicators in the catalogue)."""

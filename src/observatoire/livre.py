@@ -1,8 +1,21 @@
-"""Build the book: validate the inputs, run the territory template through papermill once per
-pilot (parallel processes), then build the Jupyter Book into a temporary folder and swap it in.
+"""Build the book: validate the inputs, run the territory template through papermill for each
+pilot whose inputs changed (parallel processes), then build the Jupyter Book incrementally and
+swap the new site in.
+
+Incremental at both levels:
+
+- a territory chapter records the digest of its inputs (:mod:`observatoire.empreintes`) and is
+  re-executed only when the template, the data file, the catalogue, the reference data or the
+  engine's code changes; an unchanged chapter keeps its file, so Sphinx does not re-read it;
+- Sphinx keeps its environment in ``_build/.livre`` between builds, so editing one prose
+  chapter re-reads that chapter only. The MyST notebooks of the book (comparison, uncertainty,
+  data dictionary…) go through jupyter-cache, which only hashes code cells: the whole
+  environment and cache are dropped when the data file or the engine's inputs change.
 
 Nothing is lost on bad input: problems are reported before any chapter is written, and the
-previous ``_build/html`` stays in place until a complete new build replaces it.
+previous ``_build/html`` stays in place until a complete new build replaces it. A failed
+build also drops Sphinx's environment, so that the next build re-reads (and re-checks) every
+page instead of publishing the pages that failed.
 """
 
 from __future__ import annotations
@@ -15,91 +28,170 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
-from observatoire.demo import Pilot, pilots
+from observatoire.demo import pilots
+from observatoire.empreintes import BookInputs, chapter_fingerprint, engine_files, fingerprint, is_current, record_fingerprint
 from observatoire.errors import Problem, ValidationError
 from observatoire.reference import TerritoryCodeError, load_reference
 from observatoire.texte import escape_markdown
-from observatoire.validate import validate_file
+from observatoire.validate import ValidatedData, validate_file
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "notebooks" / "territoire.ipynb"
 CHAPTERS = ROOT / "book" / "territoires"
 DEFAULT_DATA = ROOT / "data" / "pilotes" / "pilotes.csv"
+#: Environment variable through which the book's MyST notebooks learn which data file to read.
+DATA_VARIABLE = "OBSERVATOIRE_DONNEES"
+#: Persistent jupyter-book output of the main book (Sphinx environment and notebook cache).
+WORK_NAME = ".livre"
+#: Kinds of data of a chapter: the pilots' demonstration data, or a territory's own file.
+NATURES = ("demonstration", "territoire")
+DATA_LABELS = {"demonstration": "données de démonstration", "territoire": "données du territoire"}
 
 
 class BuildError(Exception):
     """The book could not be built; the message is French and the previous build is intact."""
 
 
-def check_inputs(data_path: Path, territories: list[Pilot]) -> None:
+def book_data() -> Path:
+    """The data file the book is built on (what the MyST notebooks of the book read)."""
+    return Path(os.environ.get(DATA_VARIABLE) or DEFAULT_DATA)
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """One territory chapter: the template run for one territory on one data file."""
+
+    code: str
+    slug: str
+    titre: str
+    data_path: Path
+    nature: str = "demonstration"
+
+    def parameters(self) -> dict[str, str]:
+        # Codes and paths as str: papermill's CLI would turn 01004 into 1004 (see ARCHITECTURE).
+        return {"code": str(self.code), "donnees": str(self.data_path), "nature": self.nature}
+
+    def fingerprint(self, inputs: BookInputs = BookInputs()) -> str:
+        return chapter_fingerprint({"code": self.code, "titre": self.titre, "nature": self.nature},
+                                   self.data_path, inputs)
+
+    def execute(self, output: str, digest: str, inputs: BookInputs) -> None:
+        """Run the template for this territory (in its own process: one kernel each)."""
+        import papermill
+
+        papermill.execute_notebook(str(inputs.template), output, parameters=self.parameters(),
+                                   kernel_name="python3", cwd=str(ROOT), progress_bar=False, log_output=False)
+        finish_chapter(Path(output), self.titre, self.nature, digest)
+
+
+def pilot_chapters(data_path: Path) -> list[Chapter]:
+    return [Chapter(p.code, p.slug, p.titre, Path(data_path)) for p in pilots()]
+
+
+def check_inputs(data_path: Path, codes: list[str]) -> ValidatedData:
     """Validate the data file and that every territory exists and has data; raise all problems."""
     reference = load_reference()
     data = validate_file(data_path, reference=reference)
     present = set(data.values["territoire"])
     problems = []
-    for p in territories:
+    for code in codes:
         try:
-            t = reference.territory(p.code)
+            t = reference.territory(code)
         except TerritoryCodeError as exc:
-            problems.append(Problem(str(data_path), None, "territoire", p.code, str(exc)))
+            problems.append(Problem(str(data_path), None, "territoire", code, str(exc)))
             continue
         if t.code not in present:
-            problems.append(Problem(str(data_path), None, "territoire", p.code,
+            problems.append(Problem(str(data_path), None, "territoire", code,
                                     f"aucune valeur pour {t.nom} dans ce fichier"))
     if problems:
         raise ValidationError(problems)
+    return data
 
 
-def execute_chapter(pilot: Pilot, data_path: str, output: str) -> str:
-    """Run the template for one territory (in its own process: one kernel each)."""
-    import papermill
-
-    papermill.execute_notebook(
-        str(TEMPLATE), output,
-        # Codes and paths as str: papermill's CLI would turn 01004 into 1004 (see ARCHITECTURE).
-        parameters={"code": str(pilot.code), "donnees": str(data_path)},
-        kernel_name="python3", cwd=str(ROOT), progress_bar=False, log_output=False,
-    )
-    finish_chapter(Path(output), pilot.titre)
+def execute_chapter(chapter, output: str, digest: str, inputs: BookInputs) -> str:
+    """Execute one chapter job (a :class:`Chapter` or any object with the same ``execute``)."""
+    chapter.execute(output, digest, inputs)
     return output
 
 
-def finish_chapter(path: Path, title: str) -> None:
-    """Give the executed chapter its territory's name as title (escaped: it may be user text)
-    and hide papermill's injected parameters (they hold local paths, not content)."""
+def finish_chapter(path: Path, title: str, nature: str = "demonstration", digest: str | None = None) -> None:
+    """Give the executed chapter its territory's name as title (escaped: it may be user text),
+    keep the data notice that fits the kind of data, hide papermill's injected parameters (they
+    hold local paths, not content) and record the digest of the chapter's inputs."""
+    if nature not in NATURES:
+        raise ValueError(f"nature de données inconnue : {nature!r} (attendu : {', '.join(NATURES)})")
     nb = nbformat.read(path, as_version=4)
     first = nb.cells[0]
     assert first.cell_type == "markdown" and first.source.startswith("# "), "template title cell"
     first.source = "# " + escape_markdown(title)
+    other_notices = {f"avis-{n}" for n in NATURES if n != nature}
+    nb.cells = [c for c in nb.cells if not other_notices & set(c.metadata.get("tags", []))]
+    for cell in nb.cells:  # the template's figure captions are written for the pilots
+        figure = cell.metadata.get("mystnb", {}).get("figure", {})
+        if "caption" in figure:
+            figure["caption"] = figure["caption"].replace(DATA_LABELS["demonstration"], DATA_LABELS[nature])
     for cell in nb.cells:
         tags = cell.metadata.get("tags", [])
         if "injected-parameters" in tags and "remove-cell" not in tags:
             cell.metadata["tags"] = [*tags, "remove-cell"]
+    if digest:
+        record_fingerprint(nb, digest)
     nbformat.write(nb, path)
 
 
-def execute_chapters(territories: list[Pilot], data_path: Path, staging: Path, workers: int) -> list[Path]:
-    outputs = [staging / f"{p.slug}.ipynb" for p in territories]
+def stale_chapters(chapters: list, inputs: BookInputs = BookInputs(), destination: Path = CHAPTERS,
+                   digests: dict[str, str] | None = None) -> list:
+    """The chapters whose executed notebook is missing or was made from other inputs."""
+    digests = digests or {c.slug: c.fingerprint(inputs) for c in chapters}
+    return [c for c in chapters if not is_current(destination / f"{c.slug}.ipynb", digests[c.slug])]
+
+
+def refresh_chapters(chapters: list, staging: Path, workers: int | None = None,
+                     inputs: BookInputs = BookInputs(), destination: Path = CHAPTERS) -> list[Chapter]:
+    """Re-execute the chapters whose inputs changed (in parallel processes) and move them into
+    ``destination``; leave the others untouched. Returns the chapters that were executed."""
+    digests = {c.slug: c.fingerprint(inputs) for c in chapters}
+    stale = stale_chapters(chapters, inputs, destination, digests)
+    if len(stale) < len(chapters):
+        print(f"  {len(chapters) - len(stale)} chapitre(s) territoriaux à jour, non réexécutés", flush=True)
+    if not stale:
+        return []
+    workers = max(1, min(len(stale), workers or os.cpu_count() or 1))
+    print(f"  exécution de {len(stale)} chapitre(s) territoriaux ({workers} processus)…", flush=True)
+    outputs = {c.slug: staging / f"{c.slug}.ipynb" for c in stale}
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(execute_chapter, p, str(data_path), str(o)) for p, o in zip(territories, outputs)]
-        for p, f in zip(territories, futures):
+        futures = {c.slug: pool.submit(execute_chapter, c, str(outputs[c.slug]), digests[c.slug], inputs)
+                   for c in stale}
+        for c in stale:
             try:
-                f.result()
+                futures[c.slug].result()
             except Exception as exc:  # papermill raises PapermillExecutionError with the traceback
-                raise BuildError(f"l'exécution du chapitre de {p.titre} ({p.code}) a échoué :\n{exc}") from exc
-            print(f"  chapitre exécuté : {p.titre}", flush=True)
-    return outputs
+                raise BuildError(f"l'exécution du chapitre de {c.titre} ({c.code}) a échoué :\n{exc}") from exc
+            print(f"  chapitre exécuté : {c.titre}", flush=True)
+    destination.mkdir(parents=True, exist_ok=True)
+    for c in stale:  # each file replaced in one rename: a reader never sees half a chapter
+        tmp = destination / f".{c.slug}.ipynb.tmp"
+        shutil.copyfile(outputs[c.slug], tmp)
+        os.replace(tmp, destination / f"{c.slug}.ipynb")
+    return stale
 
 
-def jupyter_book(build_root: Path, output_dir: Path, builder: str = "html") -> subprocess.CompletedProcess:
+def jupyter_book(build_root: Path, output_dir: Path, builder: str = "html", toc: Path | None = None,
+                 config: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     exe = Path(sys.executable).with_name("jupyter-book")
     cmd = [str(exe), "build", str(build_root), "--path-output", str(output_dir),
            "--builder", builder, "-n", "-W", "--keep-going"]
-    return subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+    if toc:
+        cmd += ["--toc", str(toc)]
+    if config:
+        cmd += ["--config", str(config)]
+    return subprocess.run(cmd, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONHASHSEED": "0", **(env or {})})
 
 
 def build_problems(log: str, limit: int = 40) -> str:
@@ -110,37 +202,71 @@ def build_problems(log: str, limit: int = 40) -> str:
     return "\n".join((problems or lines)[-limit:])
 
 
+def notebooks_fingerprint(data_path: Path, inputs: BookInputs = BookInputs()) -> str:
+    """Digest of what the book's MyST notebooks read besides their code: data and engine."""
+    return fingerprint({}, {"donnees": Path(data_path), **engine_files(inputs)})
+
+
+def sphinx_build(work: Path, digest: str, env: dict[str, str], toc: Path | None = None,
+                 config: Path | None = None, builder: str = "html") -> Path:
+    """Run jupyter-book into the persistent folder ``work``; return its output folder.
+
+    ``work`` is reset when ``digest`` (the inputs the notebooks read) changed since the last
+    successful build, and its Sphinx environment is dropped when a build fails."""
+    stamp = work / "empreinte-cahiers.txt"
+    if work.exists() and (not stamp.exists() or stamp.read_text() != digest):
+        shutil.rmtree(work)
+    work.mkdir(parents=True, exist_ok=True)
+    result = jupyter_book(ROOT, work, builder=builder, toc=toc, config=config, env=env)
+    out = work / "_build" / builder
+    if result.returncode != 0 or not (out / "index.html").exists():
+        shutil.rmtree(work / "_build" / ".doctrees", ignore_errors=True)
+        raise BuildError("la construction du livre a échoué ; le livre précédent est conservé.\n"
+                         + build_problems(result.stdout + result.stderr))
+    stamp.write_text(digest)
+    print("      " + build_summary(result.stdout), flush=True)
+    return out
+
+
+def build_summary(log: str) -> str:
+    """What Sphinx re-read and which notebooks it executed, from its log."""
+    log = re.sub(r"\x1b\[[0-9;]*m", "", log)
+    m = re.search(r"updating environment: (?:\[[^\]]*\] )?(\d+) added, (\d+) changed, (\d+) removed", log)
+    reread = int(m.group(1)) + int(m.group(2)) if m else 0
+    executed = len(re.findall(r"Executed notebook in", log))
+    return f"{reread} page(s) relue(s), {executed} cahier(s) exécuté(s) par jupyter-book"
+
+
+def publish(new_site: Path, target: Path) -> None:
+    """Copy a built site next to ``target`` and swap it in: readers never see half a site."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".construction-", dir=target.parent))
+    try:
+        shutil.copytree(new_site, staging / "site")
+        _swap(staging / "site", target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def build_book(data_path: str | os.PathLike = DEFAULT_DATA, build_dir: str | os.PathLike = ROOT / "_build",
                workers: int | None = None) -> Path:
     """Build the whole book; return the path of the new ``index.html``."""
     started = time.perf_counter()
     data_path = Path(data_path).resolve() if Path(data_path).exists() else Path(data_path)
     build_dir = Path(build_dir)
-    territories = list(pilots())
-    print("Validation des données…", flush=True)
-    check_inputs(data_path, territories)
+    chapters = pilot_chapters(data_path)
+    print("[1/3] Validation des données…", flush=True)
+    check_inputs(data_path, [c.code for c in chapters])
 
     build_dir.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".construction-", dir=build_dir))
-    try:
-        staging = work / "chapitres"
-        staging.mkdir()
-        workers = workers or min(len(territories), os.cpu_count() or 1)
-        print(f"Exécution des {len(territories)} chapitres territoriaux ({workers} processus)…", flush=True)
-        outputs = execute_chapters(territories, data_path, staging, workers)
-        CHAPTERS.mkdir(parents=True, exist_ok=True)
-        for o in outputs:
-            shutil.copyfile(o, CHAPTERS / o.name)
+    print("[2/3] Chapitres des territoires pilotes…", flush=True)
+    with tempfile.TemporaryDirectory(prefix=".chapitres-", dir=build_dir) as staging:
+        refresh_chapters(chapters, Path(staging), workers)
 
-        print("Construction du livre (jupyter-book, avertissements = erreurs)…", flush=True)
-        result = jupyter_book(ROOT, work)
-        new_html = work / "_build" / "html"
-        if result.returncode != 0 or not (new_html / "index.html").exists():
-            raise BuildError("la construction du livre a échoué ; le livre précédent est conservé.\n"
-                             + build_problems(result.stdout + result.stderr))
-        _swap(new_html, build_dir / "html")
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    print("[3/3] Construction du livre (jupyter-book, avertissements = erreurs)…", flush=True)
+    html = sphinx_build(build_dir / WORK_NAME, notebooks_fingerprint(data_path),
+                        env={DATA_VARIABLE: str(data_path)})
+    publish(html, build_dir / "html")
     index = (build_dir / "html" / "index.html").resolve()
     print(f"Livre construit en {time.perf_counter() - started:.0f} s : {index}", flush=True)
     return index
