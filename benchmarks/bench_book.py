@@ -1,0 +1,106 @@
+"""Book builds: clean, no change, one prose chapter edited, a territory's own book, and the
+pilot chapters in parallel against one after the other.
+
+The baseline is what Jupyter Book does alone, measured in the same run: the five pilot
+chapters prepared from the template with their parameters (papermill ``prepare_only``, no
+execution), then ``jupyter-book build`` with ``execute_notebooks: force`` executing every
+notebook of the book in sequence, into a fresh folder.
+
+Everything is written under ``_build/bench/`` (the published ``_build/html`` is not touched);
+the pilot chapters of ``book/territoires/`` are deleted for the clean build and re-created.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / "_build" / "bench"
+TERRITORY_FILE = ROOT / "tests" / "donnees" / "territoire" / "lhay-les-roses.csv"
+
+
+def _timed(fn, *args, **kwargs) -> float:
+    started = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        fn(*args, **kwargs)
+    return time.perf_counter() - started
+
+
+def baseline() -> float:
+    """Jupyter Book alone: every notebook executed in sequence at build time (force)."""
+    import papermill
+
+    from observatoire import livre
+
+    out = Path(tempfile.mkdtemp(prefix="reference-", dir=WORK))
+    try:
+        started = time.perf_counter()
+        for c in livre.pilot_chapters(livre.DEFAULT_DATA):
+            papermill.execute_notebook(str(livre.TEMPLATE), str(livre.CHAPTERS / f"{c.slug}.ipynb"),
+                                       parameters=c.parameters(), prepare_only=True, progress_bar=False)
+            livre.finish_chapter(livre.CHAPTERS / f"{c.slug}.ipynb", c.titre)
+        config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+        config["execute"]["execute_notebooks"] = "force"
+        config["execute"].pop("exclude_patterns", None)
+        (out / "_config.yml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+        result = livre.jupyter_book(ROOT, out, config=out / "_config.yml")
+        elapsed = time.perf_counter() - started
+        if result.returncode != 0:
+            raise RuntimeError(livre.build_problems(result.stdout + result.stderr))
+        return elapsed
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+        for c in livre.pilot_chapters(livre.DEFAULT_DATA):  # prepared, not executed: drop them
+            (livre.CHAPTERS / f"{c.slug}.ipynb").unlink(missing_ok=True)
+
+
+def chapters_time(workers: int) -> float:
+    from observatoire import livre
+
+    with tempfile.TemporaryDirectory(dir=WORK) as tmp:
+        dest, staging = Path(tmp) / "chapitres", Path(tmp) / "staging"
+        staging.mkdir()
+        return _timed(livre.refresh_chapters, livre.pilot_chapters(livre.DEFAULT_DATA), staging, workers,
+                      destination=dest)
+
+
+def run():
+    from observatoire import livre
+    from observatoire.livre_territoire import build_territory_book
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    reference = baseline()
+    yield {"mesure": "Référence : jupyter-book seul, execute_notebooks: force, séquentiel",
+           "valeur": reference, "unite": "s"}
+
+    build_dir = WORK / "livre"
+    shutil.rmtree(build_dir, ignore_errors=True)
+    for c in livre.pilot_chapters(livre.DEFAULT_DATA):
+        (livre.CHAPTERS / f"{c.slug}.ipynb").unlink(missing_ok=True)
+    clean = _timed(livre.build_book, livre.DEFAULT_DATA, build_dir)
+    yield {"mesure": "Construction à neuf (make book)", "valeur": clean, "unite": "s"}
+    yield {"mesure": "Accélération de la construction à neuf / référence", "valeur": reference / clean,
+           "unite": "×", "objectif": 3.0}
+    yield {"mesure": "Reconstruction sans changement", "valeur": _timed(livre.build_book, livre.DEFAULT_DATA,
+           build_dir), "unite": "s", "objectif": 5.0}
+    (ROOT / "book" / "mutations.md").touch()
+    yield {"mesure": "Reconstruction après modification d'un chapitre de prose",
+           "valeur": _timed(livre.build_book, livre.DEFAULT_DATA, build_dir), "unite": "s", "objectif": 10.0}
+
+    shutil.rmtree(build_dir / "territoires", ignore_errors=True)
+    yield {"mesure": "Livre d'un territoire sur ses données (make territoire), première fois",
+           "valeur": _timed(build_territory_book, TERRITORY_FILE, None, build_dir), "unite": "s", "objectif": 30.0}
+    yield {"mesure": "Livre d'un territoire, nouvelle exécution sans changement",
+           "valeur": _timed(build_territory_book, TERRITORY_FILE, None, build_dir), "unite": "s", "objectif": 30.0}
+
+    sequential, parallel = chapters_time(1), chapters_time(2)
+    yield {"mesure": "5 chapitres pilotes (papermill), séquentiel", "valeur": sequential, "unite": "s"}
+    yield {"mesure": "5 chapitres pilotes (papermill), 2 processus", "valeur": parallel, "unite": "s"}
+    yield {"mesure": "Accélération parallèle / séquentiel", "valeur": sequential / parallel, "unite": "×"}
