@@ -550,14 +550,14 @@ def build_pdf(data_path: str | os.PathLike = DEFAULT_DATA, output: str | os.Path
     livre.check_inputs(data_path, [c.code for c in chapters])
     require_chromium()
     output.parent.mkdir(parents=True, exist_ok=True)
-    print("[2/4] Chapitres des territoires pilotes…", flush=True)
-    with tempfile.TemporaryDirectory(prefix=".chapitres-", dir=output.parent) as staging:
-        livre.refresh_chapters(chapters, Path(staging), workers)
+    print("[2/4] Chapitres des territoires pilotes et cahiers du livre…", flush=True)
+    work, digest = output.parent / ".edition", livre.notebooks_fingerprint(data_path)
+    env = {livre.DATA_VARIABLE: str(data_path)}
+    livre.execute_everything(chapters, livre.toc_notebooks(), work, digest, env, output.parent, workers)
 
     print("[3/4] Construction du livre en une page (jupyter-book, builder singlehtml)…", flush=True)
     try:
-        site = livre.sphinx_build(output.parent / ".edition", livre.notebooks_fingerprint(data_path),
-                                  env={livre.DATA_VARIABLE: str(data_path)}, builder="singlehtml")
+        site = livre.sphinx_build(work, digest, env=env, builder="singlehtml")
     except livre.BuildError as exc:
         raise EditionError(str(exc).replace("le livre précédent est conservé", "le PDF précédent est conservé")) from exc
 

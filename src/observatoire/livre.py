@@ -20,6 +20,7 @@ page instead of publishing the pages that failed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -152,7 +153,8 @@ def stale_chapters(chapters: list, inputs: BookInputs = BookInputs(), destinatio
 
 
 def refresh_chapters(chapters: list, staging: Path, workers: int | None = None,
-                     inputs: BookInputs = BookInputs(), destination: Path = CHAPTERS) -> list[Chapter]:
+                     inputs: BookInputs = BookInputs(), destination: Path = CHAPTERS,
+                     pool: ProcessPoolExecutor | None = None) -> list[Chapter]:
     """Re-execute the chapters whose inputs changed (in parallel processes) and move them into
     ``destination``; leave the others untouched. Returns the chapters that were executed."""
     digests = {c.slug: c.fingerprint(inputs) for c in chapters}
@@ -162,9 +164,10 @@ def refresh_chapters(chapters: list, staging: Path, workers: int | None = None,
     if not stale:
         return []
     workers = max(1, min(len(stale), workers or os.cpu_count() or 1))
-    print(f"  exécution de {len(stale)} chapitre(s) territoriaux ({workers} processus)…", flush=True)
+    print(f"  exécution de {len(stale)} chapitre(s) territoriaux"
+          + ("" if pool else f" ({workers} processus)") + "…", flush=True)
     outputs = {c.slug: staging / f"{c.slug}.ipynb" for c in stale}
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with contextlib.nullcontext(pool) if pool else ProcessPoolExecutor(max_workers=workers) as pool:
         futures = {c.slug: pool.submit(execute_chapter, c, str(outputs[c.slug]), digests[c.slug], inputs)
                    for c in stale}
         for c in stale:
@@ -207,23 +210,117 @@ def notebooks_fingerprint(data_path: Path, inputs: BookInputs = BookInputs()) ->
     return fingerprint({}, {"donnees": Path(data_path), **engine_files(inputs)})
 
 
+STAMP_NAME = "empreinte-cahiers.txt"
+
+
+def prepare_work(work: Path, digest: str) -> None:
+    """Reset jupyter-book's persistent folder when the inputs of its notebooks changed."""
+    stamp = work / STAMP_NAME
+    if work.exists() and (not stamp.exists() or stamp.read_text() != digest):
+        shutil.rmtree(work)
+    work.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(digest)  # what the folder's cache and environment were computed from
+
+
+def notebook_cache(work: Path) -> Path:
+    """Where myst-nb keeps its jupyter-cache for a build into ``work`` (its default place)."""
+    return work / "_build" / ".jupyter_cache"
+
+
+def toc_notebooks(toc: Path = ROOT / "_toc.yml") -> list[Path]:
+    """The MyST text notebooks (pages with code cells) named in a table of contents."""
+    import yaml
+
+    def files(node):
+        for key in ("root", "file"):
+            if key in node:
+                yield node[key]
+        for key in ("parts", "chapters", "sections"):
+            for child in node.get(key, []):
+                yield from files(child)
+
+    pages = [ROOT / f"{f}.md" for f in files(yaml.safe_load(toc.read_text(encoding="utf-8")))]
+    return [p for p in pages if p.exists() and "{code-cell}" in p.read_text(encoding="utf-8")]
+
+
+def execute_myst_notebook(path: str, env: dict[str, str], timeout: int = 300) -> tuple[str, float]:
+    """Execute a MyST text notebook as myst-nb would (same reader, same working directory);
+    return the executed notebook as JSON, for the parent process to put in jupyter-cache."""
+    from jupyter_cache.executors.utils import single_nb_execution
+    from myst_nb.core.read import read_myst_markdown_notebook
+
+    os.environ.update(env)  # the kernel inherits it (the book's data file)
+    nb = read_myst_markdown_notebook(Path(path).read_text(encoding="utf-8"), add_source_map=True, path=path)
+    result = single_nb_execution(nb, cwd=str(Path(path).parent), timeout=timeout, allow_errors=False)
+    if result.err is not None:
+        raise BuildError(f"l'exécution de {Path(path).relative_to(ROOT)} a échoué :\n{result.exc_string}")
+    return nbformat.writes(nb), result.time
+
+
+def submit_notebooks(pool: ProcessPoolExecutor, notebooks: list[Path], cache_path: Path,
+                     env: dict[str, str]) -> dict:
+    """Start executing, in ``pool``, the MyST notebooks that jupyter-cache does not hold yet.
+
+    myst-nb would execute them one after the other while Sphinx reads the book; executed here
+    in parallel with the territory chapters, they are found in the cache instead."""
+    from jupyter_cache import get_cache
+    from myst_nb.core.read import read_myst_markdown_notebook
+
+    cache = get_cache(str(cache_path))
+    futures = {}
+    for path in notebooks:
+        nb = read_myst_markdown_notebook(path.read_text(encoding="utf-8"))
+        try:
+            cache.match_cache_notebook(nb)
+        except KeyError:
+            futures[path] = pool.submit(execute_myst_notebook, str(path), env)
+    if futures:
+        print(f"  exécution de {len(futures)} cahier(s) MyST en parallèle…", flush=True)
+    return futures
+
+
+def cache_notebooks(futures: dict, cache_path: Path) -> None:
+    """Store the executed notebooks in jupyter-cache (one writer: the parent process)."""
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    cache = get_cache(str(cache_path))
+    for path, future in futures.items():
+        text, seconds = future.result()
+        cache.cache_notebook_bundle(CacheBundleIn(nbformat.reads(text, as_version=4), str(path),
+                                                  data={"execution_seconds": seconds}),
+                                    check_validity=False, overwrite=True)
+        print(f"  cahier exécuté : {path.relative_to(ROOT)}", flush=True)
+
+
+def execute_everything(chapters: list, notebooks: list[Path], work: Path, digest: str,
+                       env: dict[str, str], build_dir: Path, workers: int | None = None,
+                       cache_path: Path | None = None) -> None:
+    """Territory chapters (papermill) and MyST notebooks (into jupyter-cache), all in one pool
+    of processes, before Sphinx reads the book."""
+    prepare_work(work, digest)
+    cache_path = cache_path or notebook_cache(work)
+    cache_path.parent.mkdir(parents=True, exist_ok=True)
+    with ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool, \
+            tempfile.TemporaryDirectory(prefix=".chapitres-", dir=build_dir) as staging:
+        futures = submit_notebooks(pool, notebooks, cache_path, env)
+        refresh_chapters(chapters, Path(staging), workers, pool=pool)
+        cache_notebooks(futures, cache_path)
+
+
 def sphinx_build(work: Path, digest: str, env: dict[str, str], toc: Path | None = None,
                  config: Path | None = None, builder: str = "html") -> Path:
     """Run jupyter-book into the persistent folder ``work``; return its output folder.
 
     ``work`` is reset when ``digest`` (the inputs the notebooks read) changed since the last
     successful build, and its Sphinx environment is dropped when a build fails."""
-    stamp = work / "empreinte-cahiers.txt"
-    if work.exists() and (not stamp.exists() or stamp.read_text() != digest):
-        shutil.rmtree(work)
-    work.mkdir(parents=True, exist_ok=True)
+    prepare_work(work, digest)
     result = jupyter_book(ROOT, work, builder=builder, toc=toc, config=config, env=env)
     out = work / "_build" / builder
     if result.returncode != 0 or not (out / "index.html").exists():
         shutil.rmtree(work / "_build" / ".doctrees", ignore_errors=True)
         raise BuildError("la construction du livre a échoué ; le livre précédent est conservé.\n"
                          + build_problems(result.stdout + result.stderr))
-    stamp.write_text(digest)
     print("      " + build_summary(result.stdout), flush=True)
     return out
 
@@ -259,13 +356,12 @@ def build_book(data_path: str | os.PathLike = DEFAULT_DATA, build_dir: str | os.
     check_inputs(data_path, [c.code for c in chapters])
 
     build_dir.mkdir(parents=True, exist_ok=True)
-    print("[2/3] Chapitres des territoires pilotes…", flush=True)
-    with tempfile.TemporaryDirectory(prefix=".chapitres-", dir=build_dir) as staging:
-        refresh_chapters(chapters, Path(staging), workers)
+    print("[2/3] Chapitres des territoires pilotes et cahiers du livre…", flush=True)
+    work, digest, env = build_dir / WORK_NAME, notebooks_fingerprint(data_path), {DATA_VARIABLE: str(data_path)}
+    execute_everything(chapters, toc_notebooks(), work, digest, env, build_dir, workers)
 
     print("[3/3] Construction du livre (jupyter-book, avertissements = erreurs)…", flush=True)
-    html = sphinx_build(build_dir / WORK_NAME, notebooks_fingerprint(data_path),
-                        env={DATA_VARIABLE: str(data_path)})
+    html = sphinx_build(work, digest, env=env)
     publish(html, build_dir / "html")
     index = (build_dir / "html" / "index.html").resolve()
     print(f"Livre construit en {time.perf_counter() - started:.0f} s : {index}", flush=True)

@@ -30,8 +30,9 @@ import yaml
 
 from observatoire.empreintes import BookInputs, engine_files, fingerprint
 from observatoire.errors import Problem, ValidationError
-from observatoire.livre import (CHAPTERS, DEFAULT_DATA, ROOT, WORK_NAME, Chapter, notebooks_fingerprint,
-                                pilot_chapters, publish, refresh_chapters, sphinx_build)
+from observatoire.livre import (CHAPTERS, DEFAULT_DATA, ROOT, STAMP_NAME, WORK_NAME, Chapter, execute_everything,
+                                notebook_cache, notebooks_fingerprint, pilot_chapters, publish, sphinx_build,
+                                toc_notebooks)
 from observatoire.reference import Territory, TerritoryCodeError, load_reference
 from observatoire.texte import escape_markdown, fr_int
 from observatoire.validate import ValidatedData, validate_file
@@ -192,38 +193,37 @@ def build_territory_book(data_path: str | os.PathLike, code: str | None = None,
     print(f"      {territory.nom} ({territory.code}) : {fr_int((data.values['territoire'] == territory.code).sum())} "
           "valeurs valides", flush=True)
 
-    print("[2/4] Chapitres (le territoire, la comparaison, les pilotes s'ils ont changé)…", flush=True)
     own = Chapter(territory.code, slug, territory.nom, data_path, nature="territoire")
     comparison = ComparisonChapter(territory.code, f"comparaison-{slug}",
                                    f"comparaison de {territory.nom} avec les pilotes", data_path)
     home = f"livre-{slug}"
-    jobs = [own, comparison, *pilot_chapters(DEFAULT_DATA)]
-    build_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".chapitres-", dir=build_dir) as staging:
-        refresh_chapters(jobs, Path(staging), workers)
-
-    print("[3/4] Page d'accueil et table des matières…", flush=True)
-    from observatoire.catalogue import load_catalogue
-
     rel = "book/territoires/"
-    home_nb = home_page(territory, data, data_path, own.slug, comparison.slug, len(load_catalogue().indicators))
-    tmp = CHAPTERS / f".{home}.ipynb.tmp"
-    nbformat.write(home_nb, tmp)
-    os.replace(tmp, CHAPTERS / f"{home}.ipynb")
-
+    build_dir.mkdir(parents=True, exist_ok=True)
     work = build_dir / OUTPUT_NAME / f".travail-{slug}"
     work.mkdir(parents=True, exist_ok=True)
     # The method notebooks read the pilots' data: reuse the main book's executed copies when the
-    # main book was built on the same inputs.
+    # main book was built on the same inputs, else keep a cache of this territory's own.
     digest = notebooks_fingerprint(DEFAULT_DATA)
     main_work = build_dir / WORK_NAME
-    stamp = main_work / "empreinte-cahiers.txt"
-    cache = main_work / "_build" / ".jupyter_cache" if stamp.exists() and stamp.read_text() == digest else None
+    stamp = main_work / STAMP_NAME
+    cache = notebook_cache(main_work) if stamp.exists() and stamp.read_text() == digest else None
     toc_path, config_path = work / "_toc.yml", work / "_config.yml"
     toc_path.write_text(yaml.safe_dump(territory_toc(rel + home, rel + own.slug, rel + comparison.slug),
                                        allow_unicode=True, sort_keys=False), encoding="utf-8")
     config_path.write_text(yaml.safe_dump(territory_config(territory, cache), allow_unicode=True, sort_keys=False),
                            encoding="utf-8")
+
+    print("[2/4] Chapitres (le territoire, la comparaison, les pilotes s'ils ont changé) et cahiers…", flush=True)
+    execute_everything([own, comparison, *pilot_chapters(DEFAULT_DATA)], toc_notebooks(toc_path),
+                       work / "jupyter-book", digest, {}, build_dir, workers, cache_path=cache)
+
+    print("[3/4] Page d'accueil…", flush=True)
+    from observatoire.catalogue import load_catalogue
+
+    home_nb = home_page(territory, data, data_path, own.slug, comparison.slug, len(load_catalogue().indicators))
+    tmp = CHAPTERS / f".{home}.ipynb.tmp"
+    nbformat.write(home_nb, tmp)
+    os.replace(tmp, CHAPTERS / f"{home}.ipynb")
 
     print("[4/4] Construction du livre (jupyter-book, avertissements = erreurs)…", flush=True)
     html = sphinx_build(work / "jupyter-book", digest, env={}, toc=toc_path, config=config_path)
