@@ -103,3 +103,20 @@ def test_bad_weights_file_is_a_french_error(tmp_path):
 def test_a_meaningless_pair_of_choices_is_refused_in_french():
     r = run("fiche", "78440", "--normalisation", "rank", "--agregation", "geometrique")
     assert r.returncode == 1 and "donne 0 au dernier territoire" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_help_and_usage_errors_are_in_french(capsys):
+    from observatoire import cli
+
+    for argv in (["--help"], ["territoire", "--help"], ["national", "--help"]):
+        with pytest.raises(SystemExit) as exit_:
+            cli.main(argv)
+        assert exit_.value.code == 0
+        out = capsys.readouterr().out
+        assert "afficher cette aide et quitter" in out and "utilisation :" in out
+        assert "show this help" not in out and "usage:" not in out
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["fiche", "33063", "--agregation", "moyenne"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "choix invalide" in err and "choix possibles" in err and "invalid choice" not in err

@@ -46,14 +46,45 @@ def choices_from_args(args):
                    min_coverage=args.couverture_min, imputation=args.imputation, weights=weights)
 
 
+class _FrenchParser(argparse.ArgumentParser):
+    """argparse with its own words in French (help option, usage line, errors)."""
+
+    def __init__(self, *args, add_help: bool = True, **kwargs):
+        super().__init__(*args, add_help=False, **kwargs)
+        if add_help:
+            self.add_argument("-h", "--help", action="help", help="afficher cette aide et quitter")
+
+    def format_usage(self) -> str:
+        return super().format_usage().replace("usage:", "utilisation :", 1)
+
+    def format_help(self) -> str:
+        text = super().format_help().replace("usage:", "utilisation :", 1)
+        return text.replace("\noptions:\n", "\noptions :\n").replace("positional arguments:", "arguments :")
+
+    #: argparse's own error phrases, in French.
+    ERRORS = (("the following arguments are required", "argument(s) obligatoire(s) manquant(s)"),
+              ("unrecognized arguments", "argument(s) inconnu(s)"),
+              ("invalid choice", "choix invalide"), ("choose from", "choix possibles :"),
+              ("expected one argument", "une valeur est attendue"),
+              ("invalid float value", "nombre invalide"), ("invalid int value", "entier invalide"),
+              ("argument ", "option "))
+
+    def error(self, message: str):
+        for english, french in self.ERRORS:
+            message = message.replace(english, french)
+        message = message.replace(": ", " : ")
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog} : erreur : {message}\n")
+
+
 def _parser() -> argparse.ArgumentParser:
     choix = _choices_parser()
-    p = argparse.ArgumentParser(
+    p = _FrenchParser(
         prog="observatoire",
         description="Observatoire de la résilience des territoires et des entreprises : "
                     "validation des données, calcul des indicateurs et construction du Livre Blanc vivant.",
     )
-    sub = p.add_subparsers(dest="commande", required=True, metavar="COMMANDE")
+    sub = p.add_subparsers(dest="commande", required=True, metavar="COMMANDE", parser_class=_FrenchParser)
 
     livre = sub.add_parser("livre", help="construire le livre HTML (chapitres des territoires pilotes compris)")
     livre.add_argument("--donnees", metavar="FICHIER", help="fichier de données des pilotes (CSV ou XLSX) ; "

@@ -114,6 +114,20 @@ def check_inputs(data_path: Path, codes: list[str]) -> ValidatedData:
     return data
 
 
+def _quiet_kernels() -> None:
+    """Worker start-up: the kernels a worker starts inherit its standard error, where
+    ipykernel warns about TCP transport on every start. Execution errors are not lost: they
+    come back to the parent as exceptions, with the notebook's traceback."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+
+
+def chapter_pool(workers: int) -> ProcessPoolExecutor:
+    """Processes that execute notebooks (one kernel each at a time)."""
+    return ProcessPoolExecutor(max_workers=workers, initializer=_quiet_kernels)
+
+
 def execute_chapter(chapter, output: str, digest: str, inputs: BookInputs) -> str:
     """Execute one chapter job (a :class:`Chapter` or any object with the same ``execute``)."""
     chapter.execute(output, digest, inputs)
@@ -167,7 +181,7 @@ def refresh_chapters(chapters: list, staging: Path, workers: int | None = None,
     print(f"  exécution de {len(stale)} chapitre(s) territoriaux"
           + ("" if pool else f" ({workers} processus)") + "…", flush=True)
     outputs = {c.slug: staging / f"{c.slug}.ipynb" for c in stale}
-    with contextlib.nullcontext(pool) if pool else ProcessPoolExecutor(max_workers=workers) as pool:
+    with contextlib.nullcontext(pool) if pool else chapter_pool(workers) as pool:
         futures = {c.slug: pool.submit(execute_chapter, c, str(outputs[c.slug]), digests[c.slug], inputs)
                    for c in stale}
         for c in stale:
@@ -301,7 +315,7 @@ def execute_everything(chapters: list, notebooks: list[Path], work: Path, digest
     prepare_work(work, digest)
     cache_path = cache_path or notebook_cache(work)
     cache_path.parent.mkdir(parents=True, exist_ok=True)
-    with ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool, \
+    with chapter_pool(workers or os.cpu_count() or 1) as pool, \
             tempfile.TemporaryDirectory(prefix=".chapitres-", dir=build_dir) as staging:
         futures = submit_notebooks(pool, notebooks, cache_path, env)
         refresh_chapters(chapters, Path(staging), workers, pool=pool)
