@@ -19,6 +19,16 @@ def test_arithmetic_by_hand():
     assert aggregate_arithmetic([[10, 20, 60]], [1, 1, 2]).tolist() == [37.5]
 
 
+def test_a_zero_lowers_a_geometric_mean_without_vetoing_it():
+    """Scores are read on [1, 100] (COINr's practice): [0, 100] → [1, 100] → √100 = 10 → back
+    to (10 − 1) / 0.99 ≈ 9.09, where the raw geometric mean would be 0."""
+    assert aggregate_rows([[0, 100]], [1, 1], "geometrique").tolist() == pytest.approx([9 / 0.99])
+    assert aggregate_rows([[0, 100]], [1, 1], "generalisee", p=-1).tolist() == pytest.approx(
+        [(2 / (1 + 1 / 100) - 1) / 0.99])
+    assert aggregate_rows([[0, 0]], [1, 1], "geometrique").tolist() == pytest.approx([0.0], abs=1e-12)
+    assert aggregate_rows([[100, 100]], [1, 1], "geometrique").tolist() == pytest.approx([100.0])
+
+
 def test_geometric_by_hand():
     assert aggregate_geometric([[4, 16]], [1, 1]).tolist() == pytest.approx([8.0])
     assert aggregate_geometric([[0, 50]], [1, 1]).tolist() == [0.0]

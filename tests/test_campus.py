@@ -51,8 +51,8 @@ def test_index_feedback_follows_the_choices():
     kinds = dict((m[:30], k) for k, m in moved.messages)
     assert "attention" in kinds.values() and any("classement a changé" in m for _, m in moved.messages)
     assert any("2 commun(s) sur 12" in m for _, m in moved.messages)
-    refused = indice.experiment(choices=indice.choices_of("minmax", "geometrique"), n_draws=10)
-    assert refused.table is None and "refuse" in refused.error
+    geometric = indice.experiment(choices=indice.choices_of("minmax", "geometrique"), n_draws=10)
+    assert geometric.error is None and geometric.table is not None
     assert indice.experiment([], n_draws=10).error
     assert "poids nul" in indice.experiment(choices=indice.choices_of(axis_weights={1: 0, 2: 0, 3: 0, 4: 0})).error
 

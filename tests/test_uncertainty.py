@@ -69,10 +69,6 @@ def test_vectorised_pipeline_reproduces_compute_scores(catalogue, synthetic, nor
     values, population = synthetic
     choices = Choices(normalisation=normalisation, aggregation=aggregation, power=power,
                       weights=weights or Weights())
-    if normalisation in ("minmax", "rank") and (aggregation == "geometrique" or power <= 0):
-        with pytest.raises(ValueError, match="donne 0 au dernier territoire"):
-            compute_scores(values, catalogue, choices, population)
-        return  # refused by the engine, never drawn by the Monte Carlo
     scores = compute_scores(values, catalogue, choices, population)
     model = unc.ScoringModel.from_scores(scores)
     assert list(model.communs) == list(scores.communs.columns)
@@ -91,7 +87,8 @@ def test_vectorised_pipeline_respects_another_coverage_threshold(catalogue, synt
 def test_fixture_exercises_zeros_and_missing_aggregates(catalogue, synthetic):
     values, population = synthetic
     scores = compute_scores(values, catalogue, Choices(aggregation="geometrique"), population)
-    assert (scores.index == 0).any() and scores.communs.isna().any().any()
+    assert (scores.indicators == 0).any().any() and scores.communs.isna().any().any()
+    assert (scores.index.dropna() > 0).all()  # zero scores lower the geometric means, never annul them
 
 
 # --- Monte Carlo ------------------------------------------------------------------------------
@@ -122,8 +119,9 @@ def test_draws_follow_the_space(result):
     d = result.draws
     assert set(d["normalisation"]) == set(unc.normalise.METHODS)
     assert set(d["agregation"]) == {"arithmetique", "geometrique", "generalisee"}
-    # Min-max and rank give 0 to the worst territory: never paired with a geometric mean.
-    assert not ((d["agregation"] == "geometrique") & d["normalisation"].isin(unc.ZERO_FOR_THE_WORST)).any()
+    # Every pair is drawn: the geometric mean reads scores on [1, 100], so the zeros of min-max
+    # and rank no longer annihilate it.
+    assert ((d["agregation"] == "geometrique") & d["normalisation"].isin(["minmax", "rank"])).any()
     p = d.loc[d["agregation"] == "generalisee", "puissance"]
     assert p.between(0.25, 1.0).all() and d.loc[d["agregation"] != "generalisee", "puissance"].isna().all()
     assert d["poids"].between(0, result.space.weight_sets - 1).all()
@@ -204,14 +202,11 @@ def test_a_territory_alone_only_draws_absolute_normalisations(catalogue, synthet
         unc.monte_carlo(scores, n_draws=10, space=unc.Space(normalisations=("minmax",)))
 
 
-def test_space_refuses_pairs_that_always_give_zero():
-    with pytest.raises(ValueError, match="aucune agrégation compatible"):
-        unc.Space(normalisations=("rank",), aggregations=("geometrique",)).plan(5)
-    with pytest.raises(ValueError, match="puissance"):
-        unc.Space(normalisations=("minmax",), power_range=(-1.0, 1.0)).plan(5)
-    plan = unc.Space(aggregations=("geometrique",)).plan(5)
-    assert set(plan) == {"goalposts", "zscore", "distance_cible"}
-    assert unc.Space(compatible_only=False).plan(5)["rank"] == unc.aggregate.METHODS
+def test_space_draws_every_pair_and_a_zero_never_annihilates_the_index():
+    plan = unc.Space(normalisations=("rank",), aggregations=("geometrique",)).plan(5)
+    assert plan == {"rank": ("geometrique",)}
+    assert set(unc.Space().plan(5)) == set(unc.normalise.METHODS)
+    assert all(aggs == unc.aggregate.METHODS for aggs in unc.Space().plan(5).values())
 
 
 # --- The estimator on clean constructions -------------------------------------------------------
@@ -237,7 +232,7 @@ def test_factor_without_effect_gets_zero_index_and_the_only_factor_gets_one():
     wide = pd.DataFrame({i: [20.0, 50.0, 90.0, 65.0] for i in cat.indicators.index},
                         index=pd.Index(["t1", "t2", "t3", "t4"], name="territoire"))
     scores = compute_scores(long_table(wide, cat), cat, Choices())
-    result = unc.monte_carlo(scores, n_draws=2000, seed=5, space=unc.Space(compatible_only=False))
+    result = unc.monte_carlo(scores, n_draws=2000, seed=5, space=unc.Space())
     s = result.sensitivity()
     assert (s["normalisation"] > 0.99).all()
     assert s["agregation"].abs().max() < 0.03 and s["poids"].abs().max() < 0.03

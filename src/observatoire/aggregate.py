@@ -50,13 +50,35 @@ def aggregate_generalised(x, w, p: float) -> np.ndarray:
 
 METHODS = ("arithmetique", "geometrique", "generalisee")
 
+#: Scores are on [0, 100]. A geometric mean, or a power mean of order ≤ 0, reads them on
+#: [FLOOR, 100] instead, then maps its result back: as COINr users do, so that one score of 0
+#: lowers the mean without vetoing it (a zero would make the mean 0 whatever the other
+#: scores). The mapping is affine and increasing: equal scores still aggregate to themselves,
+#: and the geometric mean stays at or below the arithmetic one.
+SCALE, FLOOR = 100.0, 1.0
+
+
+def needs_floor(method: str, p: float = 0.5) -> bool:
+    return method == "geometrique" or (method == "generalisee" and p <= 0)
+
+
+def to_floor(x):
+    return FLOOR + (SCALE - FLOOR) / SCALE * np.asarray(x, dtype="float64")
+
+
+def from_floor(m):
+    return (np.asarray(m, dtype="float64") - FLOOR) * SCALE / (SCALE - FLOOR)
+
 
 def aggregate_rows(x, w, method: str = "arithmetique", p: float = 0.5) -> np.ndarray:
+    """Aggregate scores on [0, 100] (see :data:`FLOOR` for the geometric and low-order means)."""
     if method == "arithmetique":
         return aggregate_arithmetic(x, w)
     if method == "geometrique":
-        return aggregate_geometric(x, w)
+        return from_floor(aggregate_geometric(to_floor(x), w))
     if method == "generalisee":
+        if needs_floor(method, p):
+            return from_floor(aggregate_generalised(to_floor(x), w, p))
         return aggregate_generalised(x, w, p)
     raise ValueError(f"méthode d'agrégation inconnue : « {method} » (attendu : {', '.join(METHODS)})")
 

@@ -65,9 +65,6 @@ def normalise_distance_to_target(x, target: float, worst: float, direction: int)
 
 
 METHODS = ("goalposts", "minmax", "zscore", "rank", "distance_cible")
-#: Methods that give 0 to the worst territory of every indicator: with them a geometric mean (or
-#: a power mean of order ≤ 0) would be 0 for that territory whatever its other scores.
-ZERO_FOR_THE_WORST = ("minmax", "rank")
 
 
 def normalise_indicator(x, meta: pd.Series, method: str) -> np.ndarray:

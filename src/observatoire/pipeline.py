@@ -89,16 +89,6 @@ class Scores:
         return out[cols]
 
 
-def check_choices(choices: Choices) -> None:
-    """Refuse a combination of choices whose result would be an artefact, in French."""
-    zero_vetoes = choices.aggregation == "geometrique" or (choices.aggregation == "generalisee" and choices.power <= 0)
-    if choices.normalisation in normalise.ZERO_FOR_THE_WORST and zero_vetoes:
-        raise ValueError(
-            f"la normalisation « {choices.normalisation} » donne 0 au dernier territoire de chaque indicateur : "
-            "une moyenne géométrique (ou généralisée d'ordre ≤ 0) vaudrait alors 0 quels que soient ses autres "
-            "scores. Choisissez une moyenne arithmétique ou généralisée d'ordre positif, ou une autre normalisation.")
-
-
 def territory_levels(codes) -> pd.Series:
     """Level of each canonical territory code (the default imputation groups)."""
     from observatoire.reference import parse_territory_code
@@ -118,7 +108,6 @@ def compute_scores(values: pd.DataFrame, catalogue: Catalogue, choices: Choices 
     ``population`` (territory code → inhabitants) is needed when the catalogue has counts.
     """
     choices = choices or Choices()
-    check_choices(choices)
     meta = catalogue.indicators
     log: list[dict] = []
     snap, wide = snapshot.scoring_matrix(values, catalogue, choices.horizon)

@@ -19,13 +19,11 @@ poids              one of ``weight_sets`` noisy copies of the nominal weights: e
                    [1 − noise, 1 + noise] (see :func:`noisy_weight_sets`)
 =================  ============================================================================
 
-One exclusion keeps the protocol meaningful: min-max and rank give 0 to the worst territory on
-every indicator *by construction*, and a geometric mean is 0 as soon as one child is 0. With
-dozens of indicators every territory is last somewhere, so their pairing would score every
-territory 0 — an artefact, not an uncertainty (a geometric mean is only informative on strictly
-positive values). These pairs are therefore not drawn (``Space.compatible_only``).
-Goalposts and distance to target keep their zeros: there a 0 is a value at or beyond the
-unacceptable goalpost, which a non-compensatory mean is right not to compensate.
+Every pair of normalisation and aggregation is drawn. Min-max and rank give 0 to the worst
+territory on every indicator by construction, and a geometric mean of raw scores would be 0 as
+soon as one child is 0; the means that a zero would veto therefore read scores on [1, 100]
+(:data:`observatoire.aggregate.FLOOR`, as COINr users do), so that a zero weighs heavily
+without annihilating the other scores.
 
 Outputs (:class:`Uncertainty`): for each territory, the 5 %, 50 % and 95 % quantiles of its
 overall index, axis scores, commun scores and of the rank of its index among the territories
@@ -58,7 +56,6 @@ QUANTILE_COLUMNS = ("q05", "q50", "q95")
 
 ABSOLUTE_METHODS = ("goalposts", "distance_cible")  # a territory's score depends on itself only
 RELATIVE_METHODS = ("minmax", "zscore", "rank")  # scores depend on the other territories
-ZERO_FOR_THE_WORST = normalise.ZERO_FOR_THE_WORST  # give 0 to the worst territory of every indicator
 FACTORS = ("normalisation", "agregation", "poids")
 
 # Coverage is compared with this slack, as in aggregate.aggregate_groups.
@@ -88,7 +85,6 @@ class Space:
     power_range: tuple[float, float] = (0.25, 1.0)
     weight_noise: float = 0.5
     weight_sets: int = 50
-    compatible_only: bool = True
 
     @classmethod
     def fixed(cls, choices: Choices) -> "Space":
@@ -110,9 +106,9 @@ class Space:
             raise ValueError("au moins un jeu de poids est nécessaire")
         allowed = available_normalisations(n_territories)
         if self.normalisations is None:
-            methods, explicit = allowed, False
+            methods = allowed
         else:
-            methods, explicit = tuple(self.normalisations), True
+            methods = tuple(self.normalisations)
             bad = [m for m in methods if m not in normalise.METHODS]
             if bad or not methods:
                 raise ValueError(f"méthode de normalisation inconnue : {bad} (attendu : {', '.join(normalise.METHODS)})")
@@ -120,19 +116,7 @@ class Space:
             if relative:
                 raise ValueError(f"les méthodes relatives {relative} demandent au moins deux territoires "
                                  f"(un seul territoire : {', '.join(allowed)})")
-        plan = {}
-        for m in methods:
-            aggs = self.aggregations
-            if self.compatible_only and m in ZERO_FOR_THE_WORST:
-                aggs = tuple(a for a in aggs if a != "geometrique")
-                if "generalisee" in aggs and lo <= 0:
-                    raise ValueError(f"avec la normalisation « {m} », la puissance de la moyenne généralisée "
-                                     "doit être positive : un seul score nul annulerait l'agrégat")
-            if aggs:
-                plan[m] = aggs
-            elif explicit:
-                raise ValueError(f"aucune agrégation compatible avec la normalisation « {m} » : elle donne 0 "
-                                 "au dernier territoire de chaque indicateur, ce qui annule une moyenne géométrique")
+        plan = {m: tuple(self.aggregations) for m in methods if self.aggregations}
         if not plan:
             raise ValueError("aucune combinaison de normalisation et d'agrégation à tirer")
         return plan
@@ -167,6 +151,11 @@ class _Children:
         return self.present - self.zeros
 
     @cached_property
+    def floored(self) -> "_Children":
+        """The same scores read on [FLOOR, 100], for the means that a zero would veto."""
+        return _Children(aggregate.to_floor(self.x))
+
+    @cached_property
     def logs(self) -> np.ndarray:
         with np.errstate(divide="ignore"):
             return np.where(self.positive > 0, np.log(np.where(self.positive > 0, self.filled, 1.0)), 0.0)
@@ -175,7 +164,14 @@ class _Children:
 def _aggregate(children: _Children, w: np.ndarray, method: str, p: float, min_coverage: float) -> np.ndarray:
     """Parents' scores from children's: ``w`` is children × parents, a child's weight in the
     column of its parent and 0 elsewhere. Same formulas as :mod:`observatoire.aggregate`
-    (missing children skipped, weights renormalised, a zero child zeroes a geometric mean)."""
+    (missing children skipped, weights renormalised, scores read on [FLOOR, 100] by the
+    geometric and low-order means)."""
+    if aggregate.needs_floor(method, p):
+        return aggregate.from_floor(_aggregate_raw(children.floored, w, method, p, min_coverage))
+    return _aggregate_raw(children, w, method, p, min_coverage)
+
+
+def _aggregate_raw(children: _Children, w: np.ndarray, method: str, p: float, min_coverage: float) -> np.ndarray:
     weight_present = children.present @ w
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if method == "arithmetique":

@@ -185,10 +185,10 @@ def feedback(result: Result, n_communs_total: int) -> list[tuple[str, str]]:
     else:
         out.append(("succes", "Aucune marge d'incertitude de pilotes voisins ne se recouvre : avec ces "
                     "communs, l'ordre des pilotes résiste aux choix de méthode."))
-    zero = t[t["indice"] == 0]
-    if len(zero):
-        out.append(("attention", f"L'indice de {', '.join(e(x) for x in zero['titre'])} vaut 0 : une moyenne "
-                    "géométrique s'annule dès qu'un seul score est nul, quels que soient les autres."))
+    if aggregate.needs_floor(result.choices.aggregation, result.choices.power):
+        out.append(("info", "Cette moyenne compense peu : un score nul ou très faible tire l'indice vers le bas. "
+                    "Le moteur la calcule sur l'échelle de 1 à 100, comme COINr, pour qu'un seul zéro "
+                    "n'annule pas tous les autres scores."))
     if len(result.communs) < n_communs_total:
         out.append(("info", f"Votre indice ne porte que sur {len(result.communs)} commun(s) sur "
                     f"{n_communs_total} : choisir les indicateurs, c'est déjà choisir ce que l'on mesure."))
