@@ -30,8 +30,6 @@ KNOWN_CONSOLE_ERRORS = (
     # jupyter-book 1.0.4 writes sphinx-thebe's inline configuration twice in every page; thebe
     # is not used by this book (no launch button), so the second declaration is harmless.
     "Identifier 'THEBE_JS_URL' has already been declared",
-    # pydata-sphinx-theme on a first visit (nothing in localStorage, no default_mode set).
-    "Got invalid theme mode: . Resetting to auto.",
 )
 
 
