@@ -64,7 +64,7 @@ test-fast: $(STAMP)
 campus: $(STAMP)
 	$(PY) -m observatoire campus $(if $(PORT),--port $(PORT))
 
-bench: $(STAMP)
+bench: $(STAMP) chromium
 	$(PY) -m benchmarks
 
 # Every EPCI (données de démonstration unless DONNEES=fichier.csv); NIVEAU=commune for communes.
