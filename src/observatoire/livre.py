@@ -354,7 +354,7 @@ def publish(new_site: Path, target: Path) -> None:
     staging = Path(tempfile.mkdtemp(prefix=".construction-", dir=target.parent))
     try:
         shutil.copytree(new_site, staging / "site")
-        _swap(staging / "site", target)
+        swap_in(staging / "site", target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -382,7 +382,7 @@ def build_book(data_path: str | os.PathLike = DEFAULT_DATA, build_dir: str | os.
     return index
 
 
-def _swap(new: Path, target: Path) -> None:
+def swap_in(new: Path, target: Path) -> None:
     """Replace ``target`` by ``new`` with two renames on the same file system."""
     old = target.with_name(target.name + ".ancien")
     shutil.rmtree(old, ignore_errors=True)

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from observatoire import edition, livre
-from observatoire.livre import DEFAULT_DATA, ROOT
+from observatoire.livre import DEFAULT_DATA, ROOT, swap_in
 
 DEFAULT_OUTPUT = ROOT / "_build" / "publication"
 SITE = ROOT / "_build" / "html"
@@ -89,16 +89,6 @@ def external_resources(folder: str | os.PathLike) -> dict[str, list[str]]:
 
 # ---------------------------------------------------------------------------------------------
 # The folder
-
-def _swap(new: Path, target: Path) -> None:
-    """Replace ``target`` by ``new`` with two renames on the same file system."""
-    old = target.with_name(target.name + ".ancien")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        target.rename(old)
-    new.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
-
 
 README = """\
 # Livre Blanc de l’approche globale, résiliente et solidaire — site publié
@@ -194,7 +184,7 @@ def publish(output: str | os.PathLike = DEFAULT_OUTPUT, data_path: str | os.Path
             pdf=edition.PDF_NAME, data=DATA_DIR, model=MODEL_DIR, version=edition.project_version(),
             date=edition.french_date(edition.build_date()), data_label=edition.data_label(data_path)),
             encoding="utf-8")
-        _swap(folder, output)
+        swap_in(folder, output)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     print(f"Publication assemblée en {time.perf_counter() - started:.0f} s : {output.resolve()}\n"
