@@ -43,3 +43,18 @@ def test_every_toc_entry_has_a_source_or_is_generated():
         generated = entry.startswith("book/territoires/") and entry != "book/territoires/index"
         found = any(path.with_suffix(s).exists() for s in (".md", ".ipynb"))
         assert found or generated, f"{entry} is in _toc.yml but has no source"
+
+
+def test_no_network_address_in_the_project_sources():
+    """No CDN script or dataset download at run time: not in the engine, the notebooks, the
+    book's sources nor the vendored widget scripts (their CDN fallback is removed)."""
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    pattern = re.compile(r"load_dataset\(|cdn\.jsdelivr|cdnjs\.cloudflare|unpkg\.com")
+    places = [root / "Makefile", root / "_config.yml"]
+    for folder in ("src", "notebooks", "book"):
+        places += [p for p in (root / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts
+                   and p.suffix in {".py", ".md", ".ipynb", ".js", ".css", ".html", ".yml", ".yaml", ".json", ".j2"}]
+    hits = [str(p.relative_to(root)) for p in places if pattern.search(p.read_text(encoding="utf-8", errors="replace"))]
+    assert hits == []
