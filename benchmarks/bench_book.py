@@ -50,7 +50,7 @@ def baseline() -> float:
         config["execute"]["execute_notebooks"] = "force"
         config["execute"].pop("exclude_patterns", None)
         (out / "_config.yml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-        result = livre.jupyter_book(ROOT, out, config=out / "_config.yml")
+        result = livre.jupyter_book(ROOT, out, config=out / "_config.yml", program=livre.STOCK_JUPYTER_BOOK)
         elapsed = time.perf_counter() - started
         if result.returncode != 0:
             raise RuntimeError(livre.build_problems(result.stdout + result.stderr))

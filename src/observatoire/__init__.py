@@ -23,7 +23,16 @@ The data flow reads in the module list, one module per step:
     livre       → papermill runs of the territory chapter and the Jupyter Book build
 """
 
-from observatoire.errors import Problem, ValidationError
+import sys
+
+# jsonschema (imported by nbformat, papermill, jupyter-book) imports rfc3987_syntax when it is
+# installed (jupyter-events requires it, for Voilà), which compiles 38 Lark grammars: about
+# 1.5 s in every process that reads a notebook (the build, its workers, its kernels, Sphinx),
+# for two IRI format checks that nothing here uses. With that import failing, jsonschema leaves
+# those two checks out, as it does wherever the package is not installed.
+sys.modules.setdefault("rfc3987_syntax", None)
+
+from observatoire.errors import Problem, ValidationError  # noqa: E402
 
 __all__ = ["Problem", "ValidationError"]
 __version__ = "0.1.0"

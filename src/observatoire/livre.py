@@ -37,6 +37,7 @@ import nbformat
 from observatoire.demo import pilots
 from observatoire.empreintes import BookInputs, chapter_fingerprint, engine_files, fingerprint, is_current, record_fingerprint
 from observatoire.errors import Problem, ValidationError
+from observatoire.noyaux import execution_options, kernel_server
 from observatoire.reference import TerritoryCodeError, load_reference
 from observatoire.texte import escape_markdown
 from observatoire.validate import ValidatedData, validate_file
@@ -86,7 +87,8 @@ class Chapter:
         import papermill
 
         papermill.execute_notebook(str(inputs.template), output, parameters=self.parameters(),
-                                   kernel_name="python3", cwd=str(ROOT), progress_bar=False, log_output=False)
+                                   kernel_name="python3", cwd=str(ROOT), progress_bar=False, log_output=False,
+                                   **execution_options())
         finish_chapter(Path(output), self.titre, self.nature, digest)
 
 
@@ -198,10 +200,16 @@ def refresh_chapters(chapters: list, staging: Path, workers: int | None = None,
     return stale
 
 
+#: jupyter-book's command line as the book runs it (see :mod:`observatoire.jupyter_book_cli`).
+JUPYTER_BOOK = (sys.executable, "-m", "observatoire.jupyter_book_cli")
+#: The ``jupyter-book`` program as installed (what the benchmarks' baseline runs).
+STOCK_JUPYTER_BOOK = (str(Path(sys.executable).with_name("jupyter-book")),)
+
+
 def jupyter_book(build_root: Path, output_dir: Path, builder: str = "html", toc: Path | None = None,
-                 config: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    exe = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(exe), "build", str(build_root), "--path-output", str(output_dir),
+                 config: Path | None = None, env: dict[str, str] | None = None,
+                 program: tuple[str, ...] = JUPYTER_BOOK) -> subprocess.CompletedProcess:
+    cmd = [*program, "build", str(build_root), "--path-output", str(output_dir),
            "--builder", builder, "-n", "-W", "--keep-going"]
     if toc:
         cmd += ["--toc", str(toc)]
@@ -265,7 +273,8 @@ def execute_myst_notebook(path: str, env: dict[str, str], timeout: int = 300) ->
 
     os.environ.update(env)  # the kernel inherits it (the book's data file)
     nb = read_myst_markdown_notebook(Path(path).read_text(encoding="utf-8"), add_source_map=True, path=path)
-    result = single_nb_execution(nb, cwd=str(Path(path).parent), timeout=timeout, allow_errors=False)
+    result = single_nb_execution(nb, cwd=str(Path(path).parent), timeout=timeout, allow_errors=False,
+                                 **execution_options())
     if result.err is not None:
         raise BuildError(f"l'exécution de {Path(path).relative_to(ROOT)} a échoué :\n{result.exc_string}")
     return nbformat.writes(nb), result.time
@@ -315,7 +324,7 @@ def execute_everything(chapters: list, notebooks: list[Path], work: Path, digest
     prepare_work(work, digest)
     cache_path = cache_path or notebook_cache(work)
     cache_path.parent.mkdir(parents=True, exist_ok=True)
-    with chapter_pool(workers or os.cpu_count() or 1) as pool, \
+    with kernel_server(), chapter_pool(workers or os.cpu_count() or 1) as pool, \
             tempfile.TemporaryDirectory(prefix=".chapitres-", dir=build_dir) as staging:
         futures = submit_notebooks(pool, notebooks, cache_path, env)
         refresh_chapters(chapters, Path(staging), workers, pool=pool)
@@ -366,13 +375,14 @@ def build_book(data_path: str | os.PathLike = DEFAULT_DATA, build_dir: str | os.
     data_path = Path(data_path).resolve() if Path(data_path).exists() else Path(data_path)
     build_dir = Path(build_dir)
     chapters = pilot_chapters(data_path)
-    print("[1/3] Validation des données…", flush=True)
-    check_inputs(data_path, [c.code for c in chapters])
+    with kernel_server():  # it prepares itself while the data are checked
+        print("[1/3] Validation des données…", flush=True)
+        check_inputs(data_path, [c.code for c in chapters])
 
-    build_dir.mkdir(parents=True, exist_ok=True)
-    print("[2/3] Chapitres des territoires pilotes et cahiers du livre…", flush=True)
-    work, digest, env = build_dir / WORK_NAME, notebooks_fingerprint(data_path), {DATA_VARIABLE: str(data_path)}
-    execute_everything(chapters, toc_notebooks(), work, digest, env, build_dir, workers)
+        build_dir.mkdir(parents=True, exist_ok=True)
+        print("[2/3] Chapitres des territoires pilotes et cahiers du livre…", flush=True)
+        work, digest, env = build_dir / WORK_NAME, notebooks_fingerprint(data_path), {DATA_VARIABLE: str(data_path)}
+        execute_everything(chapters, toc_notebooks(), work, digest, env, build_dir, workers)
 
     print("[3/3] Construction du livre (jupyter-book, avertissements = erreurs)…", flush=True)
     html = sphinx_build(work, digest, env=env)

@@ -33,6 +33,7 @@ from observatoire.errors import Problem, ValidationError
 from observatoire.livre import (CHAPTERS, DEFAULT_DATA, ROOT, STAMP_NAME, WORK_NAME, Chapter, execute_everything,
                                 notebook_cache, notebooks_fingerprint, pilot_chapters, publish, sphinx_build,
                                 toc_notebooks)
+from observatoire.noyaux import execution_options
 from observatoire.reference import Territory, TerritoryCodeError, load_reference
 from observatoire.texte import escape_markdown, fr_int
 from observatoire.validate import ValidatedData, validate_file
@@ -78,7 +79,8 @@ class ComparisonChapter:
             nbformat.write(source, template)
             papermill.execute_notebook(
                 str(template), output, kernel_name="python3", cwd=str(ROOT), progress_bar=False,
-                log_output=False, parameters={"territoire": str(self.code), "donnees_territoire": str(self.data_path)})
+                log_output=False, parameters={"territoire": str(self.code), "donnees_territoire": str(self.data_path)},
+                **execution_options())
         nb = nbformat.read(output, as_version=4)
         for cell in nb.cells:
             tags = cell.metadata.get("tags", [])

@@ -1,0 +1,112 @@
+"""Kernels forked from the kernel server (observatoire.noyaux): same behaviour as kernels started
+the usual way, one process and one namespace per notebook, errors and timeouts reported."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError
+
+from observatoire import noyaux
+
+ROOT = Path(noyaux.__file__).resolve().parents[2]
+
+
+def notebook(*sources: str) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+def run(nb, cwd, timeout=60):
+    NotebookClient(nb, kernel_name="python3", timeout=timeout, resources={"metadata": {"path": str(cwd)}},
+                   **noyaux.execution_options()).execute()
+    return nb
+
+
+def text(nb, index: int) -> str:
+    return "".join(o.get("text", "") for o in nb.cells[index].outputs if o.output_type == "stream")
+
+
+@pytest.fixture(scope="module")
+def server():
+    with noyaux.kernel_server() as path:
+        yield path
+    assert not os.path.exists(path), "le dossier du serveur est supprimé"
+
+
+def test_without_a_server_kernels_start_the_usual_way(monkeypatch):
+    monkeypatch.delenv(noyaux.SERVER_VARIABLE, raising=False)
+    assert noyaux.execution_options() == {}
+
+
+def test_forked_kernel_runs_in_its_own_process_with_the_notebook_context(server, tmp_path, monkeypatch):
+    monkeypatch.setenv("OBSERVATOIRE_ESSAI", "valeur transmise")
+    assert noyaux.execution_options() == {"kernel_manager_class": noyaux.ForkedKernelManager}
+    nb = run(notebook(
+        "import os, sys\nprint(os.getpid(), os.getppid())",
+        "print(os.getcwd())",
+        "print(os.environ['OBSERVATOIRE_ESSAI'], noyaux_absent := 'OBSERVATOIRE_NOYAUX' not in os.environ)",
+        "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])",
+        "print('pandas' in sys.modules, 'observatoire.figures' in sys.modules)",
+    ), tmp_path)
+    pid, parent = map(int, text(nb, 0).split())
+    assert pid != os.getpid() and parent != os.getpid()  # a child of the server, not of this test
+    assert text(nb, 1).strip() == str(tmp_path)
+    assert text(nb, 2).split() == ["valeur", "transmise", "True"]
+    assert any("image/png" in o.get("data", {}) for o in nb.cells[3].outputs), "inline figure shown"
+    assert text(nb, 4).split() == ["True", "True"], "modules imported by the server"
+
+
+def test_each_notebook_has_its_own_kernel_and_namespace(server, tmp_path):
+    first = run(notebook("import os\nsecret = 42\nimport observatoire.texte as t\nt.MARQUE = 1\nprint(os.getpid())"),
+                tmp_path)
+    second = run(notebook("import os\nprint(os.getpid())",
+                          "print('secret' in globals())",
+                          "import observatoire.texte as t\nprint(hasattr(t, 'MARQUE'))"), tmp_path)
+    assert text(first, 0) != text(second, 0)
+    assert text(second, 1).strip() == "False"
+    assert text(second, 2).strip() == "False", "a module changed by one notebook is intact in the next"
+
+
+def test_errors_and_timeouts_are_reported(server, tmp_path):
+    with pytest.raises(CellExecutionError, match="ZeroDivisionError"):
+        run(notebook("1 / 0"), tmp_path)
+    with pytest.raises(CellTimeoutError):
+        run(notebook("import time\ntime.sleep(30)"), tmp_path, timeout=2)
+
+
+def test_the_kernels_of_a_build_end_with_it(tmp_path):
+    script = (
+        "import nbformat, os, sys\n"
+        "from nbclient import NotebookClient\n"
+        "from observatoire import noyaux\n"
+        "nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('import os; print(os.getpid())')])\n"
+        "nb.metadata['kernelspec'] = {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}\n"
+        "with noyaux.kernel_server():\n"
+        "    NotebookClient(nb, kernel_name='python3', **noyaux.execution_options()).execute()\n"
+        "print(nb.cells[0].outputs[0]['text'].strip())\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    kernel = int(result.stdout.split()[-1])
+    with pytest.raises(ProcessLookupError):
+        os.kill(kernel, 0)
+
+
+def test_jsonschema_does_not_compile_the_iri_grammars():
+    # Importing the package first keeps rfc3987_syntax (1.5 s of Lark grammars) out of every
+    # process that reads a notebook; jsonschema still validates.
+    script = ("import observatoire, sys, jsonschema, nbformat\n"
+              "print('rfc3987_syntax' in sys.modules and sys.modules['rfc3987_syntax'] is not None)\n"
+              "jsonschema.validate({'a': 1}, {'type': 'object', 'properties': {'a': {'type': 'string'}}})\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.stdout.strip() == "False"
+    assert "ValidationError" in result.stderr and "is not of type 'string'" in result.stderr
