@@ -20,6 +20,7 @@ page instead of publishing the pages that failed.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
@@ -116,18 +117,28 @@ def check_inputs(data_path: Path, codes: list[str]) -> ValidatedData:
     return data
 
 
-def _quiet_kernels() -> None:
-    """Worker start-up: the kernels a worker starts inherit its standard error, where
-    ipykernel warns about TCP transport on every start. Execution errors are not lost: they
-    come back to the parent as exceptions, with the notebook's traceback."""
+def _start_worker() -> None:
+    """Worker start-up.
+
+    - The kernels a worker starts inherit its standard error, where ipykernel warns about TCP
+      transport on every start. Execution errors are not lost: they come back to the parent as
+      exceptions, with the notebook's traceback.
+    - A worker is forked: if the parent had run nbclient itself (tests do), jupyter_core would
+      hand the worker the parent's event loop, whose epoll instance the two processes would
+      then share. The worker makes its own.
+    """
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     os.close(devnull)
+    from jupyter_core.utils import _loop  # where run_sync keeps the loop of the thread
+
+    _loop.set(None)
+    asyncio.set_event_loop(None)
 
 
 def chapter_pool(workers: int) -> ProcessPoolExecutor:
     """Processes that execute notebooks (one kernel each at a time)."""
-    return ProcessPoolExecutor(max_workers=workers, initializer=_quiet_kernels)
+    return ProcessPoolExecutor(max_workers=workers, initializer=_start_worker)
 
 
 def execute_chapter(chapter, output: str, digest: str, inputs: BookInputs) -> str:

@@ -19,7 +19,6 @@ asyncio or ZeroMQ itself, which do not survive a fork.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -242,7 +241,10 @@ class ForkedKernelProvisioner(LocalProvisioner):
         env = dict(kwargs.get("env") or os.environ)
         env.pop(SERVER_VARIABLE, None)
         cwd = str(kwargs.get("cwd") or os.getcwd())
-        pid = await asyncio.to_thread(request_kernel, socket_path, connection_file, env, cwd)
+        # A blocking exchange on a local socket, answered at once once the server is ready.
+        # Not asyncio.to_thread: a pool worker forked from a process that had run nbclient
+        # inherits that event loop, and its executor's threads do not survive the fork.
+        pid = request_kernel(socket_path, connection_file, env, cwd)
         self.process = ForkedProcess(pid)
         self.pid = self.pgid = pid
         return self.connection_info
