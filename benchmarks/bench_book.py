@@ -61,14 +61,19 @@ def baseline() -> float:
             (livre.CHAPTERS / f"{c.slug}.ipynb").unlink(missing_ok=True)
 
 
-def chapters_time(workers: int) -> float:
-    from observatoire import livre
+def chapters_time(workers: int, forked: bool = False) -> float:
+    """The five pilot chapters through papermill, with kernels started the usual way or forked
+    by the kernel server (its start-up counted)."""
+    from observatoire import livre, noyaux
+
+    def run():
+        with noyaux.kernel_server() if forked else contextlib.nullcontext():
+            livre.refresh_chapters(livre.pilot_chapters(livre.DEFAULT_DATA), staging, workers, destination=dest)
 
     with tempfile.TemporaryDirectory(dir=WORK) as tmp:
         dest, staging = Path(tmp) / "chapitres", Path(tmp) / "staging"
         staging.mkdir()
-        return _timed(livre.refresh_chapters, livre.pilot_chapters(livre.DEFAULT_DATA), staging, workers,
-                      destination=dest)
+        return _timed(run)
 
 
 def run():
@@ -101,6 +106,11 @@ def run():
            "valeur": _timed(build_territory_book, TERRITORY_FILE, None, build_dir), "unite": "s", "objectif": 30.0}
 
     sequential, parallel = chapters_time(1), chapters_time(2)
+    workers = livre.default_workers()
+    forked = chapters_time(workers, forked=True)
     yield {"mesure": "5 chapitres pilotes (papermill), séquentiel", "valeur": sequential, "unite": "s"}
     yield {"mesure": "5 chapitres pilotes (papermill), 2 processus", "valeur": parallel, "unite": "s"}
     yield {"mesure": "Accélération parallèle / séquentiel", "valeur": sequential / parallel, "unite": "×"}
+    yield {"mesure": f"5 chapitres pilotes, {workers} processus, noyaux du serveur de noyaux", "valeur": forked,
+           "unite": "s"}
+    yield {"mesure": "Accélération serveur de noyaux / séquentiel", "valeur": sequential / forked, "unite": "×"}

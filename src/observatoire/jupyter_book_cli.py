@@ -1,26 +1,58 @@
-"""jupyter-book's command line, without two costs that are not the book's (measured here).
+"""jupyter-book's command line, without costs that are not the book's (measured here).
 
 - jupyter-book imports jsonschema, which would compile the grammars of ``rfc3987_syntax``
   (1.3 s): importing :mod:`observatoire` first prevents it (see the package's ``__init__``).
 - pybtex looks up its plugins in the installed packages' entry points at every citation it
   formats (about 200 look-ups in the book, 1.5 s). Entry points do not change during a build,
   so each look-up is made once.
+- With ``--attendre`` first, it imports Sphinx and the book's extensions (about 1 s), then
+  waits for a line on standard input: ``go`` to build, anything else (or the end of input) to
+  stop. The book's build starts it this way while the notebooks run.
 
-Usage: ``python -m observatoire.jupyter_book_cli build …`` (the arguments of ``jupyter-book``).
+Usage: ``python -m observatoire.jupyter_book_cli [--attendre] build …`` (the arguments of
+``jupyter-book``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import importlib
+import sys
+from pathlib import Path
+
+WAIT_FLAG = "--attendre"
+GO = "go"
 
 
-def main() -> None:
+def import_extensions(arguments: list[str]) -> None:
+    """Import the Sphinx extensions named by the book's configuration (a warm-up only: Sphinx
+    loads them itself; a configuration it cannot read is left for the build to report)."""
+    from jupyter_book.config import get_final_config
+
+    with contextlib.suppress(Exception):
+        root = Path(arguments[arguments.index("build") + 1])
+        config = Path(arguments[arguments.index("--config") + 1]) if "--config" in arguments else root / "_config.yml"
+        sphinx_config, _ = get_final_config(user_yaml=config, cli_config={"latex_individualpages": False},
+                                            sourcedir=root)
+        for name in [*sphinx_config.get("extensions", []), "myst_nb.sphinx_ext", "sphinx.builders.html"]:
+            with contextlib.suppress(ImportError):
+                importlib.import_module(name)
+
+
+def main(arguments: list[str] | None = None) -> None:
+    arguments = list(sys.argv[1:] if arguments is None else arguments)
     import pybtex.plugin
 
     pybtex.plugin._load_entry_point = functools.cache(pybtex.plugin._load_entry_point)
     from jupyter_book.cli.main import main as jupyter_book_main
 
-    jupyter_book_main(prog_name="jupyter-book")
+    if arguments[:1] == [WAIT_FLAG]:
+        arguments = arguments[1:]
+        import_extensions(arguments)
+        if sys.stdin.readline().strip() != GO:
+            return
+    jupyter_book_main(args=arguments, prog_name="jupyter-book")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,11 @@ Incremental at both levels:
   data dictionary…) go through jupyter-cache, which only hashes code cells: the whole
   environment and cache are dropped when the data file or the engine's inputs change.
 
+Fast on a clean build: the notebooks to run (chapters and MyST notebooks) share one pool of
+processes, their kernels are forked by the kernel server (:mod:`observatoire.noyaux`) instead of
+each starting Python and importing the scientific stack, and jupyter-book imports Sphinx and
+its extensions while they run (:class:`WaitingJupyterBook`).
+
 Nothing is lost on bad input: problems are reported before any chapter is written, and the
 previous ``_build/html`` stays in place until a complete new build replaces it. A failed
 build also drops Sphinx's environment, so that the next build re-reads (and re-checks) every
@@ -38,7 +43,7 @@ import nbformat
 from observatoire.demo import pilots
 from observatoire.empreintes import BookInputs, chapter_fingerprint, engine_files, fingerprint, is_current, record_fingerprint
 from observatoire.errors import Problem, ValidationError
-from observatoire.noyaux import execution_options, kernel_server
+from observatoire.noyaux import SERVER_VARIABLE, execution_options, kernel_server
 from observatoire.reference import TerritoryCodeError, load_reference
 from observatoire.texte import escape_markdown
 from observatoire.validate import ValidatedData, validate_file
@@ -136,6 +141,12 @@ def _start_worker() -> None:
     asyncio.set_event_loop(None)
 
 
+def default_workers() -> int:
+    """One process more than cores: a worker often waits on its kernel (start, messages), and
+    the kernel servers' forks make kernels cheap."""
+    return (os.cpu_count() or 1) + 1
+
+
 def chapter_pool(workers: int) -> ProcessPoolExecutor:
     """Processes that execute notebooks (one kernel each at a time)."""
     return ProcessPoolExecutor(max_workers=workers, initializer=_start_worker)
@@ -179,36 +190,55 @@ def stale_chapters(chapters: list, inputs: BookInputs = BookInputs(), destinatio
     return [c for c in chapters if not is_current(destination / f"{c.slug}.ipynb", digests[c.slug])]
 
 
-def refresh_chapters(chapters: list, staging: Path, workers: int | None = None,
-                     inputs: BookInputs = BookInputs(), destination: Path = CHAPTERS,
-                     pool: ProcessPoolExecutor | None = None) -> list[Chapter]:
-    """Re-execute the chapters whose inputs changed (in parallel processes) and move them into
-    ``destination``; leave the others untouched. Returns the chapters that were executed."""
+@dataclass
+class PendingChapters:
+    """Chapters submitted to a pool of processes, not yet moved into place."""
+
+    chapters: list
+    futures: dict
+    outputs: dict[str, Path]
+    destination: Path
+
+
+def submit_chapters(pool: ProcessPoolExecutor, chapters: list, staging: Path,
+                    inputs: BookInputs = BookInputs(), destination: Path = CHAPTERS) -> PendingChapters:
+    """Start executing, in ``pool``, the chapters whose inputs changed."""
     digests = {c.slug: c.fingerprint(inputs) for c in chapters}
     stale = stale_chapters(chapters, inputs, destination, digests)
     if len(stale) < len(chapters):
         print(f"  {len(chapters) - len(stale)} chapitre(s) territoriaux à jour, non réexécutés", flush=True)
-    if not stale:
-        return []
-    workers = max(1, min(len(stale), workers or os.cpu_count() or 1))
-    print(f"  exécution de {len(stale)} chapitre(s) territoriaux"
-          + ("" if pool else f" ({workers} processus)") + "…", flush=True)
+    if stale:
+        print(f"  exécution de {len(stale)} chapitre(s) territoriaux…", flush=True)
     outputs = {c.slug: staging / f"{c.slug}.ipynb" for c in stale}
-    with contextlib.nullcontext(pool) if pool else chapter_pool(workers) as pool:
-        futures = {c.slug: pool.submit(execute_chapter, c, str(outputs[c.slug]), digests[c.slug], inputs)
-                   for c in stale}
-        for c in stale:
-            try:
-                futures[c.slug].result()
-            except Exception as exc:  # papermill raises PapermillExecutionError with the traceback
-                raise BuildError(f"l'exécution du chapitre de {c.titre} ({c.code}) a échoué :\n{exc}") from exc
-            print(f"  chapitre exécuté : {c.titre}", flush=True)
-    destination.mkdir(parents=True, exist_ok=True)
-    for c in stale:  # each file replaced in one rename: a reader never sees half a chapter
-        tmp = destination / f".{c.slug}.ipynb.tmp"
-        shutil.copyfile(outputs[c.slug], tmp)
-        os.replace(tmp, destination / f"{c.slug}.ipynb")
-    return stale
+    futures = {c.slug: pool.submit(execute_chapter, c, str(outputs[c.slug]), digests[c.slug], inputs)
+               for c in stale}
+    return PendingChapters(stale, futures, outputs, destination)
+
+
+def collect_chapters(pending: PendingChapters) -> list:
+    """Wait for the submitted chapters and move them into their folder (each file replaced in
+    one rename: a reader never sees half a chapter). Returns the chapters executed."""
+    for c in pending.chapters:
+        try:
+            pending.futures[c.slug].result()
+        except Exception as exc:  # papermill raises PapermillExecutionError with the traceback
+            raise BuildError(f"l'exécution du chapitre de {c.titre} ({c.code}) a échoué :\n{exc}") from exc
+        print(f"  chapitre exécuté : {c.titre}", flush=True)
+    if pending.chapters:
+        pending.destination.mkdir(parents=True, exist_ok=True)
+    for c in pending.chapters:
+        tmp = pending.destination / f".{c.slug}.ipynb.tmp"
+        shutil.copyfile(pending.outputs[c.slug], tmp)
+        os.replace(tmp, pending.destination / f"{c.slug}.ipynb")
+    return pending.chapters
+
+
+def refresh_chapters(chapters: list, staging: Path, workers: int | None = None,
+                     inputs: BookInputs = BookInputs(), destination: Path = CHAPTERS) -> list[Chapter]:
+    """Re-execute the chapters whose inputs changed (in ``workers`` parallel processes) and move
+    them into ``destination``; leave the others untouched. Returns the chapters executed."""
+    with chapter_pool(max(1, min(len(chapters), workers or default_workers()))) as pool:
+        return collect_chapters(submit_chapters(pool, chapters, staging, inputs, destination))
 
 
 #: jupyter-book's command line as the book runs it (see :mod:`observatoire.jupyter_book_cli`).
@@ -217,17 +247,57 @@ JUPYTER_BOOK = (sys.executable, "-m", "observatoire.jupyter_book_cli")
 STOCK_JUPYTER_BOOK = (str(Path(sys.executable).with_name("jupyter-book")),)
 
 
-def jupyter_book(build_root: Path, output_dir: Path, builder: str = "html", toc: Path | None = None,
-                 config: Path | None = None, env: dict[str, str] | None = None,
-                 program: tuple[str, ...] = JUPYTER_BOOK) -> subprocess.CompletedProcess:
+def jupyter_book_command(build_root: Path, output_dir: Path, builder: str = "html", toc: Path | None = None,
+                         config: Path | None = None, program: tuple[str, ...] = JUPYTER_BOOK) -> list[str]:
     cmd = [*program, "build", str(build_root), "--path-output", str(output_dir),
            "--builder", builder, "-n", "-W", "--keep-going"]
     if toc:
         cmd += ["--toc", str(toc)]
     if config:
         cmd += ["--config", str(config)]
-    return subprocess.run(cmd, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONHASHSEED": "0", **(env or {})})
+    return cmd
+
+
+def _jupyter_book_env(env: dict[str, str] | None) -> dict[str, str]:
+    environment = {**os.environ, "PYTHONHASHSEED": "0", **(env or {})}
+    environment.pop(SERVER_VARIABLE, None)  # Sphinx executes nothing: the notebooks are run
+    return environment
+
+
+def jupyter_book(build_root: Path, output_dir: Path, builder: str = "html", toc: Path | None = None,
+                 config: Path | None = None, env: dict[str, str] | None = None,
+                 program: tuple[str, ...] = JUPYTER_BOOK) -> subprocess.CompletedProcess:
+    return subprocess.run(jupyter_book_command(build_root, output_dir, builder, toc, config, program),
+                          capture_output=True, text=True, env=_jupyter_book_env(env))
+
+
+class WaitingJupyterBook:
+    """jupyter-book started ahead of its build: it imports Sphinx and the book's extensions
+    (about 1 s) while the notebooks run, then builds when :meth:`build` is called. Leaving the
+    ``with`` block without building stops it."""
+
+    def __init__(self, build_root: Path, output_dir: Path, builder: str = "html", toc: Path | None = None,
+                 config: Path | None = None, env: dict[str, str] | None = None):
+        from observatoire.jupyter_book_cli import WAIT_FLAG
+
+        self.command = jupyter_book_command(build_root, output_dir, builder, toc, config)
+        program = list(JUPYTER_BOOK)
+        self.process = subprocess.Popen([*program, WAIT_FLAG, *self.command[len(program):]], text=True,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        env=_jupyter_book_env(env))
+
+    def build(self) -> subprocess.CompletedProcess:
+        from observatoire.jupyter_book_cli import GO
+
+        out, err = self.process.communicate(GO + "\n")
+        return subprocess.CompletedProcess(self.command, self.process.returncode, out, err)
+
+    def __enter__(self) -> WaitingJupyterBook:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.process.returncode is None:  # not asked to build: end of input stops it
+            self.process.communicate("")
 
 
 def build_problems(log: str, limit: int = 40) -> str:
@@ -291,26 +361,29 @@ def execute_myst_notebook(path: str, env: dict[str, str], timeout: int = 300) ->
     return nbformat.writes(nb), result.time
 
 
-def submit_notebooks(pool: ProcessPoolExecutor, notebooks: list[Path], cache_path: Path,
-                     env: dict[str, str]) -> dict:
-    """Start executing, in ``pool``, the MyST notebooks that jupyter-cache does not hold yet.
-
-    myst-nb would execute them one after the other while Sphinx reads the book; executed here
-    in parallel with the territory chapters, they are found in the cache instead."""
+def uncached_notebooks(notebooks: list[Path], cache_path: Path) -> list[Path]:
+    """The MyST notebooks that jupyter-cache does not hold yet (for their current code)."""
     from jupyter_cache import get_cache
     from myst_nb.core.read import read_myst_markdown_notebook
 
     cache = get_cache(str(cache_path))
-    futures = {}
+    missing = []
     for path in notebooks:
-        nb = read_myst_markdown_notebook(path.read_text(encoding="utf-8"))
         try:
-            cache.match_cache_notebook(nb)
+            cache.match_cache_notebook(read_myst_markdown_notebook(path.read_text(encoding="utf-8")))
         except KeyError:
-            futures[path] = pool.submit(execute_myst_notebook, str(path), env)
-    if futures:
-        print(f"  exécution de {len(futures)} cahier(s) MyST en parallèle…", flush=True)
-    return futures
+            missing.append(path)
+    return missing
+
+
+def submit_notebooks(pool: ProcessPoolExecutor, notebooks: list[Path], env: dict[str, str]) -> dict:
+    """Start executing MyST notebooks in ``pool``.
+
+    myst-nb would execute them one after the other while Sphinx reads the book; executed here
+    in parallel with the territory chapters, they are found in the cache instead."""
+    if notebooks:
+        print(f"  exécution de {len(notebooks)} cahier(s) MyST en parallèle…", flush=True)
+    return {path: pool.submit(execute_myst_notebook, str(path), env) for path in notebooks}
 
 
 def cache_notebooks(futures: dict, cache_path: Path) -> None:
@@ -335,21 +408,33 @@ def execute_everything(chapters: list, notebooks: list[Path], work: Path, digest
     prepare_work(work, digest)
     cache_path = cache_path or notebook_cache(work)
     cache_path.parent.mkdir(parents=True, exist_ok=True)
-    with kernel_server(), chapter_pool(workers or os.cpu_count() or 1) as pool, \
+    notebooks = uncached_notebooks(notebooks, cache_path)
+    if not notebooks and not stale_chapters(chapters):
+        print(f"  {len(chapters)} chapitre(s) territoriaux à jour, cahiers MyST en cache : rien à exécuter",
+              flush=True)
+        return
+    with kernel_server(), chapter_pool(workers or default_workers()) as pool, \
             tempfile.TemporaryDirectory(prefix=".chapitres-", dir=build_dir) as staging:
-        futures = submit_notebooks(pool, notebooks, cache_path, env)
-        refresh_chapters(chapters, Path(staging), workers, pool=pool)
+        # Chapters first: the notebooks that read the national scores then find them computed
+        # (see observatoire.noyaux.warm_up). The pool runs the jobs in this order.
+        pending = submit_chapters(pool, chapters, Path(staging))
+        futures = submit_notebooks(pool, notebooks, env)
+        collect_chapters(pending)
         cache_notebooks(futures, cache_path)
 
 
 def sphinx_build(work: Path, digest: str, env: dict[str, str], toc: Path | None = None,
-                 config: Path | None = None, builder: str = "html") -> Path:
+                 config: Path | None = None, builder: str = "html", started: WaitingJupyterBook | None = None) -> Path:
     """Run jupyter-book into the persistent folder ``work``; return its output folder.
 
     ``work`` is reset when ``digest`` (the inputs the notebooks read) changed since the last
     successful build, and its Sphinx environment is dropped when a build fails."""
     prepare_work(work, digest)
-    result = jupyter_book(ROOT, work, builder=builder, toc=toc, config=config, env=env)
+    if started:
+        assert started.command == jupyter_book_command(ROOT, work, builder, toc, config), "same build"
+        result = started.build()
+    else:
+        result = jupyter_book(ROOT, work, builder=builder, toc=toc, config=config, env=env)
     out = work / "_build" / builder
     if result.returncode != 0 or not (out / "index.html").exists():
         shutil.rmtree(work / "_build" / ".doctrees", ignore_errors=True)
@@ -386,17 +471,21 @@ def build_book(data_path: str | os.PathLike = DEFAULT_DATA, build_dir: str | os.
     data_path = Path(data_path).resolve() if Path(data_path).exists() else Path(data_path)
     build_dir = Path(build_dir)
     chapters = pilot_chapters(data_path)
-    with kernel_server():  # it prepares itself while the data are checked
+    with contextlib.ExitStack() as build, contextlib.ExitStack() as kernels:
+        if data_path.is_file() and stale_chapters(chapters):
+            kernels.enter_context(kernel_server())  # it prepares itself while the data are checked
         print("[1/3] Validation des données…", flush=True)
         check_inputs(data_path, [c.code for c in chapters])
 
         build_dir.mkdir(parents=True, exist_ok=True)
         print("[2/3] Chapitres des territoires pilotes et cahiers du livre…", flush=True)
         work, digest, env = build_dir / WORK_NAME, notebooks_fingerprint(data_path), {DATA_VARIABLE: str(data_path)}
+        sphinx = build.enter_context(WaitingJupyterBook(ROOT, work, env=env))
         execute_everything(chapters, toc_notebooks(), work, digest, env, build_dir, workers)
+        kernels.close()
 
-    print("[3/3] Construction du livre (jupyter-book, avertissements = erreurs)…", flush=True)
-    html = sphinx_build(work, digest, env=env)
+        print("[3/3] Construction du livre (jupyter-book, avertissements = erreurs)…", flush=True)
+        html = sphinx_build(work, digest, env=env, started=sphinx)
     publish(html, build_dir / "html")
     index = (build_dir / "html" / "index.html").resolve()
     print(f"Livre construit en {time.perf_counter() - started:.0f} s : {index}", flush=True)

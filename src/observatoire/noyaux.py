@@ -70,35 +70,87 @@ def preload() -> None:
     from observatoire.demo import pilots
     from observatoire.reference import load_reference
 
-    load_reference()
+    reference = load_reference()
     load_catalogue()
-    pilots()
+    for pilot in pilots():  # builds the reference's membership tables (0.2 s in every chapter)
+        reference.territory(pilot.code)
 
 
 # --- the server ------------------------------------------------------------------------------
 
+def warm_up() -> None:
+    """What several notebooks compute alike and the second server computes once: the scores of
+    the 1,255 EPCI on demonstration data (2 s; the comparison chapter and the Campus preview
+    read them)."""
+    from observatoire.comparaison import national_scores
+
+    national_scores()
+
+
 def serve(socket_path: str) -> None:
     """Answer kernel requests on ``socket_path`` until standard input closes (the build ended
-    or died)."""
+    or died).
+
+    Two servers share the socket. The first one serves as soon as :func:`preload` is done. It
+    forks a second one, which runs :func:`warm_up` and then takes over: the first one stops
+    accepting requests, but stays alive, as the parent its kernels watch. A kernel forked by
+    either one computes the same results; from the second one, it finds some already done. If
+    the warm-up fails, the first server goes on alone.
+    """
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(socket_path)
     listener.listen(64)  # requests made while preloading wait here
     preload()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the system reaps the kernels that end
+    listener.setblocking(False)  # both servers wait on it; only one gets each request
+    ready, warmed = os.pipe()
+    if os.fork() == 0:
+        os.close(ready)
+        try:
+            warm_up()
+        except BaseException:
+            os._exit(1)
+        os.write(warmed, b"1")
+        os.close(warmed)
+        _answer_requests(listener)
+        os._exit(0)
+    os.close(warmed)
+    _answer_requests(listener, hand_over=ready)
+
+
+def _answer_requests(listener: socket.socket, hand_over: int | None = None) -> None:
+    """Fork a kernel for each request; stop accepting when ``hand_over`` says the other server
+    is ready; return when standard input closes."""
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ)
     selector.register(sys.stdin, selectors.EVENT_READ)
+    if hand_over is not None:
+        selector.register(hand_over, selectors.EVENT_READ)
     while True:
         for key, _ in selector.select():
             if key.fileobj is sys.stdin:
                 return
-            connection, _ = listener.accept()
+            if key.fileobj == hand_over:
+                selector.unregister(hand_over)
+                if os.read(hand_over, 1):  # the other server is ready: it answers from now on
+                    selector.unregister(listener)
+                os.close(hand_over)
+                continue
+            try:
+                connection, _ = listener.accept()
+            except BlockingIOError:  # the other server took this one
+                continue
             with connection:
+                connection.setblocking(True)
                 request = json.loads(connection.makefile("rb").readline())
                 pid = os.fork()
                 if pid == 0:
+                    selector.close()
                     listener.close()
                     connection.close()
+                    if hand_over is not None:
+                        with contextlib.suppress(OSError):
+                            os.close(hand_over)
                     _become_kernel(request)
                 connection.sendall(json.dumps({"pid": pid}).encode() + b"\n")
 
@@ -147,8 +199,9 @@ def kernel_server() -> Iterator[str]:
         return
     folder = tempfile.mkdtemp(prefix="noyaux-")  # private (0700): only this user may connect
     path = os.path.join(folder, "serveur")
+    # Its own process group: both servers are stopped together (their kernels have their own).
     server = subprocess.Popen([sys.executable, "-m", "observatoire.noyaux", path], stdin=subprocess.PIPE,
-                              cwd=str(Path(__file__).resolve().parents[2]))
+                              cwd=str(Path(__file__).resolve().parents[2]), start_new_session=True)
     previous = os.environ.get(SERVER_VARIABLE)
     os.environ[SERVER_VARIABLE] = path
     try:
@@ -163,8 +216,9 @@ def kernel_server() -> Iterator[str]:
             os.environ.pop(SERVER_VARIABLE, None)
         else:
             os.environ[SERVER_VARIABLE] = previous
-        # Its kernels have been shut down by their clients; it may still be preloading.
-        server.terminate()
+        # Their kernels have been shut down by their clients; they may still be preparing.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGTERM)
         server.stdin.close()
         server.wait()
         shutil.rmtree(folder, ignore_errors=True)
