@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -110,3 +111,41 @@ def test_jsonschema_does_not_compile_the_iri_grammars():
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.stdout.strip() == "False"
     assert "ValidationError" in result.stderr and "is not of type 'string'" in result.stderr
+
+
+def test_the_second_server_takes_over_with_the_national_scores_computed(server, tmp_path):
+    # A kernel forked by the second server finds the national scores already in memory; before
+    # the hand-over, a kernel would compute them itself (same numbers, more time).
+    probe = notebook("from observatoire import comparaison\n"
+                     "print(comparaison._national_scores.cache_info().currsize)")
+    deadline = time.monotonic() + 120
+    while text(run(probe, tmp_path), 0).strip() != "1":
+        assert time.monotonic() < deadline, "the second server never took over"
+        time.sleep(0.5)
+
+
+def test_a_failed_warm_up_leaves_the_first_server_serving(tmp_path, monkeypatch):
+    path = str(tmp_path / "serveur")
+    script = ("import sys\nfrom observatoire import noyaux\n"
+              "def fail():\n    raise RuntimeError('échec voulu')\n"
+              "noyaux.warm_up = fail\nnoyaux.serve(sys.argv[1])\n")
+    server = subprocess.Popen([sys.executable, "-c", script, path], stdin=subprocess.PIPE, cwd=ROOT)
+    try:
+        while not os.path.exists(path):
+            assert server.poll() is None
+            time.sleep(0.05)
+        monkeypatch.setenv(noyaux.SERVER_VARIABLE, path)
+        for _ in range(2):
+            assert text(run(notebook("print(6 * 7)"), tmp_path), 0).strip() == "42"
+    finally:
+        server.stdin.close()
+        server.wait(timeout=30)
+
+
+def test_a_waiting_jupyter_book_not_asked_to_build_stops_without_output(tmp_path):
+    from observatoire import livre
+
+    with livre.WaitingJupyterBook(livre.ROOT, tmp_path / "sortie") as waiting:
+        process = waiting.process
+    assert process.returncode == 0
+    assert not (tmp_path / "sortie").exists()
