@@ -94,6 +94,7 @@ class Chapter:
 
         papermill.execute_notebook(str(inputs.template), output, parameters=self.parameters(),
                                    kernel_name="python3", cwd=str(ROOT), progress_bar=False, log_output=False,
+                                   request_save_on_cell_execute=False,  # written once, when complete
                                    **execution_options())
         finish_chapter(Path(output), self.titre, self.nature, digest)
 
@@ -149,6 +150,11 @@ def default_workers() -> int:
 
 def chapter_pool(workers: int) -> ProcessPoolExecutor:
     """Processes that execute notebooks (one kernel each at a time)."""
+    # Imported once here, not by every forked worker (the kernel server is preparing meanwhile).
+    import jupyter_cache.executors.utils  # noqa: F401
+    import myst_nb.core.read  # noqa: F401
+    import papermill  # noqa: F401
+
     return ProcessPoolExecutor(max_workers=workers, initializer=_start_worker)
 
 
@@ -285,6 +291,9 @@ class WaitingJupyterBook:
         self.process = subprocess.Popen([*program, WAIT_FLAG, *self.command[len(program):]], text=True,
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                         env=_jupyter_book_env(env))
+        # Its imports wait for idle time: the kernel server and the kernels come first.
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, self.process.pid, 10)
 
     def build(self) -> subprocess.CompletedProcess:
         from observatoire.jupyter_book_cli import GO
@@ -408,16 +417,29 @@ def execute_everything(chapters: list, notebooks: list[Path], work: Path, digest
     prepare_work(work, digest)
     cache_path = cache_path or notebook_cache(work)
     cache_path.parent.mkdir(parents=True, exist_ok=True)
-    notebooks = uncached_notebooks(notebooks, cache_path)
-    if not notebooks and not stale_chapters(chapters):
-        print(f"  {len(chapters)} chapitre(s) territoriaux à jour, cahiers MyST en cache : rien à exécuter",
-              flush=True)
-        return
-    with kernel_server(), chapter_pool(workers or default_workers()) as pool, \
-            tempfile.TemporaryDirectory(prefix=".chapitres-", dir=build_dir) as staging:
+    with contextlib.ExitStack() as running:
+        pool = staging = None
+
+        def start() -> None:
+            nonlocal pool, staging
+            running.enter_context(kernel_server())
+            pool = running.enter_context(chapter_pool(workers or default_workers()))
+            staging = Path(running.enter_context(tempfile.TemporaryDirectory(prefix=".chapitres-", dir=build_dir)))
+
         # Chapters first: the notebooks that read the national scores then find them computed
-        # (see observatoire.noyaux.warm_up). The pool runs the jobs in this order.
-        pending = submit_chapters(pool, chapters, Path(staging))
+        # (see observatoire.noyaux.warm_up); and they run while jupyter-cache is consulted. The
+        # pool runs the jobs in the order they are submitted.
+        if stale_chapters(chapters):
+            start()
+            pending = submit_chapters(pool, chapters, staging)
+        notebooks = uncached_notebooks(notebooks, cache_path)
+        if pool is None:
+            if not notebooks:
+                print(f"  {len(chapters)} chapitre(s) territoriaux à jour, cahiers MyST en cache : "
+                      "rien à exécuter", flush=True)
+                return
+            start()
+            pending = submit_chapters(pool, chapters, staging)
         futures = submit_notebooks(pool, notebooks, env)
         collect_chapters(pending)
         cache_notebooks(futures, cache_path)

@@ -80,7 +80,7 @@ class ComparisonChapter:
             papermill.execute_notebook(
                 str(template), output, kernel_name="python3", cwd=str(ROOT), progress_bar=False,
                 log_output=False, parameters={"territoire": str(self.code), "donnees_territoire": str(self.data_path)},
-                **execution_options())
+                request_save_on_cell_execute=False, **execution_options())
         nb = nbformat.read(output, as_version=4)
         for cell in nb.cells:
             tags = cell.metadata.get("tags", [])
