@@ -127,7 +127,7 @@ def test_the_second_server_takes_over_with_the_national_scores_computed(server, 
 def test_a_failed_warm_up_leaves_the_first_server_serving(tmp_path, monkeypatch):
     path = str(tmp_path / "serveur")
     script = ("import sys\nfrom observatoire import noyaux\n"
-              "def fail():\n    raise RuntimeError('échec voulu')\n"
+              "def fail(*arguments):\n    raise RuntimeError('échec voulu')\n"
               "noyaux.warm_up = fail\nnoyaux.serve(sys.argv[1])\n")
     server = subprocess.Popen([sys.executable, "-c", script, path], stdin=subprocess.PIPE, cwd=ROOT)
     try:

@@ -5,6 +5,10 @@
 - pybtex looks up its plugins in the installed packages' entry points at every citation it
   formats (about 200 look-ups in the book, 1.5 s). Entry points do not change during a build,
   so each look-up is made once.
+- Sphinx reads and writes the pages in as many processes as there are cores when every
+  extension declares it may. Three of the book's extensions declare nothing (they keep nothing
+  in Sphinx's environment); they are declared safe here. Checked by building the book both ways:
+  the same HTML, file for file.
 - With ``--attendre`` first, it imports Sphinx and the book's extensions (about 1 s), then
   waits for a line on standard input: ``go`` to build, anything else (or the end of input) to
   stop. The book's build starts it this way while the notebooks run.
@@ -18,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -40,11 +45,35 @@ def import_extensions(arguments: list[str]) -> None:
                 importlib.import_module(name)
 
 
+#: Extensions of the book that do not declare whether Sphinx may read and write in parallel.
+PARALLEL_SAFE = ("sphinx_multitoc_numbering", "sphinx-mathjax-offline", "sphinx_jupyterbook_latex")
+
+
+def _declared_parallel_safe(setup):
+    @functools.wraps(setup)
+    def wrapped(app):
+        return {**(setup(app) or {}), "parallel_read_safe": True, "parallel_write_safe": True}
+
+    return wrapped
+
+
+def build_in_parallel(jobs: int | None = None) -> None:
+    import jupyter_book.sphinx
+
+    for name in PARALLEL_SAFE:
+        with contextlib.suppress(ImportError):
+            extension = importlib.import_module(name)
+            extension.setup = _declared_parallel_safe(extension.setup)
+    jupyter_book.sphinx.build_sphinx = functools.partial(jupyter_book.sphinx.build_sphinx,
+                                                         jobs=jobs or os.cpu_count() or 1)
+
+
 def main(arguments: list[str] | None = None) -> None:
     arguments = list(sys.argv[1:] if arguments is None else arguments)
     import pybtex.plugin
 
     pybtex.plugin._load_entry_point = functools.cache(pybtex.plugin._load_entry_point)
+    build_in_parallel()
     from jupyter_book.cli.main import main as jupyter_book_main
 
     if arguments[:1] == [WAIT_FLAG]:

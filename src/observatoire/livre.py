@@ -495,7 +495,7 @@ def build_book(data_path: str | os.PathLike = DEFAULT_DATA, build_dir: str | os.
     chapters = pilot_chapters(data_path)
     with contextlib.ExitStack() as build, contextlib.ExitStack() as kernels:
         if data_path.is_file() and stale_chapters(chapters):
-            kernels.enter_context(kernel_server())  # it prepares itself while the data are checked
+            kernels.enter_context(kernel_server(data_path))  # it prepares itself while the data are checked
         print("[1/3] Validation des données…", flush=True)
         check_inputs(data_path, [c.code for c in chapters])
 

@@ -78,16 +78,23 @@ def preload() -> None:
 
 # --- the server ------------------------------------------------------------------------------
 
-def warm_up() -> None:
+def warm_up(data_path: str | None = None) -> None:
     """What several notebooks compute alike and the second server computes once: the scores of
-    the 1,255 EPCI on demonstration data (2 s; the comparison chapter and the Campus preview
-    read them)."""
+    the 1,255 EPCI on demonstration data (1.3 s; the comparison chapter and the Campus preview
+    read them) and, given the book's data file, its scores and their Monte Carlo draws (every
+    pilot chapter and the uncertainty annex)."""
     from observatoire.comparaison import national_scores
 
+    if data_path:
+        from observatoire.pipeline import keep_scored_file
+        from observatoire.uncertainty import keep_draws
+
+        scores, _ = keep_scored_file(data_path)
+        keep_draws(scores)
     national_scores()
 
 
-def serve(socket_path: str) -> None:
+def serve(socket_path: str, data_path: str | None = None) -> None:
     """Answer kernel requests on ``socket_path`` until standard input closes (the build ended
     or died).
 
@@ -107,7 +114,7 @@ def serve(socket_path: str) -> None:
     if os.fork() == 0:
         os.close(ready)
         try:
-            warm_up()
+            warm_up(data_path)
         except BaseException:
             os._exit(1)
         os.write(warmed, b"1")
@@ -189,10 +196,10 @@ def _become_kernel(request: dict[str, Any]) -> None:
 
 
 @contextlib.contextmanager
-def kernel_server() -> Iterator[str]:
+def kernel_server(data_path: str | os.PathLike | None = None) -> Iterator[str]:
     """Run a kernel server for the duration of the block; yield its socket path, also set in
     ``os.environ`` so that processes started in the block find it. Inside a block that already
-    runs one, that server is used."""
+    runs one, that server is used. ``data_path``: the book's data file, scored in advance."""
     running = os.environ.get(SERVER_VARIABLE)
     if running and os.path.exists(running):
         yield running
@@ -200,7 +207,8 @@ def kernel_server() -> Iterator[str]:
     folder = tempfile.mkdtemp(prefix="noyaux-")  # private (0700): only this user may connect
     path = os.path.join(folder, "serveur")
     # Its own process group: both servers are stopped together (their kernels have their own).
-    server = subprocess.Popen([sys.executable, "-m", "observatoire.noyaux", path], stdin=subprocess.PIPE,
+    server = subprocess.Popen([sys.executable, "-m", "observatoire.noyaux", path,
+                               *([str(data_path)] if data_path else [])], stdin=subprocess.PIPE,
                               cwd=str(Path(__file__).resolve().parents[2]), start_new_session=True)
     previous = os.environ.get(SERVER_VARIABLE)
     os.environ[SERVER_VARIABLE] = path
@@ -322,4 +330,4 @@ def execution_options() -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1])
+    serve(*sys.argv[1:3])
