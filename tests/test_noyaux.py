@@ -127,7 +127,7 @@ def test_the_second_server_takes_over_with_the_national_scores_computed(server, 
 def test_a_failed_warm_up_leaves_the_first_server_serving(tmp_path, monkeypatch):
     path = str(tmp_path / "serveur")
     script = ("import sys\nfrom observatoire import noyaux\n"
-              "def fail(*arguments):\n    raise RuntimeError('échec voulu')\n"
+              "def fail():\n    raise RuntimeError('échec voulu')\n"
               "noyaux.warm_up = fail\nnoyaux.serve(sys.argv[1])\n")
     server = subprocess.Popen([sys.executable, "-c", script, path], stdin=subprocess.PIPE, cwd=ROOT)
     try:
@@ -149,3 +149,30 @@ def test_a_waiting_jupyter_book_not_asked_to_build_stops_without_output(tmp_path
         process = waiting.process
     assert process.returncode == 0
     assert not (tmp_path / "sortie").exists()
+
+
+def test_results_kept_for_the_kernels_follow_the_file_and_the_choices(tmp_path, monkeypatch):
+    import shutil
+
+    from observatoire import pipeline, uncertainty
+    from observatoire.fiche import territory_sheet
+    from observatoire.livre import DEFAULT_DATA
+
+    monkeypatch.setattr(pipeline, "_KEPT_FILES", {})
+    monkeypatch.setattr(uncertainty, "_KEPT_DRAWS", {})
+    data = tmp_path / "pilotes.csv"
+    shutil.copyfile(DEFAULT_DATA, data)
+    kept, _ = pipeline.keep_scored_file(data)
+    drawn = uncertainty.keep_draws(kept)
+    sheet = territory_sheet("33063", data)
+    assert sheet.scores is kept and uncertainty.monte_carlo(sheet.scores) is drawn
+    # Other choices, another space, other scores: computed, not taken from what is kept.
+    assert pipeline.score_data_file(data, pipeline.Choices(normalisation="rank"))[0] is not kept
+    assert uncertainty.monte_carlo(kept, space=uncertainty.Space()) is not drawn
+    assert uncertainty.monte_carlo(kept, n_draws=50) is not drawn
+    # The same file changed (here only its modification time): scored again, same numbers.
+    status = data.stat()
+    os.utime(data, ns=(status.st_atime_ns, status.st_mtime_ns + 1_000_000_000))
+    again, _ = pipeline.score_data_file(data)
+    assert again is not kept
+    assert again.index.equals(kept.index)

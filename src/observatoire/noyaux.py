@@ -57,9 +57,10 @@ PRELOADED_MODULES = (
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 
-def preload() -> None:
+def preload(data_path: str | None = None) -> None:
     """Import what the notebooks import and read the reference tables (read-only, and copied
-    into each kernel by the fork)."""
+    into each kernel by the fork); given the book's data file, score it and run its Monte Carlo
+    draws (0.2 s, which every pilot chapter and the uncertainty annex would spend)."""
     import importlib
 
     os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)
@@ -74,23 +75,22 @@ def preload() -> None:
     load_catalogue()
     for pilot in pilots():  # builds the reference's membership tables (0.2 s in every chapter)
         reference.territory(pilot.code)
-
-
-# --- the server ------------------------------------------------------------------------------
-
-def warm_up(data_path: str | None = None) -> None:
-    """What several notebooks compute alike and the second server computes once: the scores of
-    the 1,255 EPCI on demonstration data (1.3 s; the comparison chapter and the Campus preview
-    read them) and, given the book's data file, its scores and their Monte Carlo draws (every
-    pilot chapter and the uncertainty annex)."""
-    from observatoire.comparaison import national_scores
-
     if data_path:
         from observatoire.pipeline import keep_scored_file
         from observatoire.uncertainty import keep_draws
 
         scores, _ = keep_scored_file(data_path)
         keep_draws(scores)
+
+
+# --- the server ------------------------------------------------------------------------------
+
+def warm_up() -> None:
+    """What several notebooks compute alike, too long to make the first kernels wait for: the
+    scores of the 1,255 EPCI on demonstration data (1.3 s; the comparison chapter and the
+    Campus preview read them). The second server computes them once."""
+    from observatoire.comparaison import national_scores
+
     national_scores()
 
 
@@ -107,14 +107,17 @@ def serve(socket_path: str, data_path: str | None = None) -> None:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(socket_path)
     listener.listen(64)  # requests made while preloading wait here
-    preload()
+    try:
+        preload(data_path)
+    except Exception:  # a data file the build refuses: the build reports it, kernels still start
+        preload()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the system reaps the kernels that end
     listener.setblocking(False)  # both servers wait on it; only one gets each request
     ready, warmed = os.pipe()
     if os.fork() == 0:
         os.close(ready)
         try:
-            warm_up(data_path)
+            warm_up()
         except BaseException:
             os._exit(1)
         os.write(warmed, b"1")
