@@ -198,27 +198,38 @@ def stale_chapters(chapters: list, inputs: BookInputs = BookInputs(), destinatio
 
 @dataclass
 class PendingChapters:
-    """Chapters submitted to a pool of processes, not yet moved into place."""
+    """Chapters to execute in a pool of processes, then to move into place."""
 
     chapters: list
     futures: dict
     outputs: dict[str, Path]
     destination: Path
+    digests: dict[str, str]
+    inputs: BookInputs
+
+    def submit(self, pool: ProcessPoolExecutor, count: int | None = None) -> None:
+        """Submit the next ``count`` chapters not yet submitted (all by default)."""
+        waiting = [c for c in self.chapters if c.slug not in self.futures]
+        for c in waiting[:count]:
+            self.futures[c.slug] = pool.submit(execute_chapter, c, str(self.outputs[c.slug]),
+                                               self.digests[c.slug], self.inputs)
 
 
 def submit_chapters(pool: ProcessPoolExecutor, chapters: list, staging: Path,
-                    inputs: BookInputs = BookInputs(), destination: Path = CHAPTERS) -> PendingChapters:
-    """Start executing, in ``pool``, the chapters whose inputs changed."""
+                    inputs: BookInputs = BookInputs(), destination: Path = CHAPTERS,
+                    count: int | None = None) -> PendingChapters:
+    """Start executing, in ``pool``, the chapters whose inputs changed (the first ``count`` of
+    them only: :meth:`PendingChapters.submit` submits the others)."""
     digests = {c.slug: c.fingerprint(inputs) for c in chapters}
     stale = stale_chapters(chapters, inputs, destination, digests)
     if len(stale) < len(chapters):
         print(f"  {len(chapters) - len(stale)} chapitre(s) territoriaux à jour, non réexécutés", flush=True)
     if stale:
         print(f"  exécution de {len(stale)} chapitre(s) territoriaux…", flush=True)
-    outputs = {c.slug: staging / f"{c.slug}.ipynb" for c in stale}
-    futures = {c.slug: pool.submit(execute_chapter, c, str(outputs[c.slug]), digests[c.slug], inputs)
-               for c in stale}
-    return PendingChapters(stale, futures, outputs, destination)
+    pending = PendingChapters(stale, {}, {c.slug: staging / f"{c.slug}.ipynb" for c in stale}, destination,
+                              digests, inputs)
+    pending.submit(pool, count)
+    return pending
 
 
 def collect_chapters(pending: PendingChapters) -> list:
@@ -426,12 +437,15 @@ def execute_everything(chapters: list, notebooks: list[Path], work: Path, digest
             pool = running.enter_context(chapter_pool(workers or default_workers()))
             staging = Path(running.enter_context(tempfile.TemporaryDirectory(prefix=".chapitres-", dir=build_dir)))
 
-        # Chapters first: the notebooks that read the national scores then find them computed
-        # (see observatoire.noyaux.warm_up); and they run while jupyter-cache is consulted. The
-        # pool runs the jobs in the order they are submitted.
+        # The pool runs the jobs in the order they are submitted. First a chapter per worker:
+        # they run while jupyter-cache is consulted, and the notebooks that read the national
+        # scores come after them, when the second kernel server has them (noyaux.warm_up).
+        # Then the MyST notebooks, the longest ones among them, and the other chapters, which
+        # fill the end evenly.
+        first = workers or default_workers()
         if stale_chapters(chapters):
             start()
-            pending = submit_chapters(pool, chapters, staging)
+            pending = submit_chapters(pool, chapters, staging, count=first)
         notebooks = uncached_notebooks(notebooks, cache_path)
         if pool is None:
             if not notebooks:
@@ -439,8 +453,9 @@ def execute_everything(chapters: list, notebooks: list[Path], work: Path, digest
                       "rien à exécuter", flush=True)
                 return
             start()
-            pending = submit_chapters(pool, chapters, staging)
+            pending = submit_chapters(pool, chapters, staging, count=first)
         futures = submit_notebooks(pool, notebooks, env)
+        pending.submit(pool)
         collect_chapters(pending)
         cache_notebooks(futures, cache_path)
 
