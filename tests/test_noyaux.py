@@ -176,3 +176,20 @@ def test_results_kept_for_the_kernels_follow_the_file_and_the_choices(tmp_path, 
     again, _ = pipeline.score_data_file(data)
     assert again is not kept
     assert again.index.equals(kept.index)
+
+
+def test_a_chapter_failing_in_a_forked_kernel_stops_the_build_in_french(server, tmp_path):
+    from observatoire import livre
+    from observatoire.empreintes import BookInputs
+
+    template = nbformat.read(livre.TEMPLATE, as_version=4)
+    template.cells.append(nbformat.v4.new_code_cell("raise RuntimeError('échec voulu du chapitre')"))
+    bad = tmp_path / "territoire.ipynb"
+    nbformat.write(template, bad)
+    staging, destination = tmp_path / "staging", tmp_path / "chapitres"
+    staging.mkdir()
+    chapters = livre.pilot_chapters(livre.DEFAULT_DATA)[:2]
+    with pytest.raises(livre.BuildError, match="l'exécution du chapitre de .* a échoué") as failure:
+        livre.refresh_chapters(chapters, staging, 2, inputs=BookInputs(template=bad), destination=destination)
+    assert "échec voulu du chapitre" in str(failure.value)
+    assert not destination.exists(), "no chapter written"
