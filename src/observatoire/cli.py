@@ -77,6 +77,11 @@ class _FrenchParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog} : erreur : {message}\n")
 
 
+def add_pilot_data_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--donnees", metavar="FICHIER", help="fichier de données des pilotes (CSV ou XLSX) ; "
+                        "par défaut les données de démonstration data/pilotes/pilotes.csv")
+
+
 def _parser() -> argparse.ArgumentParser:
     choix = _choices_parser()
     p = _FrenchParser(
@@ -87,8 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="commande", required=True, metavar="COMMANDE", parser_class=_FrenchParser)
 
     livre = sub.add_parser("livre", help="construire le livre HTML (chapitres des territoires pilotes compris)")
-    livre.add_argument("--donnees", metavar="FICHIER", help="fichier de données des pilotes (CSV ou XLSX) ; "
-                       "par défaut les données de démonstration data/pilotes/pilotes.csv")
+    add_pilot_data_option(livre)
     livre.add_argument("--sortie", metavar="DOSSIER", default=None, help="dossier de construction (défaut : _build)")
 
     territoire = sub.add_parser("territoire", help="valider le fichier de données d'un territoire puis construire "
@@ -148,15 +152,13 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--graine", metavar="N", type=int, default=None)
 
     pdf = sub.add_parser("pdf", help="construire l'édition PDF du livre (chromium ; _build/pdf/livre-blanc.pdf)")
-    pdf.add_argument("--donnees", metavar="FICHIER", help="fichier de données des pilotes (CSV ou XLSX) ; "
-                     "par défaut les données de démonstration data/pilotes/pilotes.csv")
+    add_pilot_data_option(pdf)
     pdf.add_argument("--sortie", metavar="FICHIER", default=None,
                      help="fichier PDF à écrire (défaut : _build/pdf/livre-blanc.pdf)")
 
     publier = sub.add_parser("publier", help="assembler le site à publier : livre HTML, PDF, données ouvertes "
                              "et modèle de données (défaut : _build/publication)")
-    publier.add_argument("--donnees", metavar="FICHIER", help="fichier de données des pilotes (CSV ou XLSX) ; "
-                         "par défaut les données de démonstration data/pilotes/pilotes.csv")
+    add_pilot_data_option(publier)
     publier.add_argument("--sortie", metavar="DOSSIER", default=None,
                          help="dossier de la publication (défaut : _build/publication)")
     publier.add_argument("--sans-construction", action="store_true",
