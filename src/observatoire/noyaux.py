@@ -145,6 +145,7 @@ def _answer_requests(listener: socket.socket, hand_over: int | None = None) -> N
                 if os.read(hand_over, 1):  # the other server is ready: it answers from now on
                     selector.unregister(listener)
                 os.close(hand_over)
+                hand_over = None  # closed: its number may be reused
                 continue
             try:
                 connection, _ = listener.accept()
