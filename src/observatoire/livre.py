@@ -428,13 +428,14 @@ def execute_everything(chapters: list, notebooks: list[Path], work: Path, digest
     prepare_work(work, digest)
     cache_path = cache_path or notebook_cache(work)
     cache_path.parent.mkdir(parents=True, exist_ok=True)
+    workers = workers or default_workers()
     with contextlib.ExitStack() as running:
         pool = staging = None
 
         def start() -> None:
             nonlocal pool, staging
             running.enter_context(kernel_server())
-            pool = running.enter_context(chapter_pool(workers or default_workers()))
+            pool = running.enter_context(chapter_pool(workers))
             staging = Path(running.enter_context(tempfile.TemporaryDirectory(prefix=".chapitres-", dir=build_dir)))
 
         # The pool runs the jobs in the order they are submitted. First a chapter per worker:
@@ -442,10 +443,9 @@ def execute_everything(chapters: list, notebooks: list[Path], work: Path, digest
         # scores come after them, when the second kernel server has them (noyaux.warm_up).
         # Then the MyST notebooks, the longest ones among them, and the other chapters, which
         # fill the end evenly.
-        first = workers or default_workers()
         if stale_chapters(chapters):
             start()
-            pending = submit_chapters(pool, chapters, staging, count=first)
+            pending = submit_chapters(pool, chapters, staging, count=workers)
         notebooks = uncached_notebooks(notebooks, cache_path)
         if pool is None:
             if not notebooks:
@@ -453,7 +453,7 @@ def execute_everything(chapters: list, notebooks: list[Path], work: Path, digest
                       "rien à exécuter", flush=True)
                 return
             start()
-            pending = submit_chapters(pool, chapters, staging, count=first)
+            pending = submit_chapters(pool, chapters, staging, count=workers)
         futures = submit_notebooks(pool, notebooks, env)
         pending.submit(pool)
         collect_chapters(pending)
