@@ -208,6 +208,9 @@ def kernel_server(data_path: str | os.PathLike | None = None) -> Iterator[str]:
     if running and os.path.exists(running):
         yield running
         return
+    if not hasattr(os, "fork") or not hasattr(socket, "AF_UNIX"):  # Windows: the usual kernels
+        yield ""
+        return
     folder = tempfile.mkdtemp(prefix="noyaux-")  # private (0700): only this user may connect
     path = os.path.join(folder, "serveur")
     # Its own process group: both servers are stopped together (their kernels have their own).
