@@ -39,38 +39,39 @@ def baseline() -> float:
     """Jupyter Book alone: every notebook executed in sequence at build time (force)."""
     import papermill
 
-    from observatoire import livre
+    from observatoire.build import book
 
     out = Path(tempfile.mkdtemp(prefix="reference-", dir=WORK))
     try:
         started = time.perf_counter()
-        for c in livre.pilot_chapters(livre.DEFAULT_DATA):
-            papermill.execute_notebook(str(livre.TEMPLATE), str(livre.CHAPTERS / f"{c.slug}.ipynb"),
+        for c in book.pilot_chapters(book.DEFAULT_DATA):
+            papermill.execute_notebook(str(book.TEMPLATE), str(book.CHAPTERS / f"{c.slug}.ipynb"),
                                        parameters=c.parameters(), prepare_only=True, progress_bar=False)
-            livre.finish_chapter(livre.CHAPTERS / f"{c.slug}.ipynb", c.titre)
+            book.finish_chapter(book.CHAPTERS / f"{c.slug}.ipynb", c.titre)
         config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
         config["execute"]["execute_notebooks"] = "force"
         config["execute"].pop("exclude_patterns", None)
         (out / "_config.yml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-        result = livre.jupyter_book(ROOT, out, config=out / "_config.yml", program=livre.STOCK_JUPYTER_BOOK)
+        result = book.jupyter_book(ROOT, out, config=out / "_config.yml", program=book.STOCK_JUPYTER_BOOK)
         elapsed = time.perf_counter() - started
         if result.returncode != 0:
-            raise RuntimeError(livre.build_problems(result.stdout + result.stderr))
+            raise RuntimeError(book.build_problems(result.stdout + result.stderr))
         return elapsed
     finally:
         shutil.rmtree(out, ignore_errors=True)
-        for c in livre.pilot_chapters(livre.DEFAULT_DATA):  # prepared, not executed: drop them
-            (livre.CHAPTERS / f"{c.slug}.ipynb").unlink(missing_ok=True)
+        for c in book.pilot_chapters(book.DEFAULT_DATA):  # prepared, not executed: drop them
+            (book.CHAPTERS / f"{c.slug}.ipynb").unlink(missing_ok=True)
 
 
 def chapters_time(workers: int, forked: bool = False) -> float:
     """The five pilot chapters through papermill, with kernels started the usual way or forked
     by the kernel server (its start-up counted)."""
-    from observatoire import livre, noyaux
+    from observatoire.build import book
+    from observatoire.build import kernels
 
     def run():
-        with noyaux.kernel_server() if forked else contextlib.nullcontext():
-            livre.refresh_chapters(livre.pilot_chapters(livre.DEFAULT_DATA), staging, workers, destination=dest)
+        with kernels.kernel_server() if forked else contextlib.nullcontext():
+            book.refresh_chapters(book.pilot_chapters(book.DEFAULT_DATA), staging, workers, destination=dest)
 
     with tempfile.TemporaryDirectory(dir=WORK) as tmp:
         dest, staging = Path(tmp) / "chapitres", Path(tmp) / "staging"
@@ -79,17 +80,17 @@ def chapters_time(workers: int, forked: bool = False) -> float:
 
 
 def run():
-    from observatoire import livre
-    from observatoire.livre_territoire import build_territory_book
+    from observatoire.build import book
+    from observatoire.build.territory_book import build_territory_book
 
     WORK.mkdir(parents=True, exist_ok=True)
     build_dir = WORK / "livre"
 
     def clean_build() -> float:
         shutil.rmtree(build_dir, ignore_errors=True)
-        for c in livre.pilot_chapters(livre.DEFAULT_DATA):
-            (livre.CHAPTERS / f"{c.slug}.ipynb").unlink(missing_ok=True)
-        return _timed(livre.build_book, livre.DEFAULT_DATA, build_dir)
+        for c in book.pilot_chapters(book.DEFAULT_DATA):
+            (book.CHAPTERS / f"{c.slug}.ipynb").unlink(missing_ok=True)
+        return _timed(book.build_book, book.DEFAULT_DATA, build_dir)
 
     # Interleaved, so that the machine's slow spells fall on both alike; medians compared.
     references, cleans = [], []
@@ -104,11 +105,11 @@ def run():
     yield {"mesure": "Accélération de la construction à neuf / référence", "valeur": reference / clean,
            "unite": "×", "objectif": 3.0,
            "mesures": [r / c for r, c in zip(references, cleans)]}
-    yield {"mesure": "Reconstruction sans changement", "valeur": _timed(livre.build_book, livre.DEFAULT_DATA,
+    yield {"mesure": "Reconstruction sans changement", "valeur": _timed(book.build_book, book.DEFAULT_DATA,
            build_dir), "unite": "s", "objectif": 5.0}
     (ROOT / "book" / "mutations.md").touch()
     yield {"mesure": "Reconstruction après modification d'un chapitre de prose",
-           "valeur": _timed(livre.build_book, livre.DEFAULT_DATA, build_dir), "unite": "s", "objectif": 10.0}
+           "valeur": _timed(book.build_book, book.DEFAULT_DATA, build_dir), "unite": "s", "objectif": 10.0}
 
     shutil.rmtree(build_dir / "territoires", ignore_errors=True)
     yield {"mesure": "Livre d'un territoire sur ses données (make territoire), première fois",
@@ -117,7 +118,7 @@ def run():
            "valeur": _timed(build_territory_book, TERRITORY_FILE, None, build_dir), "unite": "s", "objectif": 30.0}
 
     sequential, parallel = chapters_time(1), chapters_time(2)
-    workers = livre.default_workers()
+    workers = book.default_workers()
     forked = chapters_time(workers, forked=True)
     yield {"mesure": "5 chapitres pilotes (papermill), séquentiel", "valeur": sequential, "unite": "s"}
     yield {"mesure": "5 chapitres pilotes (papermill), 2 processus", "valeur": parallel, "unite": "s"}

@@ -42,7 +42,7 @@ def synthetic_values(catalogue, reference, seed: int = SEED) -> pd.DataFrame:
     100,000 inhabitants the same way, then scaled to the commune and rounded down, so that a
     small commune never looks implausibly dense.
     """
-    from observatoire.pipeline import COUNT_BASE_POPULATION
+    from observatoire.engine.pipeline import COUNT_BASE_POPULATION
 
     rng = np.random.default_rng(seed)
     meta = catalogue.indicators
@@ -81,10 +81,10 @@ def write_csv(values: pd.DataFrame, path: Path) -> None:
 
 def engine(path: str, catalogue, reference) -> dict[str, float]:
     """The whole engine on one file; seconds per step."""
-    from observatoire.levels import roll_up_all
-    from observatoire.load import read_table
-    from observatoire.pipeline import compute_scores
-    from observatoire.validate import validate_data
+    from observatoire.engine.levels import roll_up_all
+    from observatoire.engine.load import read_table
+    from observatoire.engine.pipeline import compute_scores
+    from observatoire.engine.validate import validate_data
 
     times = {}
     cpu = resource.getrusage(resource.RUSAGE_SELF)
@@ -108,8 +108,8 @@ def engine(path: str, catalogue, reference) -> dict[str, float]:
 
 def _timed_runs(path: str) -> dict:
     """In a fresh process: RUNS runs of the engine, then the process's peak memory."""
-    from observatoire.catalogue import load_catalogue
-    from observatoire.reference import load_reference
+    from observatoire.engine.catalogue import load_catalogue
+    from observatoire.engine.reference import load_reference
 
     catalogue, reference = load_catalogue(), load_reference()
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -120,7 +120,7 @@ def _timed_runs(path: str) -> dict:
 
 def naive_scores(values: pd.DataFrame, catalogue, population: pd.Series, codes) -> pd.Series:
     """The overall index of each of ``codes``, one commune at a time, in plain pandas."""
-    from observatoire.pipeline import COUNT_BASE_POPULATION
+    from observatoire.engine.pipeline import COUNT_BASE_POPULATION
 
     meta = catalogue.indicators
     out = {}
@@ -138,9 +138,9 @@ def naive_scores(values: pd.DataFrame, catalogue, population: pd.Series, codes) 
 
 
 def run() -> list[dict]:
-    from observatoire.catalogue import load_catalogue
-    from observatoire.pipeline import compute_scores
-    from observatoire.reference import load_reference
+    from observatoire.engine.catalogue import load_catalogue
+    from observatoire.engine.pipeline import compute_scores
+    from observatoire.engine.reference import load_reference
 
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
         pool.submit(int).result()  # the worker starts now, while this process is small

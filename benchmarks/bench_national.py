@@ -1,4 +1,4 @@
-"""The national run (observatoire.national) on the demonstration file of the 1,255 EPCI.
+"""The national run (observatoire.national.site) on the demonstration file of the 1,255 EPCI.
 
 Throughput (territories per second, whole run: validation, scoring, Monte Carlo, roll-up, pages
 and summary pages) on the first ``SAMPLE`` EPCI with 1 and 2 local processes and on a Dask
@@ -21,9 +21,9 @@ GOAL_SECONDS = 600.0
 def run():
     from distributed import LocalCluster
 
-    from observatoire.catalogue import load_catalogue
-    from observatoire.national import demo_data_file, run_national
-    from observatoire.reference import load_reference
+    from observatoire.engine.catalogue import load_catalogue
+    from observatoire.national.site import demo_data_file, run_national
+    from observatoire.engine.reference import load_reference
 
     with tempfile.TemporaryDirectory(prefix="bench-national-") as tmp:
         tmp = Path(tmp)

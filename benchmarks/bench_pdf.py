@@ -10,19 +10,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from observatoire import edition
-from observatoire.livre import DEFAULT_DATA, ROOT
+from observatoire.build import pdf
+from observatoire.build.book import DEFAULT_DATA, ROOT
 
 
 def run():
     (ROOT / "_build").mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".bench-pdf-", dir=ROOT / "_build") as tmp:
-        out = Path(tmp) / "pdf" / edition.PDF_NAME
+        out = Path(tmp) / "pdf" / pdf.PDF_NAME
         for label in ("première construction (livre en une page + impression)",
                       "reconstruction sans changement (environnement Sphinx réutilisé)"):
             started = time.perf_counter()
             with contextlib.redirect_stdout(io.StringIO()):
-                edition.build_pdf(DEFAULT_DATA, out)
+                pdf.build_pdf(DEFAULT_DATA, out)
             yield {"mesure": f"make pdf, {label}", "valeur": time.perf_counter() - started, "unite": "s"}
         from pypdf import PdfReader
 

@@ -13,10 +13,10 @@ import tracemalloc
 import numpy as np
 import pandas as pd
 
-from observatoire import uncertainty
-from observatoire.catalogue import load_catalogue
-from observatoire.pipeline import COUNT_BASE_POPULATION, Choices, compute_scores
-from observatoire.reference import load_reference
+from observatoire.engine import uncertainty
+from observatoire.engine.catalogue import load_catalogue
+from observatoire.engine.pipeline import COUNT_BASE_POPULATION, Choices, compute_scores
+from observatoire.engine.reference import load_reference
 
 N_DRAWS = 1000
 GOAL_SECONDS = 20.0

@@ -45,7 +45,7 @@ import tarfile
 from collections import defaultdict
 from pathlib import Path
 
-from observatoire.reference import TABLE_COLUMNS
+from observatoire.engine.reference import TABLE_COLUMNS
 
 PACKAGE = "@etalab/decoupage-administratif"
 VERSION = "6.0.0"

@@ -24,7 +24,7 @@ def toc_files(node=None):
 def built_book(tmp_path_factory):
     """The whole book built once per test session on the bundled pilot data (slow: ~1 min).
     Returns the folder holding index.html. Tests that need the built site share it."""
-    from observatoire.livre import DEFAULT_DATA, build_book
+    from observatoire.build.book import DEFAULT_DATA, build_book
 
     index = build_book(DEFAULT_DATA, tmp_path_factory.mktemp("livre"))
     return index.parent

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from observatoire.aggregate import (
+from observatoire.engine.aggregate import (
     aggregate_arithmetic,
     aggregate_generalised,
     aggregate_geometric,
@@ -22,11 +22,11 @@ def test_arithmetic_by_hand():
 def test_a_zero_lowers_a_geometric_mean_without_vetoing_it():
     """Scores are read on [1, 100] (COINr's practice): [0, 100] → [1, 100] → √100 = 10 → back
     to (10 − 1) / 0.99 ≈ 9.09, where the raw geometric mean would be 0."""
-    assert aggregate_rows([[0, 100]], [1, 1], "geometrique").tolist() == pytest.approx([9 / 0.99])
-    assert aggregate_rows([[0, 100]], [1, 1], "generalisee", p=-1).tolist() == pytest.approx(
+    assert aggregate_rows([[0, 100]], [1, 1], "geometric").tolist() == pytest.approx([9 / 0.99])
+    assert aggregate_rows([[0, 100]], [1, 1], "generalised", p=-1).tolist() == pytest.approx(
         [(2 / (1 + 1 / 100) - 1) / 0.99])
-    assert aggregate_rows([[0, 0]], [1, 1], "geometrique").tolist() == pytest.approx([0.0], abs=1e-12)
-    assert aggregate_rows([[100, 100]], [1, 1], "geometrique").tolist() == pytest.approx([100.0])
+    assert aggregate_rows([[0, 0]], [1, 1], "geometric").tolist() == pytest.approx([0.0], abs=1e-12)
+    assert aggregate_rows([[100, 100]], [1, 1], "geometric").tolist() == pytest.approx([100.0])
 
 
 def test_geometric_by_hand():
@@ -58,7 +58,7 @@ score = st.floats(0.01, 100, allow_nan=False)
 weight = st.floats(0.1, 10, allow_nan=False)
 
 
-@given(score, st.lists(weight, min_size=1, max_size=12), st.sampled_from(["arithmetique", "geometrique", "generalisee"]))
+@given(score, st.lists(weight, min_size=1, max_size=12), st.sampled_from(["arithmetic", "geometric", "generalised"]))
 def test_aggregating_equal_values_returns_that_value(v, ws, method):
     x = [[v] * len(ws)]
     assert aggregate_rows(x, ws, method, p=0.5)[0] == pytest.approx(v, rel=1e-9)

@@ -5,11 +5,11 @@ import re
 
 import pytest
 
-from observatoire.demo import pilots
-from observatoire.fiche import territory_sheet
-from observatoire.livre import DEFAULT_DATA
-from observatoire.texte import fr_int, fr_number
-from observatoire.uncertainty import index_interval
+from observatoire.report.demo import pilots
+from observatoire.report.sheet import territory_sheet
+from observatoire.paths import DEFAULT_DATA
+from observatoire.text import fr_int, fr_number
+from observatoire.engine.uncertainty import index_interval
 
 pytestmark = pytest.mark.slow
 
@@ -74,7 +74,7 @@ def test_no_execution_error_in_any_page(built):
 def test_no_script_stylesheet_or_font_from_the_internet(built):
     """The site must work offline (intranets): nothing it runs or renders with comes from outside
     — scripts, stylesheets, fonts, images in the HTML, url() and @import in its CSS files."""
-    from observatoire.publication import external_resources
+    from observatoire.build.publication import external_resources
 
     problems = external_resources(built)
     assert not problems, list(problems.items())[:3]

@@ -9,7 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from observatoire.campus import EXERCISES, NOTEBOOKS, book_url, choc, diagnostic, indice, quiz, serve
+from observatoire.campus import EXERCISES, NOTEBOOKS, book_url, quiz, serve
+from observatoire.campus import shock
+from observatoire.campus import diagnosis
+from observatoire.campus import composite
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,10 +38,10 @@ def assert_book_link(url: str, labels: dict[str, set[str]]) -> None:
 # -- exercise 1 ------------------------------------------------------------------------
 
 def test_index_with_the_books_choices_matches_the_pipeline():
-    result = indice.experiment(n_draws=50)
+    result = composite.experiment(n_draws=50)
     assert result.error is None
     assert (result.table["rang"] == result.table["rang_livre"]).all()
-    reference = indice.reference_index()
+    reference = composite.reference_index()
     pd.testing.assert_series_equal(result.table["indice"], reference.reindex(result.table.index),
                                    check_names=False)
     assert (result.table["q05"] <= result.table["q95"]).all()
@@ -46,79 +49,79 @@ def test_index_with_the_books_choices_matches_the_pipeline():
 
 
 def test_index_feedback_follows_the_choices():
-    moved = indice.experiment(["eau", "sante"], indice.choices_of("rank", "generalisee", 0.3, {1: 3, 2: 0}),
+    moved = composite.experiment(["eau", "sante"], composite.choices_of("rank", "generalised", 0.3, {1: 3, 2: 0}),
                               n_draws=50)
     kinds = dict((m[:30], k) for k, m in moved.messages)
     assert "attention" in kinds.values() and any("classement a changé" in m for _, m in moved.messages)
     assert any("2 commun(s) sur 12" in m for _, m in moved.messages)
-    geometric = indice.experiment(choices=indice.choices_of("minmax", "geometrique"), n_draws=10)
+    geometric = composite.experiment(choices=composite.choices_of("minmax", "geometric"), n_draws=10)
     assert geometric.error is None and geometric.table is not None
-    assert indice.experiment([], n_draws=10).error
-    assert "poids nul" in indice.experiment(choices=indice.choices_of(axis_weights={1: 0, 2: 0, 3: 0, 4: 0})).error
+    assert composite.experiment([], n_draws=10).error
+    assert "poids nul" in composite.experiment(choices=composite.choices_of(axis_weights={1: 0, 2: 0, 3: 0, 4: 0})).error
 
 
 # -- exercise 2 ------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def baseline():
-    return choc.pilot_baselines().loc["78440"].dropna()
+    return shock.pilot_baselines().loc["78440"].dropna()
 
 
 def test_every_shock_names_known_communs_and_three_levers():
-    communs = set(choc.commun_labels())
-    assert set(choc.shocks()) == {"inondation", "canicule", "pandemie", "cyberattaque", "rupture_approvisionnement"}
-    for s in choc.shocks().values():
+    communs = set(shock.commun_labels())
+    assert set(shock.shocks()) == {"inondation", "canicule", "pandemie", "cyberattaque", "rupture_approvisionnement"}
+    for s in shock.shocks().values():
         assert set(s.impacts) <= communs and s.impacts
 
 
 def test_shock_model_capacities_act_at_their_time_scale(baseline):
-    c = choc.Capacities(0.3, 0.3, 0.1)
-    o = choc.simulate(baseline, "inondation", 0.6, 2, c)
+    c = shock.Capacities(0.3, 0.3, 0.1)
+    o = shock.simulate(baseline, "inondation", 0.6, 2, c)
     assert o.max_loss > 0 and o.balance["1 mois"] < 0
     # Each capacity is the best lever at its own time scale.
     assert o.levers["1 mois"].idxmax() == "absorption"
     assert o.levers["3 ans"].idxmax() in ("adaptation", "absorption")
     assert o.levers["20 ans"].idxmax() == "transformation"
-    assert choc.simulate(baseline, "inondation", 0.6, 2, choc.Capacities(0.9, 0.3, 0.1)).max_loss < o.max_loss
-    forward = choc.simulate(baseline, "inondation", 0.6, 2, choc.Capacities(0.3, 0.8, 1.0))
+    assert shock.simulate(baseline, "inondation", 0.6, 2, shock.Capacities(0.9, 0.3, 0.1)).max_loss < o.max_loss
+    forward = shock.simulate(baseline, "inondation", 0.6, 2, shock.Capacities(0.3, 0.8, 1.0))
     assert forward.balance["20 ans"] > 1 and any("Rebond en avant" in m for _, m in forward.messages)
     assert any("Cicatrice" in m for _, m in o.messages)
-    nothing = choc.simulate(baseline, "canicule", 0.0, 2, c)
+    nothing = shock.simulate(baseline, "canicule", 0.0, 2, c)
     assert nothing.max_loss == pytest.approx(0, abs=1e-9)
     assert ((o.levels >= 0) & (o.levels <= 100)).all().all()
 
 
 def test_shock_longer_is_worse(baseline):
-    c = choc.Capacities(0.3, 0.3, 0.1)
-    short, long = (choc.simulate(baseline, "pandemie", 0.7, d, c) for d in (1, 18))
+    c = shock.Capacities(0.3, 0.3, 0.1)
+    short, long = (shock.simulate(baseline, "pandemie", 0.7, d, c) for d in (1, 18))
     assert long.max_loss > short.max_loss
 
 
 # -- exercise 3 ------------------------------------------------------------------------
 
 def test_search_by_name_and_code():
-    assert diagnostic.search("brest")[0][1] == "29019"
-    assert diagnostic.search("DEP-29")[0][1] == "DEP-29"
-    assert diagnostic.search("200046977")[0][1] == "200046977"
-    assert diagnostic.search("zzzzzz") == []
+    assert diagnosis.search("brest")[0][1] == "29019"
+    assert diagnosis.search("DEP-29")[0][1] == "DEP-29"
+    assert diagnosis.search("200046977")[0][1] == "200046977"
+    assert diagnosis.search("zzzzzz") == []
 
 
 def test_demo_profile_of_each_level():
-    ref = diagnostic.load_reference()
-    assert diagnostic.demo_profile(ref.territory("33063")) == "metropole"
-    assert diagnostic.demo_profile(ref.territory("REG-94")) == "insulaire"
-    assert diagnostic.demo_profile(ref.territory("200043776")) == "rural"
-    assert diagnostic.demo_profile(ref.territory("DEP-974")) == "insulaire"
+    ref = diagnosis.load_reference()
+    assert diagnosis.demo_profile(ref.territory("33063")) == "metropole"
+    assert diagnosis.demo_profile(ref.territory("REG-94")) == "insulaire"
+    assert diagnosis.demo_profile(ref.territory("200043776")) == "rural"
+    assert diagnosis.demo_profile(ref.territory("DEP-974")) == "insulaire"
 
 
 def test_diagnosis_adjustment_moves_only_its_commun():
-    before = diagnostic.diagnose("29019")
-    after = diagnostic.diagnose("29019", {"eau_rendement_reseau": 95.0})
+    before = diagnosis.diagnose("29019")
+    after = diagnosis.diagnose("29019", {"eau_rendement_reseau": 95.0})
     diff = (after.communs - before.communs).abs()
     assert diff["eau"] > 0 and diff.drop("eau").max() == 0
     assert any("Eau +" in m for _, m in after.messages)
     assert before.percentiles.between(0, 100).all()
-    assert set(diagnostic.ADJUSTABLE) <= set(before.values["indicateur"])
+    assert set(diagnosis.ADJUSTABLE) <= set(before.values["indicateur"])
 
 
 # -- exercise 4 ------------------------------------------------------------------------
@@ -153,7 +156,7 @@ def test_book_url_can_point_to_the_published_book(monkeypatch):
 # -- the apps build (what the notebooks and the book's preview display) -----------------------
 
 def test_apps_build_with_feedback_and_figures():
-    a = indice.IndexApp(n_draws=20)
+    a = composite.IndexApp(n_draws=20)
     first = a.feedback.value
     assert "campus-retour" in first and a.figure.outputs[0]["data"]["image/png"]
     a.normalisation.value = "rank"
@@ -177,7 +180,7 @@ def test_notebooks_are_thin_and_complete(exercise):
     if exercise.slug != "quiz":
         assert "Données de démonstration" in markdown
     assert len(code) == 1 and len(code[0].splitlines()) <= 3, "a Campus notebook calls the engine, nothing more"
-    assert code[0].startswith(f"from observatoire.campus import {exercise.slug}")
+    assert code[0].startswith(f"from observatoire.campus import {exercise.module}")
     links = re.findall(r"\]\(([^)]+)\)", markdown)
     assert links
     labels = book_labels()

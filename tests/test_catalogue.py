@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from observatoire.catalogue import ACTORS, SPATIAL_SCALES, TIME_SCALES, cube_coverage, load_catalogue
+from observatoire.engine.catalogue import ACTORS, SPATIAL_SCALES, TIME_SCALES, cube_coverage, load_catalogue
 from observatoire.errors import ValidationError
 
 
@@ -39,7 +39,7 @@ def test_each_indicator_has_scoring_metadata_and_a_real_source(catalogue):
 
 
 def test_a_broken_catalogue_reports_every_problem_with_its_line(tmp_path):
-    from observatoire.catalogue import DEFAULT_DIRECTORY
+    from observatoire.engine.catalogue import DEFAULT_DIRECTORY
 
     broken = tmp_path / "catalogue"
     shutil.copytree(DEFAULT_DIRECTORY, broken)

@@ -85,7 +85,7 @@ def test_a_pilot_missing_from_the_data_file_is_named(previous_build, tmp_path):
 
 def test_modelling_choices_from_the_command_line(tmp_path):
     ref = run("fiche", "78440")
-    geo = run("fiche", "78440", "--agregation", "geometrique")
+    geo = run("fiche", "78440", "--agregation", "geometric")
     assert ref.returncode == geo.returncode == 0
     index = lambda out: out.splitlines()[1]
     assert index(ref.stdout) != index(geo.stdout)
@@ -102,7 +102,7 @@ def test_bad_weights_file_is_a_french_error(tmp_path):
 
 
 def test_rank_with_a_geometric_mean_scores_without_annihilating():
-    r = run("fiche", "78440", "--normalisation", "rank", "--agregation", "geometrique")
+    r = run("fiche", "78440", "--normalisation", "rank", "--agregation", "geometric")
     assert r.returncode == 0, r.stderr
     index = float(re.search(r"Indice global : ([\d,]+)", r.stdout).group(1).replace(",", "."))
     assert index > 0

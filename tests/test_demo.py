@@ -3,12 +3,11 @@
 import pandas as pd
 import pytest
 
-from observatoire.catalogue import load_catalogue
-from observatoire.demo import DEMO_SOURCE, HORIZONS, MONTHS, YEARS, generate_demo_data, pilots
-from observatoire.load import write_values_csv
-from observatoire.load import read_table
-from observatoire.reference import load_reference
-from observatoire.validate import validate_data
+from observatoire.engine.catalogue import load_catalogue
+from observatoire.report.demo import DEMO_SOURCE, HORIZONS, MONTHS, YEARS, generate_demo_data, pilots
+from observatoire.engine.load import write_values_csv, read_table
+from observatoire.engine.reference import load_reference
+from observatoire.engine.validate import validate_data
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +16,7 @@ def demo():
 
 
 def test_committed_pilot_file_is_exactly_what_the_generator_writes(demo, tmp_path):
-    from observatoire.livre import DEFAULT_DATA
+    from observatoire.paths import DEFAULT_DATA
 
     out = tmp_path / "pilotes.csv"
     write_values_csv(demo, out)
@@ -51,7 +50,7 @@ def test_generated_values_pass_validation_and_are_labelled(demo, tmp_path):
 def test_a_new_indicator_gets_values_without_changing_the_others(tmp_path):
     import shutil
 
-    from observatoire.catalogue import DEFAULT_DIRECTORY
+    from observatoire.engine.catalogue import DEFAULT_DIRECTORY
 
     d = tmp_path / "catalogue"
     shutil.copytree(DEFAULT_DIRECTORY, d)
@@ -68,8 +67,8 @@ def test_a_new_indicator_gets_values_without_changing_the_others(tmp_path):
 
 def test_profiles_give_plausible_contrasts(demo):
     # The rural pilot's health access is worse than the metropolises' on average (profile shift).
-    from observatoire.fiche import territory_sheet
-    from observatoire.livre import DEFAULT_DATA
+    from observatoire.report.sheet import territory_sheet
+    from observatoire.paths import DEFAULT_DATA
 
     rural = territory_sheet("200043776", DEFAULT_DATA).scores.communs
     assert rural.loc["200043776", "sante"] < rural.loc[["33063", "200046977"], "sante"].mean()

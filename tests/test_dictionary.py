@@ -5,7 +5,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from observatoire.catalogue import data_dictionary, data_dictionary_html, load_catalogue
+from observatoire.engine.catalogue import data_dictionary, data_dictionary_html, load_catalogue
 
 
 class Page(HTMLParser):

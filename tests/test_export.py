@@ -11,12 +11,13 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from observatoire.catalogue import load_catalogue
-from observatoire.export import (COLUMNS, CSV_NAME, PACKAGE_NAME, PARQUET_NAME, TERRITORY_PATTERN,
-                                 export_command, export_scores, scores_of_file)
-from observatoire.load import read_table
-from observatoire.pipeline import Choices
-from observatoire.tableschema import check_table
+from observatoire.engine.catalogue import load_catalogue
+from observatoire.cli import main
+from observatoire.engine.export import (COLUMNS, CSV_NAME, PACKAGE_NAME, PARQUET_NAME, TERRITORY_PATTERN,
+                                 export_scores, scores_of_file)
+from observatoire.engine.load import read_table
+from observatoire.engine.pipeline import Choices
+from observatoire.engine.tableschema import check_table
 
 ROOT = Path(__file__).resolve().parents[1]
 PILOTS = ROOT / "data" / "pilotes" / "pilotes.csv"
@@ -166,18 +167,18 @@ def test_choices_behind_the_numbers_are_recorded(exported, package):
     assert str(folder.parent) not in text and str(ROOT) not in text  # no machine path
 
 
-def test_export_command_on_the_pilot_data(tmp_path, capsys):
+def test_exporter_command_on_the_pilot_data(tmp_path, capsys):
     data = tmp_path / "pilotes.csv"
     shutil.copy(PILOTS, data)
-    assert export_command(argparse.Namespace(donnees=str(data), sortie=str(tmp_path / "a"))) == 0
+    assert main(["exporter", "--donnees", str(data), "--sortie", str(tmp_path / "a")]) == 0
     out = capsys.readouterr().out
     assert "Résultats exportés" in out and CSV_NAME in out
     table = pd.read_csv(tmp_path / "a" / CSV_NAME, dtype=str, keep_default_na=False)
     assert {"REG-94", "33063", "200046977"} <= set(table["territoire"])
 
 
-def test_export_command_flags_demonstration_data(tmp_path):
-    assert export_command(argparse.Namespace(donnees=None, sortie=str(tmp_path))) == 0
+def test_exporter_command_flags_demonstration_data(tmp_path):
+    assert main(["exporter", "--sortie", str(tmp_path)]) == 0
     package = json.loads((tmp_path / PACKAGE_NAME).read_text(encoding="utf-8"))
     assert "données de démonstration" in package["description"]
     assert package["observatoire:donnees"]["fichier"] == PILOTS.name
@@ -185,7 +186,7 @@ def test_export_command_flags_demonstration_data(tmp_path):
 
 def test_imputed_scores_are_flagged_and_described(tmp_path):
     data = write_data_file(tmp_path / "donnees.csv")
-    scores = scores_of_file(data, Choices(imputation="mediane_groupe"))
+    scores = scores_of_file(data, Choices(imputation="group_median"))
     export_scores(scores, tmp_path / "sortie", data)
     package = json.loads((tmp_path / "sortie" / PACKAGE_NAME).read_text(encoding="utf-8"))
     table = pd.read_csv(tmp_path / "sortie" / CSV_NAME, dtype=str, keep_default_na=False)
@@ -194,5 +195,5 @@ def test_imputed_scores_are_flagged_and_described(tmp_path):
     flag = next(f for f in schema["fields"] if f["name"] == "drapeau")
     assert "impute" in flag["constraints"]["enum"] and "« impute »" in flag["description"]
     assert check_table(read_table(tmp_path / "sortie" / CSV_NAME), schema) == []
-    assert package["observatoire:choix"]["parametres"]["imputation"] == "mediane_groupe"
+    assert package["observatoire:choix"]["parametres"]["imputation"] == "group_median"
     assert "imputation" in [step["etape"] for step in package["observatoire:choix"]["journal"]]

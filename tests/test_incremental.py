@@ -7,9 +7,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from observatoire import livre
-from observatoire.empreintes import BookInputs, digest_path, record_fingerprint, stored_fingerprint
-from observatoire.livre import build_book, build_summary, pilot_chapters, stale_chapters
+from observatoire.build import book
+from observatoire.fingerprints import BookInputs, digest_path, record_fingerprint, stored_fingerprint
+from observatoire.build.book import build_book, build_summary, pilot_chapters, stale_chapters
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,7 +26,7 @@ def inputs(tmp_path):
         shutil.copy(base.reference / f, copy / "reference" / f)
     shutil.copy(base.template, copy / "territoire.ipynb")
     shutil.copy(base.extra[0], copy / "territoires.yml")
-    shutil.copy(livre.DEFAULT_DATA, copy / "pilotes.csv")
+    shutil.copy(book.DEFAULT_DATA, copy / "pilotes.csv")
     return BookInputs(template=copy / "territoire.ipynb", catalogue=copy / "catalogue",
                       reference=copy / "reference", engine=copy / "moteur", extra=(copy / "territoires.yml",))
 
@@ -116,14 +116,14 @@ def test_rebuilds_execute_nothing_unchanged(built_book, capsys):
     notebook; touching one prose chapter re-reads that page only."""
     build_dir = built_book.parent
     capsys.readouterr()
-    build_book(livre.DEFAULT_DATA, build_dir)
+    build_book(book.DEFAULT_DATA, build_dir)
     out = capsys.readouterr().out
     assert "5 chapitre(s) territoriaux à jour" in out and "exécution de" not in out
     assert "0 page(s) relue(s), 0 cahier(s) exécuté(s)" in out
 
     prose = ROOT / "book" / "mutations.md"
     prose.touch()  # same content, newer date: Sphinx re-reads it
-    build_book(livre.DEFAULT_DATA, build_dir)
+    build_book(book.DEFAULT_DATA, build_dir)
     out = capsys.readouterr().out
     assert "1 page(s) relue(s), 0 cahier(s) exécuté(s)" in out
     assert (build_dir / "html" / "book" / "mutations.html").exists()

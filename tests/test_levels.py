@@ -12,16 +12,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from observatoire.catalogue import Catalogue, load_catalogue
-from observatoire.levels import PARENT_LEVELS, parent_codes, roll_up, roll_up_all
-from observatoire.reference import load_reference
+from observatoire.engine.catalogue import Catalogue, load_catalogue
+from observatoire.engine.levels import PARENT_LEVELS, parent_codes, roll_up, roll_up_all
+from observatoire.engine.reference import load_reference
 
 # -- small synthetic references ---------------------------------------------------------
 
 
 def make_reference(communes: pd.DataFrame):
     """A Reference holding only ``communes`` (code, departement, region, epci, population)."""
-    from observatoire.reference import Reference
+    from observatoire.engine.reference import Reference
 
     communes = communes.assign(nom=communes["code"])[["code", "nom", "departement", "region", "epci", "population"]]
     communes = communes.astype({"population": "int64"})
@@ -249,12 +249,11 @@ def test_roll_up_long_file_of_the_communes_of_lyon(tmp_path):
     import subprocess
     import sys
 
-    from observatoire.catalogue import load_catalogue
-    from observatoire.demo import generate_demo_data
-    from observatoire.load import write_values_csv
-    from observatoire.load import read_table
-    from observatoire.reference import load_reference
-    from observatoire.validate import validate_data
+    from observatoire.engine.catalogue import load_catalogue
+    from observatoire.report.demo import generate_demo_data
+    from observatoire.engine.load import write_values_csv, read_table
+    from observatoire.engine.reference import load_reference
+    from observatoire.engine.validate import validate_data
 
     cat, ref = load_catalogue(), load_reference()
     lyon = ref.territory("200046977")

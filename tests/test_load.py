@@ -3,7 +3,7 @@
 import pytest
 
 from observatoire.errors import ValidationError
-from observatoire.load import LINE, read_table
+from observatoire.engine.load import LINE, read_table
 
 ROWS = [["territoire", "indicateur", "periode", "valeur"], ["01004", "chomage_taux", "2024", "7,4"],
         ["2A004", "chomage_taux", "2024", "9,1"]]

@@ -1,4 +1,4 @@
-"""The national run (observatoire.national): pages from the engine, process pool and Dask,
+"""The national run (observatoire.national.site): pages from the engine, process pool and Dask,
 resumable runs, bad input, self-contained and escaped pages."""
 
 from __future__ import annotations
@@ -14,16 +14,15 @@ import pandas as pd
 import pytest
 
 from observatoire import cli
-from observatoire.catalogue import load_catalogue
-from observatoire.comparaison import scored_demo_values
-from observatoire.demo import DEMO_SOURCE
-from observatoire.fiche import territory_sheet
-from observatoire.load import write_values_csv
-from observatoire.national import MANIFEST, TEMPLATES, page_path, run_national
-from observatoire.pipeline import Choices
-from observatoire.reference import load_reference, population_by_code
-from observatoire.texte import fr_number
-from observatoire.uncertainty import ABSOLUTE_METHODS, Space, index_interval, rank_descending
+from observatoire.engine.catalogue import load_catalogue
+from observatoire.report.demo import scored_demo_values, DEMO_SOURCE
+from observatoire.report.sheet import territory_sheet
+from observatoire.engine.load import write_values_csv
+from observatoire.national.site import MANIFEST, TEMPLATES, page_path, run_national
+from observatoire.engine.pipeline import Choices
+from observatoire.engine.reference import load_reference, population_by_code
+from observatoire.text import fr_number
+from observatoire.engine.uncertainty import ABSOLUTE_METHODS, Space, index_interval, rank_descending
 
 N_FILE, LIMIT, DRAWS, SEED = 15, 12, 100, 20260101
 FILE_NAME = "national-test.csv"
@@ -31,7 +30,7 @@ FILE_NAME = "national-test.csv"
 
 @pytest.fixture(scope="module")
 def frame() -> pd.DataFrame:
-    from observatoire.comparaison import epci_profiles
+    from observatoire.report.demo import epci_profiles
 
     # The first EPCI of the national demonstration file, drawn alone (same streams, same numbers).
     catalogue, reference = load_catalogue(), load_reference()
@@ -116,7 +115,7 @@ def test_territory_page_shows_the_engine_numbers(site, data_file):
 
 
 def test_summary_pages_rank_with_intervals(site, data_file):
-    from observatoire.pipeline import score_data_file
+    from observatoire.engine.pipeline import score_data_file
 
     scores = score_data_file(data_file)[0]
     codes = codes_of(site)
@@ -164,7 +163,7 @@ def test_rerun_skips_unchanged_and_rerenders_only_the_changed_territory(site, fr
 def test_choices_or_template_change_rerender_every_page(site, data_file, pool, tmp_path):
     output = tmp_path / "site"
     shutil.copytree(site, output)
-    report = run(data_file, output, pool, choices=Choices(aggregation="geometrique"))
+    report = run(data_file, output, pool, choices=Choices(aggregation="geometric"))
     assert report.rendered == LIMIT
 
     templates = tmp_path / "gabarits"
@@ -202,7 +201,7 @@ def test_pages_are_self_contained(site):
 
 
 def test_names_from_reference_are_escaped(data_file, pool, tmp_path):
-    from observatoire.reference import default_reference_directory
+    from observatoire.engine.reference import default_reference_directory
 
     directory = tmp_path / "reference"
     shutil.copytree(default_reference_directory(), directory)
@@ -220,7 +219,7 @@ def test_names_from_reference_are_escaped(data_file, pool, tmp_path):
 
 
 def test_cli_national_on_the_demonstration_file(tmp_path, capsys):
-    from observatoire.comparaison import national_demo_values
+    from observatoire.report.demo import national_demo_values
 
     output = tmp_path / "site"
     assert cli.main(["national", "--sortie", str(output), "--limite", "3", "--tirages", "50",
@@ -237,7 +236,7 @@ def test_cli_national_on_the_demonstration_file(tmp_path, capsys):
 
 
 def test_demo_cli_national_levels(frame, tmp_path, monkeypatch):
-    import observatoire.demo
+    import observatoire.report.demo
 
     asked = []
 
@@ -245,7 +244,7 @@ def test_demo_cli_national_levels(frame, tmp_path, monkeypatch):
         asked.append((level, seed))
         return frame
 
-    monkeypatch.setattr(observatoire.demo, "national_demo_data", fake)
+    monkeypatch.setattr(observatoire.report.demo, "national_demo_data", fake)
     path = tmp_path / "communes.csv"
     assert cli.main(["demo", "--niveau", "commune", "--sortie", str(path), "--graine", "7"]) == 0
     assert asked == [("commune", 7)]

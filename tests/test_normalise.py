@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from observatoire.normalise import (
+from observatoire.engine.normalise import (
     normalise_distance_to_target,
     normalise_goalposts,
     normalise_indicator,
@@ -89,7 +89,7 @@ def test_permuting_territories_does_not_change_their_scores(xs, rnd):
     meta = pd.Series({"direction": 1, "borne_basse": -10.0, "borne_haute": 10.0, "cible": np.nan})
     perm = list(range(len(xs)))
     rnd.shuffle(perm)
-    for method in ("goalposts", "minmax", "zscore", "rank", "distance_cible"):
+    for method in ("goalposts", "minmax", "zscore", "rank", "distance_to_target"):
         s = normalise_indicator(xs, meta, method)
         sp = normalise_indicator([xs[i] for i in perm], meta, method)
         assert np.allclose(sp, s[perm], equal_nan=True)

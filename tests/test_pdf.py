@@ -10,19 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from observatoire import edition
-from observatoire.demo import pilots
+from observatoire.build import pdf
+from observatoire.report.demo import pilots
 from observatoire.errors import ValidationError
-from observatoire.fiche import territory_sheet
-from observatoire.livre import DEFAULT_DATA
-from observatoire.texte import fr_int, fr_number
+from observatoire.report.sheet import territory_sheet
+from observatoire.paths import DEFAULT_DATA
+from observatoire.text import fr_int, fr_number
 
 ROOT = Path(__file__).resolve().parents[1]
 INVALID = ROOT / "tests" / "donnees" / "invalides" / "erreurs-multiples.csv"
 
 # In CI the browser tests must run: never skip there (a missing chromium is a failure).
 needs_chromium = pytest.mark.skipif(
-    not edition.CHROMIUM.exists() and os.environ.get("CI") != "true",
+    not pdf.CHROMIUM.exists() and os.environ.get("CI") != "true",
     reason="chromium est introuvable (/usr/bin/chromium) : installez-le avec « make chromium » "
            "(apt-get install chromium fonts-dejavu-core fonts-dejavu-extra)")
 
@@ -31,18 +31,18 @@ needs_chromium = pytest.mark.skipif(
 
 def test_french_spacing_uses_no_break_spaces_where_there_is_a_space():
     nnbsp, nbsp = "\u202f", "\u00a0"
-    assert edition.french_spacing("Pourquoi ? Parce que ; voici : « oui »") == \
+    assert pdf.french_spacing("Pourquoi ? Parce que ; voici : « oui »") == \
         f"Pourquoi{nnbsp}? Parce que{nnbsp}; voici{nbsp}: «{nbsp}oui{nbsp}»"
     # English titles of the bibliography have no space before ? or : and keep none.
-    assert edition.french_spacing("Resilience: are they related?") == "Resilience: are they related?"
-    assert edition.french_spacing("«oui»") == f"«{nbsp}oui{nbsp}»"
+    assert pdf.french_spacing("Resilience: are they related?") == "Resilience: are they related?"
+    assert pdf.french_spacing("«oui»") == f"«{nbsp}oui{nbsp}»"
 
 
 def test_hyphenation_inserts_soft_hyphens_in_long_french_words_only():
-    text = edition.hyphenate("La résilience des territoires, CEREMA, 2021 et l'OCDE.")
+    text = pdf.hyphenate("La résilience des territoires, CEREMA, 2021 et l'OCDE.")
     assert "\u00ad" in text and text.replace("\u00ad", "") == "La résilience des territoires, CEREMA, 2021 et l'OCDE."
     assert "CEREMA" in text and "La " in text
-    assert all(len(part) >= 2 for part in edition.hyphenate_word("constitutionnellement").split("\u00ad"))
+    assert all(len(part) >= 2 for part in pdf.hyphenate_word("constitutionnellement").split("\u00ad"))
 
 
 def test_typeset_leaves_code_math_and_urls_alone():
@@ -51,7 +51,7 @@ def test_typeset_leaves_code_math_and_urls_alone():
     soup = BeautifulSoup('<main><p>Une démonstration : <code>a ; b</code> <span class="math">\\(x : y\\)</span> '
                          '<a href="https://x.fr">https://x.fr/?p=1 ;</a></p><h2>Titre : sous-titre</h2></main>',
                          "html.parser")
-    edition.typeset(soup.main)
+    pdf.typeset(soup.main)
     assert "dé\u00admons\u00adtra\u00adtion" in str(soup.p) or "\u00ad" in soup.p.get_text()
     assert soup.code.string == "a ; b" and soup.find("span", class_="math").string == "\\(x : y\\)"
     assert soup.a.string == "https://x.fr/?p=1 ;"
@@ -61,7 +61,7 @@ def test_typeset_leaves_code_math_and_urls_alone():
 # ---- Structure ------------------------------------------------------------------------------
 
 def test_chapters_are_numbered_and_annexes_lettered():
-    docs = edition.toc_docs()
+    docs = pdf.toc_docs()
     labels = {d.file: d.label for d in docs}
     assert labels["book/index"] == "" and labels["book/bibliographie"] == ""
     assert labels["book/mutations"] == "1" and labels["book/analyses-specifiques"] == "6"
@@ -74,19 +74,19 @@ def test_chapters_are_numbered_and_annexes_lettered():
 
 
 def test_cover_quotes_the_partners_of_the_commun_chapter():
-    facts = edition.book_facts("pilotes.csv")
+    facts = pdf.book_facts("pilotes.csv")
     assert "Cerema" in facts.partners["Initiateurs"] and "Alters" in facts.partners["Initiateurs"]
     assert re.fullmatch(r"\d+\.\d+\.\d+", facts.version)
-    cover = edition.cover(facts)
+    cover = pdf.cover(facts)
     assert "Cerema" in cover and facts.version in cover and "CC BY 4.0" in cover and facts.date in cover
-    assert "Contributeurs déclarés" in edition.colophon(facts)
+    assert "Contributeurs déclarés" in pdf.colophon(facts)
 
 
 def test_french_date():
     import datetime as dt
 
-    assert edition.french_date(dt.date(2026, 3, 1)) == "1er mars 2026"
-    assert edition.french_date(dt.date(2026, 12, 25)) == "25 décembre 2026"
+    assert pdf.french_date(dt.date(2026, 3, 1)) == "1er mars 2026"
+    assert pdf.french_date(dt.date(2026, 12, 25)) == "25 décembre 2026"
 
 
 # ---- Bad input: French message, non-zero exit, previous PDF intact ---------------------------
@@ -95,7 +95,7 @@ def test_invalid_data_leaves_the_previous_pdf_intact(tmp_path):
     previous = tmp_path / "livre-blanc.pdf"
     previous.write_bytes(b"%PDF-1.7 previous edition")
     with pytest.raises(ValidationError):
-        edition.build_pdf(INVALID, previous)
+        pdf.build_pdf(INVALID, previous)
     r = subprocess.run([sys.executable, "-m", "observatoire", "pdf", "--donnees", str(INVALID), "--sortie", str(previous)],
                        cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 1 and "rien n'a été modifié" in r.stderr and "ligne 2" in r.stderr
@@ -137,15 +137,15 @@ def pdf_fonts(path: Path) -> dict[str, bool]:
 @needs_chromium
 def test_french_glyphs_print_and_extract(tmp_path):
     (tmp_path / "_static" / "edition").mkdir(parents=True)
-    (tmp_path / "_static" / "edition" / "edition.css").write_text(edition.CSS.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "_static" / "edition" / "pdf.css").write_text(pdf.CSS.read_text(encoding="utf-8"), encoding="utf-8")
     sample = "Œuvre et cœur, École, « Élan » ≥ 3 t de CO₂ par an ; vraiment ?"
     (tmp_path / "page.html").write_text(
         '<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8">'
-        '<link rel="stylesheet" href="_static/edition/edition.css"></head><body class="edition">'
+        '<link rel="stylesheet" href="_static/edition/pdf.css"></head><body class="edition">'
         f'<section class="couverture"><p class="titre">Couverture</p></section><main><h1>Glyphes</h1>'
-        f'<p>{edition.hyphenate(edition.french_spacing(sample))}</p><p><em>italique œ</em> <strong>gras É</strong></p>'
+        f'<p>{pdf.hyphenate(pdf.french_spacing(sample))}</p><p><em>italique œ</em> <strong>gras É</strong></p>'
         '</main></body></html>', encoding="utf-8")
-    report = edition.print_pdf(tmp_path / "page.html", tmp_path / "page.pdf")
+    report = pdf.print_pdf(tmp_path / "page.html", tmp_path / "page.pdf")
     assert not report.outside and not report.console_errors and report.pages == 2
     text = pdf_text(tmp_path / "page.pdf")
     for glyph in ("Œ", "œ", "É", "«", "»", "≥", "CO₂", "\u202f"):
@@ -163,8 +163,8 @@ def book_pdf(built_book, tmp_path_factory):
     """The PDF edition built once for this module (the pilot chapters are already up to date:
     built_book executed them), with the edition page it was printed from."""
     out = tmp_path_factory.mktemp("edition") / "pdf" / "livre-blanc.pdf"
-    path = edition.build_pdf(DEFAULT_DATA, out)
-    page = out.parent / ".edition" / "_build" / "singlehtml" / edition.HTML_NAME
+    path = pdf.build_pdf(DEFAULT_DATA, out)
+    page = out.parent / ".edition" / "_build" / "singlehtml" / pdf.HTML_NAME
     return path, page
 
 
@@ -176,8 +176,8 @@ def book_text(book_pdf):
 @pytest.mark.slow
 @needs_chromium
 def test_outline_has_one_entry_per_chapter(book_pdf):
-    outline = edition.outline_pages(book_pdf[0])
-    docs = edition.toc_docs()
+    outline = pdf.outline_pages(book_pdf[0])
+    docs = pdf.toc_docs()
     chapters = [o for o in outline if o[0] == 1]
     assert len(chapters) == len([d for d in docs if d.depth == 1]) == 17
     titles = [re.sub(r"\s+", "", t) for _, t, _ in outline]
@@ -209,11 +209,11 @@ def test_pdf_has_cover_contents_bibliography_and_glossary(book_pdf, book_text):
 
     reader = PdfReader(str(book_pdf[0]))
     cover = reader.pages[0].extract_text()
-    assert "Livre Blanc" in cover and "Cerema" in cover and edition.project_version() in cover and "CC BY 4.0" in cover
+    assert "Livre Blanc" in cover and "Cerema" in cover and pdf.project_version() in cover and "CC BY 4.0" in cover
     contents = reader.pages[2].extract_text()
     assert "Table des matières" in contents
     # The contents' page numbers are the outline's.
-    bibliography = [o for o in edition.outline_pages(book_pdf[0]) if o[0] == 1][-1]
+    bibliography = [o for o in pdf.outline_pages(book_pdf[0]) if o[0] == 1][-1]
     assert re.search(rf"Bibliographie\s*{bibliography[2]}\b", contents)
     assert "Références citées" in book_text
     assert "10.1191/030913200701540465" in book_text.replace(" ", "")  # a DOI of the bibliography
@@ -225,7 +225,7 @@ def test_pdf_has_cover_contents_bibliography_and_glossary(book_pdf, book_text):
 @pytest.mark.slow
 @needs_chromium
 def test_pdf_fonts_are_embedded_and_its_page_self_contained(book_pdf):
-    from observatoire.publication import html_outside
+    from observatoire.build.publication import html_outside
 
     fonts = pdf_fonts(book_pdf[0])
     assert fonts and all(fonts.values()), [f for f, ok in fonts.items() if not ok]

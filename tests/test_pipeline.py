@@ -4,14 +4,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from observatoire.catalogue import load_catalogue
+from observatoire.engine.catalogue import load_catalogue
 from observatoire.errors import ValidationError
-from observatoire.livre import DEFAULT_DATA
-from observatoire.load import read_table
-from observatoire.pipeline import Choices, compute_scores
-from observatoire.reference import load_reference
-from observatoire.validate import validate_data
-from observatoire.weights import Weights, load_weights
+from observatoire.paths import DEFAULT_DATA
+from observatoire.engine.load import read_table
+from observatoire.engine.pipeline import Choices, compute_scores
+from observatoire.engine.reference import load_reference
+from observatoire.engine.validate import validate_data
+from observatoire.engine.weights import Weights, load_weights
 
 
 @pytest.fixture(scope="module")
@@ -112,14 +112,14 @@ def test_bad_weights_file_lists_every_problem(inputs, tmp_path):
 def test_geometric_aggregation_never_above_arithmetic(inputs):
     values, cat, pop = inputs
     ari = compute_scores(values, cat, population=pop)
-    geo = compute_scores(values, cat, Choices(aggregation="geometrique"), population=pop)
+    geo = compute_scores(values, cat, Choices(aggregation="geometric"), population=pop)
     assert (geo.communs.to_numpy() <= ari.communs.to_numpy() + 1e-9).all()
 
 
 def test_group_median_imputation_is_flagged(inputs):
     values, cat, pop = inputs
     gone = values[~((values["territoire"] == "78440") & (values["indicateur"] == "eau_rendement_reseau"))]
-    s = compute_scores(gone, cat, Choices(imputation="mediane_groupe"), population=pop)
+    s = compute_scores(gone, cat, Choices(imputation="group_median"), population=pop)
     # Communes in the file: Bordeaux and Les Mureaux → Les Mureaux gets Bordeaux's value.
     assert s.datasets["matrice"].loc["78440", "eau_rendement_reseau"] == s.datasets["matrice"].loc["33063", "eau_rendement_reseau"]
     tidy = s.tidy()
@@ -133,7 +133,7 @@ def test_group_median_imputation_is_flagged(inputs):
 
 
 def test_impute_group_median_by_hand():
-    from observatoire.impute import impute_group_median
+    from observatoire.engine.impute import impute_group_median
 
     wide = pd.DataFrame({"x": [1.0, 3.0, np.nan, np.nan]}, index=list("abcd"))
     groups = pd.Series({"a": "g", "b": "g", "c": "g", "d": "h"})
@@ -145,7 +145,7 @@ def test_impute_group_median_by_hand():
 def test_imputed_value_is_shown_with_its_flag(inputs):
     values, cat, pop = inputs
     gone = values[~((values["territoire"] == "78440") & (values["indicateur"] == "eau_rendement_reseau"))]
-    tidy = compute_scores(gone, cat, Choices(imputation="mediane_groupe"), population=pop).tidy()
+    tidy = compute_scores(gone, cat, Choices(imputation="group_median"), population=pop).tidy()
     row = tidy[(tidy["territoire"] == "78440") & (tidy["element"] == "eau_rendement_reseau")].iloc[0]
     bordeaux = tidy[(tidy["territoire"] == "33063") & (tidy["element"] == "eau_rendement_reseau")].iloc[0]
     assert row["valeur"] == bordeaux["valeur"] and row["couverture"] == 1.0 and row["drapeau"] == "impute"

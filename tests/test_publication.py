@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from observatoire import publication
-from observatoire.edition import PDF_NAME
+from observatoire.build import publication
+from observatoire.build.pdf import PDF_NAME
 
 OUTSIDE_PAGE = """<!DOCTYPE html><html><head>
 <script src="https://cdn.jsdelivr.net/npm/require.js"></script>

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from observatoire.reference import (
+from observatoire.engine.reference import (
     LEVELS,
     Reference,
     Territory,

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import toc_files
-from observatoire.edition import CHROMIUM, CHROMIUM_ARGS, PDF_NAME
+from observatoire.build.pdf import CHROMIUM, CHROMIUM_ARGS, PDF_NAME
 
 pytestmark = [
     pytest.mark.slow,

@@ -5,10 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from observatoire import uncertainty as unc
-from observatoire.catalogue import Catalogue, load_catalogue
-from observatoire.pipeline import Choices, compute_scores
-from observatoire.weights import Weights
+from observatoire.engine import uncertainty
+from observatoire.engine.catalogue import Catalogue, load_catalogue
+from observatoire.engine.pipeline import Choices, compute_scores
+from observatoire.engine.weights import Weights
 
 PERIOD = {"annuelle": "2024", "mensuelle": "2025-06", "projection": "2050"}
 
@@ -59,10 +59,10 @@ WEIGHTS = Weights(indicateurs={"eau_rendement_reseau": 3.0, "crte_actions_taux":
                   communs={"eau": 2.0, "securite": 0.7}, axes={1: 1.5, 4: 0.25})
 
 
-@pytest.mark.parametrize("normalisation", ["goalposts", "minmax", "zscore", "rank", "distance_cible"])
-@pytest.mark.parametrize("aggregation,power", [("arithmetique", 0.5), ("geometrique", 0.5),
-                                               ("generalisee", 0.37), ("generalisee", -1.0),
-                                               ("generalisee", 2.0), ("generalisee", 0.0)])
+@pytest.mark.parametrize("normalisation", ["goalposts", "minmax", "zscore", "rank", "distance_to_target"])
+@pytest.mark.parametrize("aggregation,power", [("arithmetic", 0.5), ("geometric", 0.5),
+                                               ("generalised", 0.37), ("generalised", -1.0),
+                                               ("generalised", 2.0), ("generalised", 0.0)])
 @pytest.mark.parametrize("weights", [None, WEIGHTS], ids=["egaux", "explicites"])
 def test_vectorised_pipeline_reproduces_compute_scores(catalogue, synthetic, normalisation, aggregation,
                                                        power, weights):
@@ -70,7 +70,7 @@ def test_vectorised_pipeline_reproduces_compute_scores(catalogue, synthetic, nor
     choices = Choices(normalisation=normalisation, aggregation=aggregation, power=power,
                       weights=weights or Weights())
     scores = compute_scores(values, catalogue, choices, population)
-    model = unc.ScoringModel.from_scores(scores)
+    model = uncertainty.ScoringModel.from_scores(scores)
     assert list(model.communs) == list(scores.communs.columns)
     assert list(model.axes) == list(scores.axes.columns)
     assert list(model.cells) == list(scores.datasets["axes_communs"].columns)
@@ -81,12 +81,12 @@ def test_vectorised_pipeline_respects_another_coverage_threshold(catalogue, synt
     values, population = synthetic
     for threshold in (0.0, 0.8):
         scores = compute_scores(values, catalogue, Choices(min_coverage=threshold), population)
-        assert_same(unc.ScoringModel.from_scores(scores).score(), scores)
+        assert_same(uncertainty.ScoringModel.from_scores(scores).score(), scores)
 
 
 def test_fixture_exercises_zeros_and_missing_aggregates(catalogue, synthetic):
     values, population = synthetic
-    scores = compute_scores(values, catalogue, Choices(aggregation="geometrique"), population)
+    scores = compute_scores(values, catalogue, Choices(aggregation="geometric"), population)
     assert (scores.indicators == 0).any().any() and scores.communs.isna().any().any()
     assert (scores.index.dropna() > 0).all()  # zero scores lower the geometric means, never annul them
 
@@ -102,39 +102,39 @@ def reference_scores(catalogue, synthetic):
 
 @pytest.fixture(scope="module")
 def result(reference_scores):
-    return unc.monte_carlo(reference_scores, n_draws=1000, seed=11)
+    return uncertainty.monte_carlo(reference_scores, n_draws=1000, seed=11)
 
 
 def test_same_seed_same_results_other_seed_other_draws(reference_scores, result):
-    again = unc.monte_carlo(reference_scores, n_draws=1000, seed=11)
+    again = uncertainty.monte_carlo(reference_scores, n_draws=1000, seed=11)
     pd.testing.assert_frame_equal(again.draws, result.draws)
     np.testing.assert_array_equal(again.index, result.index)
     np.testing.assert_array_equal(again.commun_scores, result.commun_scores)
     pd.testing.assert_frame_equal(again.sensitivity(), result.sensitivity())
-    other = unc.monte_carlo(reference_scores, n_draws=300, seed=12)
+    other = uncertainty.monte_carlo(reference_scores, n_draws=300, seed=12)
     assert not other.draws.equals(result.draws)
 
 
 def test_draws_follow_the_space(result):
     d = result.draws
-    assert set(d["normalisation"]) == set(unc.normalise.METHODS)
-    assert set(d["agregation"]) == {"arithmetique", "geometrique", "generalisee"}
+    assert set(d["normalisation"]) == set(uncertainty.normalise.METHODS)
+    assert set(d["agregation"]) == {"arithmetic", "geometric", "generalised"}
     # Every pair is drawn: the geometric mean reads scores on [1, 100], so the zeros of min-max
     # and rank no longer annihilate it.
-    assert ((d["agregation"] == "geometrique") & d["normalisation"].isin(["minmax", "rank"])).any()
-    p = d.loc[d["agregation"] == "generalisee", "puissance"]
-    assert p.between(0.25, 1.0).all() and d.loc[d["agregation"] != "generalisee", "puissance"].isna().all()
+    assert ((d["agregation"] == "geometric") & d["normalisation"].isin(["minmax", "rank"])).any()
+    p = d.loc[d["agregation"] == "generalised", "puissance"]
+    assert p.between(0.25, 1.0).all() and d.loc[d["agregation"] != "generalised", "puissance"].isna().all()
     assert d["poids"].between(0, result.space.weight_sets - 1).all()
 
 
-@pytest.mark.parametrize("choices", [Choices(), Choices(normalisation="rank", aggregation="generalisee", power=0.8),
-                                     Choices(normalisation="zscore", aggregation="geometrique", weights=WEIGHTS)])
+@pytest.mark.parametrize("choices", [Choices(), Choices(normalisation="rank", aggregation="generalised", power=0.8),
+                                     Choices(normalisation="zscore", aggregation="geometric", weights=WEIGHTS)])
 def test_fixed_choices_collapse_the_interval_onto_compute_scores(catalogue, synthetic, choices):
     values, population = synthetic
     scores = compute_scores(values, catalogue, choices, population)
-    fixed = unc.monte_carlo(scores, n_draws=20, seed=3, space=unc.Space.fixed(choices))
+    fixed = uncertainty.monte_carlo(scores, n_draws=20, seed=3, space=uncertainty.Space.fixed(choices))
     q = fixed.index_quantiles()
-    for col in unc.QUANTILE_COLUMNS:
+    for col in uncertainty.QUANTILE_COLUMNS:
         np.testing.assert_allclose(q[col], scores.index.to_numpy(), rtol=1e-12, atol=1e-10, equal_nan=True)
     axes = fixed.axis_quantiles()["q50"].unstack().reindex_like(scores.axes)
     np.testing.assert_allclose(axes.to_numpy(), scores.axes.to_numpy(), rtol=1e-6, equal_nan=True)
@@ -169,7 +169,7 @@ def test_interval_brackets_the_reference_value_most_of_the_time(result):
 
 def test_sensitivity_indices_are_shares_of_variance(result):
     s = result.sensitivity()
-    assert list(s.columns) == list(unc.FACTORS)
+    assert list(s.columns) == list(uncertainty.FACTORS)
     values = s.to_numpy()
     assert np.isfinite(values).mean() > 0.9
     assert np.nanmin(values) > -0.05 and np.nanmax(values) < 1.05
@@ -180,10 +180,10 @@ def test_sensitivity_indices_are_shares_of_variance(result):
 def test_index_interval_for_a_territory_chapter(reference_scores, result):
     code = result.territories[3]
     expected = tuple(result.index_quantiles().loc[code, ["q05", "q50", "q95"]])
-    assert unc.index_interval(result, code) == expected
-    assert unc.index_interval(reference_scores, code, n_draws=1000, seed=11) == expected
+    assert uncertainty.index_interval(result, code) == expected
+    assert uncertainty.index_interval(reference_scores, code, n_draws=1000, seed=11) == expected
     with pytest.raises(KeyError, match="pas de score"):
-        unc.index_interval(result, "99999")
+        uncertainty.index_interval(result, "99999")
 
 
 # --- A single territory, the space's rules ------------------------------------------------------
@@ -193,20 +193,20 @@ def test_a_territory_alone_only_draws_absolute_normalisations(catalogue, synthet
     values, population = synthetic
     alone = values[values["territoire"] == "T07"]
     scores = compute_scores(alone, catalogue, Choices(), population)
-    result = unc.monte_carlo(scores, n_draws=100, seed=1)
-    assert set(result.draws["normalisation"]) == set(unc.ABSOLUTE_METHODS)
+    result = uncertainty.monte_carlo(scores, n_draws=100, seed=1)
+    assert set(result.draws["normalisation"]) == set(uncertainty.ABSOLUTE_METHODS)
     assert (result.ranks == 1).all()
-    q05, q50, q95 = unc.index_interval(result, "T07")
+    q05, q50, q95 = uncertainty.index_interval(result, "T07")
     assert q05 <= scores.index["T07"] <= q95 and q05 < q95
     with pytest.raises(ValueError, match="au moins deux territoires"):
-        unc.monte_carlo(scores, n_draws=10, space=unc.Space(normalisations=("minmax",)))
+        uncertainty.monte_carlo(scores, n_draws=10, space=uncertainty.Space(normalisations=("minmax",)))
 
 
 def test_space_draws_every_pair_and_a_zero_never_annihilates_the_index():
-    plan = unc.Space(normalisations=("rank",), aggregations=("geometrique",)).plan(5)
-    assert plan == {"rank": ("geometrique",)}
-    assert set(unc.Space().plan(5)) == set(unc.normalise.METHODS)
-    assert all(aggs == unc.aggregate.METHODS for aggs in unc.Space().plan(5).values())
+    plan = uncertainty.Space(normalisations=("rank",), aggregations=("geometric",)).plan(5)
+    assert plan == {"rank": ("geometric",)}
+    assert set(uncertainty.Space().plan(5)) == set(uncertainty.normalise.METHODS)
+    assert all(aggs == uncertainty.aggregate.METHODS for aggs in uncertainty.Space().plan(5).values())
 
 
 # --- The estimator on clean constructions -------------------------------------------------------
@@ -232,7 +232,7 @@ def test_factor_without_effect_gets_zero_index_and_the_only_factor_gets_one():
     wide = pd.DataFrame({i: [20.0, 50.0, 90.0, 65.0] for i in cat.indicators.index},
                         index=pd.Index(["t1", "t2", "t3", "t4"], name="territoire"))
     scores = compute_scores(long_table(wide, cat), cat, Choices())
-    result = unc.monte_carlo(scores, n_draws=2000, seed=5, space=unc.Space())
+    result = uncertainty.monte_carlo(scores, n_draws=2000, seed=5, space=uncertainty.Space())
     s = result.sensitivity()
     assert (s["normalisation"] > 0.99).all()
     assert s["agregation"].abs().max() < 0.03 and s["poids"].abs().max() < 0.03
@@ -243,9 +243,9 @@ def test_estimator_recovers_a_known_share_of_variance():
     rng = np.random.default_rng(0)
     x1, x2 = rng.integers(3, size=20_000), 2 * rng.integers(2, size=20_000)
     y = (x1 + x2).astype(float)
-    assert unc.first_order_indices(y, x1) == pytest.approx(0.4, abs=0.02)
-    assert unc.first_order_indices(y, x2) == pytest.approx(0.6, abs=0.02)
-    assert unc.first_order_indices(y, rng.integers(50, size=20_000)) == pytest.approx(0.0, abs=0.01)
+    assert uncertainty.first_order_indices(y, x1) == pytest.approx(0.4, abs=0.02)
+    assert uncertainty.first_order_indices(y, x2) == pytest.approx(0.6, abs=0.02)
+    assert uncertainty.first_order_indices(y, rng.integers(50, size=20_000)) == pytest.approx(0.0, abs=0.01)
 
 
 def test_nan_quantiles_match_numpy():
@@ -253,12 +253,12 @@ def test_nan_quantiles_match_numpy():
     a = rng.normal(size=(101, 7, 3))
     a[rng.random(a.shape) < 0.2] = np.nan
     a[:, 0, 0] = np.nan
-    ours = unc.nan_quantiles(a)
+    ours = uncertainty.nan_quantiles(a)
     with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
-        theirs = np.nanquantile(a, unc.QUANTILES, axis=0)
+        theirs = np.nanquantile(a, uncertainty.QUANTILES, axis=0)
     np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12, equal_nan=True)
 
 
 def test_rank_descending_shares_ties_and_skips_missing():
-    r = unc.rank_descending(np.array([3.0, np.nan, 5.0, 3.0, 1.0]))
+    r = uncertainty.rank_descending(np.array([3.0, np.nan, 5.0, 3.0, 1.0]))
     np.testing.assert_array_equal(r, [2.0, np.nan, 1.0, 2.0, 4.0])

@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from observatoire.catalogue import load_catalogue
+from observatoire.engine.catalogue import load_catalogue
 from observatoire.errors import ValidationError
-from observatoire.load import read_table
-from observatoire.reference import load_reference
-from observatoire.validate import parse_number, validate_data
+from observatoire.engine.load import read_table
+from observatoire.engine.reference import load_reference
+from observatoire.engine.validate import parse_number, validate_data
 
 HERE = Path(__file__).parent / "donnees"
 EXPECTED = yaml.safe_load((HERE / "invalides" / "attendus.yml").read_text(encoding="utf-8"))

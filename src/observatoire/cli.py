@@ -7,25 +7,42 @@ import sys
 from pathlib import Path
 
 from observatoire.errors import ValidationError, format_problems
-from observatoire.reference import TerritoryCodeError
+from observatoire.engine.reference import TerritoryCodeError
 
 EXIT_OK, EXIT_INVALID, EXIT_BUILD = 0, 1, 3
 
 
+def _method_option(labels: dict[str, str]):
+    """argparse ``type`` for a method flag: the French label people type (or the method's id)
+    → the method's id."""
+    ids = {label: method for method, label in labels.items()} | {m: m for m in labels}
+
+    def parse(text: str) -> str:
+        if text not in ids:
+            raise argparse.ArgumentTypeError(f"invalid choice: '{text}' (choose from {', '.join(labels.values())})")
+        return ids[text]
+
+    return parse
+
+
 def _choices_parser() -> argparse.ArgumentParser:
-    """Options of the modelling choices, shared by the commands that compute scores."""
-    from observatoire import aggregate, normalise
+    """Options of the modelling choices, shared by the commands that compute scores. People
+    type the French labels (``--agregation geometrique``); the engine receives method ids."""
+    from observatoire.engine import aggregate, impute, normalise
 
     c = argparse.ArgumentParser(add_help=False)
     g = c.add_argument_group("choix de calcul (par défaut, ceux du livre)")
-    g.add_argument("--normalisation", choices=normalise.METHODS, default="goalposts",
-                   help="méthode de normalisation (défaut : goalposts, c'est-à-dire les bornes du catalogue)")
-    g.add_argument("--agregation", choices=aggregate.METHODS, default="arithmetique",
+    g.add_argument("--normalisation", type=_method_option(normalise.LABELS), default="goalposts",
+                   metavar="{" + ",".join(normalise.LABELS.values()) + "}",
+                   help="méthode de normalisation (défaut : bornes, celles du catalogue)")
+    g.add_argument("--agregation", type=_method_option(aggregate.LABELS), default="arithmetic",
+                   metavar="{" + ",".join(aggregate.LABELS.values()) + "}",
                    help="moyenne utilisée à chaque niveau (défaut : arithmetique)")
     g.add_argument("--puissance", type=float, default=0.5, metavar="P",
                    help="ordre de la moyenne généralisée (avec --agregation generalisee)")
     g.add_argument("--poids", metavar="FICHIER", help="poids explicites (YAML : indicateurs, communs, axes)")
-    g.add_argument("--imputation", choices=["mediane_groupe"], default=None,
+    g.add_argument("--imputation", type=_method_option(impute.LABELS), default=None,
+                   metavar="{" + ",".join(impute.LABELS.values()) + "}",
                    help="imputer les valeurs manquantes (médiane des territoires de même niveau)")
     g.add_argument("--couverture-min", type=float, default=aggregate.DEFAULT_MIN_COVERAGE, metavar="PART",
                    help="part minimale du poids renseignée pour calculer un agrégat (défaut : 0,5)")
@@ -33,9 +50,9 @@ def _choices_parser() -> argparse.ArgumentParser:
 
 
 def choices_from_args(args):
-    from observatoire.catalogue import load_catalogue
-    from observatoire.pipeline import Choices
-    from observatoire.weights import EQUAL, load_weights
+    from observatoire.engine.catalogue import load_catalogue
+    from observatoire.engine.pipeline import Choices
+    from observatoire.engine.weights import EQUAL, load_weights
 
     weights = EQUAL
     if args.poids:
@@ -91,9 +108,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="commande", required=True, metavar="COMMANDE", parser_class=_FrenchParser)
 
-    livre = sub.add_parser("livre", help="construire le livre HTML (chapitres des territoires pilotes compris)")
-    add_pilot_data_option(livre)
-    livre.add_argument("--sortie", metavar="DOSSIER", default=None, help="dossier de construction (défaut : _build)")
+    book_parser = sub.add_parser("livre", help="construire le livre HTML (chapitres des territoires pilotes compris)")
+    add_pilot_data_option(book_parser)
+    book_parser.add_argument("--sortie", metavar="DOSSIER", default=None, help="dossier de construction (défaut : _build)")
 
     territoire = sub.add_parser("territoire", help="valider le fichier de données d'un territoire puis construire "
                                 "son propre livre (son chapitre, la comparaison avec les pilotes, la méthode)")
@@ -208,28 +225,28 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args) -> int:
     if args.commande == "livre":
-        from observatoire import livre
+        from observatoire.build import book
 
         try:
-            livre.build_book(args.donnees or livre.DEFAULT_DATA, args.sortie or livre.ROOT / "_build")
-        except livre.BuildError as exc:
+            book.build_book(args.donnees or book.DEFAULT_DATA, args.sortie or book.ROOT / "_build")
+        except book.BuildError as exc:
             print(f"Erreur : {exc}", file=sys.stderr)
             return EXIT_BUILD
         return EXIT_OK
 
     if args.commande == "territoire":
-        from observatoire import livre
-        from observatoire.livre_territoire import build_territory_book
+        from observatoire.build import book
+        from observatoire.build.territory_book import build_territory_book
 
         try:
-            build_territory_book(args.fichier, args.code, args.sortie or livre.ROOT / "_build")
-        except livre.BuildError as exc:
+            build_territory_book(args.fichier, args.code, args.sortie or book.ROOT / "_build")
+        except book.BuildError as exc:
             print(f"Erreur : {exc}", file=sys.stderr)
             return EXIT_BUILD
         return EXIT_OK
 
     if args.commande == "valider":
-        from observatoire.validate import validate_file
+        from observatoire.engine.validate import validate_file
 
         data = validate_file(args.fichier)
         v = data.values
@@ -240,9 +257,9 @@ def _run(args) -> int:
         return EXIT_OK
 
     if args.commande == "fiche":
-        from observatoire.fiche import territory_sheet
-        from observatoire.livre import DEFAULT_DATA
-        from observatoire.texte import fr_number
+        from observatoire.report.sheet import territory_sheet
+        from observatoire.paths import DEFAULT_DATA
+        from observatoire.text import fr_number
 
         sheet = territory_sheet(args.code, args.donnees or DEFAULT_DATA, choices_from_args(args))
         t = sheet.territory
@@ -255,13 +272,13 @@ def _run(args) -> int:
         return EXIT_OK
 
     if args.commande == "demo":
-        from observatoire.catalogue import load_catalogue
-        from observatoire.demo import DEFAULT_SEED, generate_demo_data
-        from observatoire.load import write_values_csv
-        from observatoire.reference import load_reference
+        from observatoire.engine.catalogue import load_catalogue
+        from observatoire.report.demo import DEFAULT_SEED, generate_demo_data
+        from observatoire.engine.load import write_values_csv
+        from observatoire.engine.reference import load_reference
 
         if args.niveau != "pilotes":
-            from observatoire.demo import national_demo_data
+            from observatoire.report.demo import national_demo_data
 
             frame = national_demo_data(load_catalogue(), load_reference(), args.niveau, args.graine or DEFAULT_SEED)
         else:
@@ -271,11 +288,11 @@ def _run(args) -> int:
         print(f"{len(frame)} valeurs de démonstration écrites dans {args.sortie}")
         return EXIT_OK
     if args.commande == "remonter":
-        from observatoire.catalogue import load_catalogue
-        from observatoire.levels import roll_up_long
-        from observatoire.load import write_values_csv
-        from observatoire.reference import load_reference
-        from observatoire.validate import validate_file
+        from observatoire.engine.catalogue import load_catalogue
+        from observatoire.engine.levels import roll_up_long
+        from observatoire.engine.load import write_values_csv
+        from observatoire.engine.reference import load_reference
+        from observatoire.engine.validate import validate_file
 
         catalogue, reference = load_catalogue(), load_reference()
         data = validate_file(args.fichier, catalogue, reference)
@@ -286,9 +303,7 @@ def _run(args) -> int:
         return EXIT_OK
 
     if args.commande == "modele":
-        from observatoire.modele import modele_command
-
-        return modele_command(args)
+        return _data_template(args)
 
     if args.commande == "campus":
         from observatoire.campus.serve import serve
@@ -297,32 +312,91 @@ def _run(args) -> int:
                      cull_idle=args.inactivite * 60)
 
     if args.commande == "exporter":
-        from observatoire.export import export_command
-
-        args.choix = choices_from_args(args)
-        return export_command(args)
+        return _export(args)
     if args.commande == "national":
-        from observatoire.national import national_command
-
-        return national_command(args)
+        return _national(args)
     if args.commande == "pdf":
-        from observatoire import edition, livre
+        from observatoire.build import pdf as edition
+        from observatoire.build import book
 
         try:
-            edition.build_pdf(args.donnees or livre.DEFAULT_DATA, args.sortie or edition.DEFAULT_OUTPUT)
-        except (edition.EditionError, livre.BuildError) as exc:
+            edition.build_pdf(args.donnees or book.DEFAULT_DATA, args.sortie or edition.DEFAULT_OUTPUT)
+        except (edition.EditionError, book.BuildError) as exc:
             print(f"Erreur : {exc}", file=sys.stderr)
             return EXIT_BUILD
         return EXIT_OK
 
     if args.commande == "publier":
-        from observatoire import edition, livre, publication
+        from observatoire.build import pdf as edition
+        from observatoire.build import book
+        from observatoire.build import publication
 
         try:
-            publication.publish(args.sortie or publication.DEFAULT_OUTPUT, args.donnees or livre.DEFAULT_DATA,
+            publication.publish(args.sortie or publication.DEFAULT_OUTPUT, args.donnees or book.DEFAULT_DATA,
                                 build=not args.sans_construction)
-        except (publication.PublicationError, edition.EditionError, livre.BuildError) as exc:
+        except (publication.PublicationError, edition.EditionError, book.BuildError) as exc:
             print(f"Erreur : {exc}", file=sys.stderr)
             return EXIT_BUILD
         return EXIT_OK
     raise AssertionError(args.commande)
+
+
+def _export(args) -> int:
+    """``observatoire exporter [--donnees FICHIER] --sortie DOSSIER``."""
+    from observatoire.engine.export import export_scores, scores_of_file
+    from observatoire.paths import DEFAULT_DATA
+
+    data_path = Path(args.donnees or DEFAULT_DATA)
+    scores = scores_of_file(data_path, choices_from_args(args))
+    demonstration = data_path.resolve() == Path(DEFAULT_DATA).resolve()
+    written = export_scores(scores, args.sortie, data_path, demonstration)
+    rows = len(scores.tidy())
+    print(f"Résultats exportés dans {args.sortie} : {written['csv'].name} ({rows} lignes), "
+          f"{written['parquet'].name} et {written['datapackage'].name} (licence Ouverte 2.0).")
+    return EXIT_OK
+
+
+def _national(args) -> int:
+    """``observatoire national``."""
+    from observatoire.national.site import LEVEL_TEXT, run_national
+    from observatoire.text import fr_number
+
+    report = run_national(args.donnees, args.niveau, args.sortie, args.processus, args.scheduler, args.limite,
+                          choices_from_args(args), args.tirages, progress=not args.silencieux)
+    text = LEVEL_TEXT[report.level]
+    print(f"{report.territories} {text['pluriel']} : {report.rendered} page(s) rendue(s), {report.skipped} "
+          f"inchangée(s) ; {report.summaries} pages de synthèse ; {fr_number(report.seconds)} s "
+          f"({report.executor}).")
+    print(f"Ouvrir : {Path(report.output).resolve() / 'index.html'}")
+    return EXIT_OK
+
+
+def _data_template(args) -> int:
+    """``observatoire modele [CODE] [--sortie FICHIER]``: write a template, tell what it holds."""
+    from observatoire.engine.catalogue import load_catalogue
+    from observatoire.engine.reference import load_reference
+    from observatoire.report.data_template import SUFFIXES, default_output, territory_facts, write_template
+    from observatoire.text import fr_int
+
+    reference = load_reference()
+    territory = reference.territory(args.code) if args.code else None
+    path = Path(args.sortie) if args.sortie else default_output(territory.code if territory else None)
+    if path.suffix.lower() not in SUFFIXES:
+        print(f"Erreur : extension « {path.suffix or '(aucune)'} » non prise en charge pour {path} : "
+              "choisissez un fichier .xlsx ou .csv", file=sys.stderr)
+        return EXIT_INVALID
+    path.parent.mkdir(parents=True, exist_ok=True)
+    catalogue = load_catalogue()
+    write_template(territory.code if territory else None, path, catalogue, reference)
+    n = fr_int(len(catalogue.indicators))
+    if territory is None:
+        print(f"Modèle générique écrit dans {path} : {n} indicateurs à renseigner ; "
+              "inscrivez le code du territoire dans la colonne territoire.")
+    else:
+        print(f"Modèle écrit dans {path} : {n} indicateurs à renseigner pour "
+              f"{territory.nom} ({territory.code}).")
+        for label, value in territory_facts(territory, reference)[2:]:
+            print(f"  {label} : {value}")
+    print("Remplissez la colonne valeur (supprimez les lignes sans valeur), puis vérifiez le fichier : "
+          f"observatoire valider {path}")
+    return EXIT_OK

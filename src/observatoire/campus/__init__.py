@@ -7,9 +7,9 @@ the tests and the live app run the same code:
 ================  ==============================  ===========================================
 module            exercise                        engine it drives
 ================  ==============================  ===========================================
-``indice``        Construire un indice            pipeline, uncertainty (Monte Carlo)
-``choc``          Choc et résilience              a shock/recovery model over the communs
-``diagnostic``    Diagnostiquer mon territoire    reference search, demo generator, comparaison
+``composite``     Construire un indice            pipeline, uncertainty (Monte Carlo)
+``shock``         Choc et résilience              a shock/recovery model over the communs
+``diagnosis``     Diagnostiquer mon territoire    reference search, demo generator, comparaison
 ``quiz``          Quiz                            questions as data (``data/campus/quiz.yml``)
 ================  ==============================  ===========================================
 
@@ -18,13 +18,14 @@ module            exercise                        engine it drives
 
 from __future__ import annotations
 
+from observatoire import paths
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
-NOTEBOOKS = ROOT / "notebooks" / "campus"
-DATA = ROOT / "data" / "campus"
+ROOT = paths.ROOT
+NOTEBOOKS = paths.NOTEBOOKS / "campus"
+DATA = paths.CAMPUS_DATA
 
 #: Where the book is served for the debrief links: ``observatoire campus`` serves the built
 #: book (``_build/html``) under /livre/ next to the exercises. Another address (the published
@@ -36,6 +37,7 @@ DEFAULT_BOOK_URL = "/livre/"
 @dataclass(frozen=True)
 class Exercise:
     slug: str
+    module: str  # the module of this package the notebook drives
     notebook: str
     title: str
     summary: str
@@ -46,16 +48,16 @@ class Exercise:
 
 
 EXERCISES = (
-    Exercise("indice", "01-construire-un-indice.ipynb", "Construire un indice",
+    Exercise("indice", "composite", "01-construire-un-indice.ipynb", "Construire un indice",
              "normaliser, pondérer, agréger les indicateurs des pilotes et voir bouger profils, rangs "
              "et marges d'incertitude"),
-    Exercise("choc", "02-choc-et-resilience.ipynb", "Choc et résilience",
+    Exercise("choc", "shock", "02-choc-et-resilience.ipynb", "Choc et résilience",
              "faire subir un choc à un territoire et régler ses capacités d'absorption, d'adaptation "
              "et de transformation"),
-    Exercise("diagnostic", "03-diagnostiquer-mon-territoire.ipynb", "Diagnostiquer mon territoire",
+    Exercise("diagnostic", "diagnosis", "03-diagnostiquer-mon-territoire.ipynb", "Diagnostiquer mon territoire",
              "chercher n'importe quel territoire, ajuster quelques valeurs et lire son profil face aux "
              "pilotes et à la distribution nationale"),
-    Exercise("quiz", "04-quiz.ipynb", "Quiz", "vérifier les notions clés du livre, avec une explication "
+    Exercise("quiz", "quiz", "04-quiz.ipynb", "Quiz", "vérifier les notions clés du livre, avec une explication "
              "pour chaque réponse"),
 )
 

@@ -1,0 +1,582 @@
+"""The PDF edition of the Livre Blanc: the ``singlehtml`` build of the book, post-processed into a
+printable document (cover, colophon, table of contents with page numbers, numbered chapters and
+figures, French typography and hyphenation) and printed to A4 by Debian's chromium.
+
+Why chromium rather than LaTeX: it is the browser the tests already drive, so the edition needs
+no extra 1 GB texlive install; and it prints the very HTML readers see online — seaborn figures,
+glued numbers, MathJax formulas, admonitions and tables render identically, where the LaTeX
+builder would need its own rendering (and fixes) of every myst-nb output. What LaTeX does better
+(hyphenation, running chapter titles) is done here: soft hyphens from pyphen's French dictionary,
+page numbers and running title in CSS page-margin boxes, and a table of contents whose page
+numbers are read back from a first print's outline.
+
+Nothing is lost on failure: the new PDF is written to a temporary file next to the old one and
+renamed over it only once complete and checked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import html
+import os
+import re
+import shutil
+import tempfile
+import time
+import tomllib
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from observatoire.build import book
+from observatoire.build.book import DEFAULT_DATA, ROOT
+
+CHROMIUM = Path(os.environ.get("OBSERVATOIRE_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+DEFAULT_OUTPUT = ROOT / "_build" / "pdf" / "livre-blanc.pdf"
+PDF_NAME = "livre-blanc.pdf"
+HTML_NAME = "livre-blanc.html"
+CSS = Path(__file__).with_name("pdf.css")
+# The edition is served to chromium under this made-up origin, from disk, by request
+# interception: fonts and MathJax load as from a web server (file:// pages may not load fonts),
+# and any request to another origin is refused and reported — the edition is self-contained.
+ORIGIN = "http://edition.localhost"
+
+MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+          "octobre", "novembre", "décembre")
+NNBSP, NBSP, SHY = "\u202f", "\u00a0", "\u00ad"
+
+
+class EditionError(Exception):
+    """The PDF could not be made; the message is French and the previous PDF is intact."""
+
+
+# ---------------------------------------------------------------------------------------------
+# What the cover and the colophon say
+
+@dataclass(frozen=True)
+class Facts:
+    title: str
+    author: str
+    version: str
+    date: str
+    partners: dict[str, str]
+    data: str = ""
+
+
+def french_date(day: dt.date) -> str:
+    return f"{day.day}{'er' if day.day == 1 else ''} {MONTHS[day.month - 1]} {day.year}"
+
+
+def build_date() -> dt.date:
+    """Today, or the date of ``SOURCE_DATE_EPOCH`` for reproducible builds."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc).date()
+    return dt.date.today()
+
+
+def project_version(root: Path = ROOT) -> str:
+    with open(root / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)["project"]["version"]
+
+
+def partners(commun: Path = ROOT / "book" / "commun.md") -> dict[str, str]:
+    """The partners table of the chapter « Le Commun » (role → organisations), the one place that
+    lists them (from the founding document): the cover and colophon quote it, never retype it."""
+    rows = {}
+    for line in commun.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and len(cells) == 2 and cells[0] and not set(cells[0]) <= set("-: "):
+            rows[cells[0]] = cells[1]
+    rows.pop("Rôle", None)
+    if "Initiateurs" not in rows:
+        raise EditionError(f"le tableau des partenaires est introuvable dans {commun} "
+                           "(ligne « | Initiateurs | … | » attendue)")
+    return rows
+
+
+def book_facts(data_label: str = "") -> Facts:
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    return Facts(title=config["title"], author=config["author"], version=project_version(),
+                 date=french_date(build_date()), partners=partners(), data=data_label)
+
+
+# ---------------------------------------------------------------------------------------------
+# French typography and hyphenation (text nodes of the prose only: never code, math or URLs)
+
+def french_spacing(text: str) -> str:
+    """No-break spaces of French typography, where the text already has a space: narrow
+    (U+202F) before ; ! ?, ordinary no-break (U+00A0) before : and inside « » (Imprimerie
+    nationale). A « ? » glued to an English word (bibliography titles) is left alone."""
+    text = re.sub(r"[ \t\n\u00a0\u202f]+([;!?])", NNBSP + r"\1", text)
+    text = re.sub(r"[ \t\n\u00a0\u202f]+:", NBSP + ":", text)
+    text = re.sub(r"«[ \t\n\u00a0\u202f]*", "«" + NBSP, text)
+    text = re.sub(r"[ \t\n\u00a0\u202f]*»", NBSP + "»", text)
+    return text
+
+
+@functools.lru_cache(maxsize=1)
+def _dictionary():
+    import pyphen
+
+    return pyphen.Pyphen(lang="fr_FR", left=2, right=3)
+
+
+@functools.lru_cache(maxsize=50_000)
+def hyphenate_word(word: str) -> str:
+    return _dictionary().inserted(word, hyphen=SHY)
+
+
+_WORD = re.compile(r"[^\W\d_]{7,}")
+
+
+def hyphenate(text: str) -> str:
+    """Soft hyphens (U+00AD) at the French break points of every word of 7 letters or more;
+    acronyms (all capitals) are left whole."""
+    return _WORD.sub(lambda m: m.group(0) if m.group(0).isupper() else hyphenate_word(m.group(0)), text)
+
+
+_NO_TOUCH = {"code", "pre", "kbd", "samp", "script", "style", "math", "svg", "tt", "var"}
+_PROSE = {"p", "li", "dd", "td", "th", "figcaption", "blockquote", "dt"}
+_URL = re.compile(r"^\s*(?:https?://|www\.|doi:|\S+@\S+)")
+
+
+def _text_context(node) -> tuple[bool, bool]:
+    """(may change the spacing, may hyphenate) for a text node, from its ancestors."""
+    block = None
+    for parent in node.parents:
+        if parent.name is None:
+            continue
+        classes = parent.get("class") or []
+        if parent.name in _NO_TOUCH or "math" in classes or "highlight" in classes or "pre" in classes:
+            return False, False
+        if parent.name == "a" and _URL.match(parent.get_text()):
+            return False, False
+        if block is None and (parent.name in _PROSE or re.fullmatch(r"h[1-6]", parent.name)):
+            block = parent.name
+    return True, block in _PROSE
+
+
+def typeset(container) -> None:
+    from bs4 import NavigableString
+
+    for node in list(container.find_all(string=True)):
+        if type(node) is not NavigableString or not node.strip():
+            continue
+        spacing, hyphens = _text_context(node)
+        if not spacing or _URL.match(node):
+            continue
+        text = french_spacing(str(node))
+        if hyphens:
+            text = hyphenate(text)
+        if text != node:
+            node.replace_with(NavigableString(text))
+
+
+# ---------------------------------------------------------------------------------------------
+# The table of contents (_toc.yml) as the edition numbers it
+
+@dataclass
+class Doc:
+    file: str
+    depth: int                 # 1 chapter, 2 section of a chapter (the pilot territories)
+    part: str | None
+    label: str = ""            # "3", "7.2", "A" or ""
+    title: str = ""
+    section: object = None     # its <section> in the page
+    figures: int = 0
+
+
+def toc_docs(toc_path: Path = ROOT / "_toc.yml") -> list[Doc]:
+    """Every document of the book in reading order, numbered: the parts marked ``numbered``
+    keep Sphinx's numbers; the following parts continue them; the annexes take letters; the
+    home page and the bibliography take none."""
+    toc = yaml.safe_load(toc_path.read_text(encoding="utf-8"))
+    docs = [Doc(toc["root"], 1, None)]
+    number, letter = 0, 0
+    for part in toc.get("parts", []):
+        caption = part.get("caption", "")
+        annexes = caption.lower().startswith("annexe")
+        for chapter in part.get("chapters", []):
+            doc = Doc(chapter["file"], 1, caption)
+            if annexes:
+                if not doc.file.endswith("bibliographie"):
+                    doc.label = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[letter]
+                    letter += 1
+            else:
+                number += 1
+                doc.label = str(number)
+            docs.append(doc)
+            for k, section in enumerate(chapter.get("sections", []), 1):
+                docs.append(Doc(section["file"], 2, caption, f"{doc.label}.{k}" if doc.label else ""))
+    return docs
+
+
+def _heading(section):
+    return section.find(re.compile(r"^h[1-6]$"))
+
+
+def _heading_title(h) -> str:
+    parts = [str(s) for s in h.find_all(string=True)
+             if not any(p.get("class") and ("headerlink" in p["class"] or "section-number" in p["class"])
+                        for p in s.parents if p is not h and p.name)]
+    return " ".join("".join(parts).split())
+
+
+# ---------------------------------------------------------------------------------------------
+# From the singlehtml page to the edition page
+
+def edition_html(site: Path, facts: Facts, docs: list[Doc] | None = None) -> Path:
+    """Write ``livre-blanc.html`` at the root of a singlehtml build (where its relative
+    ``_static/`` and ``_images/`` links resolve) and return its path."""
+    from bs4 import BeautifulSoup
+
+    docs = docs or toc_docs()
+    source = site / f"{docs[0].file}.html"
+    if not source.exists():
+        raise EditionError(f"la page unique du livre est introuvable : {source}")
+    soup = BeautifulSoup(source.read_text(encoding="utf-8"), "html.parser")
+    article = soup.select_one("article.bd-article")
+    if article is None:
+        raise EditionError(f"{source} n'a pas la structure attendue (article.bd-article absent)")
+
+    # One flat sequence of document sections, in reading order.
+    root_section = article.find("section")
+    markers = {m["id"][len("document-"):]: m for m in article.select('span[id^="document-"]')}
+    sections = {}
+    for name, marker in markers.items():
+        section = marker.find_next_sibling("section")
+        if section is None:
+            raise EditionError(f"section du document {name} introuvable dans la page unique")
+        sections[name] = (marker, section)
+    for marker, section in sections.values():
+        marker.extract()
+        section.extract()
+    root_section.extract()
+    main = soup.new_tag("main", attrs={"class": "bd-article", "role": "main"})
+    missing = [d.file for d in docs[1:] if d.file not in sections]
+    if missing:
+        raise EditionError("documents de la table des matières absents de la page unique : " + ", ".join(missing))
+    for doc in docs:
+        if doc is docs[0]:
+            doc.section = root_section
+        else:
+            marker, doc.section = sections[doc.file]
+            doc.section.insert(0, marker)
+        main.append(doc.section)
+    for wrapper in main.select("div.toctree-wrapper"):
+        if not wrapper.get_text(strip=True):
+            wrapper.decompose()
+    for node in main.select(".headerlink, .copybtn, .toggle-button"):
+        node.decompose()
+
+    # Headings: each document's title at its depth (h1 chapter, h2 section), the rest below it.
+    for doc in docs:
+        doc.section["class"] = [*doc.section.get("class", []), "chapitre"]
+        top = _heading(doc.section)
+        shift = doc.depth - int(top.name[1])
+        if shift:
+            for h in doc.section.find_all(re.compile(r"^h[1-6]$")):
+                h.name = f"h{min(6, max(1, int(h.name[1]) + shift))}"
+        doc.title = _heading_title(top)
+        if doc.label:
+            number = top.find("span", class_="section-number")
+            text = f"{doc.label}. " if doc.depth == 1 else f"{doc.label} "
+            if number is None:
+                number = soup.new_tag("span", attrs={"class": "section-number"})
+                top.insert(0, number)
+            number.string = text
+
+    # Figures numbered by chapter: « Figure 5.2 », « Figure 7.14 », « Figure A.1 ».
+    counter, chapter = 0, ""
+    for doc in docs:
+        if doc.depth == 1:
+            counter, chapter = 0, doc.label
+        for caption_number in doc.section.select("figure figcaption .caption-number"):
+            counter += 1
+            caption_number.string = f"Figure {chapter + '.' if chapter else ''}{counter}. "
+            doc.figures += 1
+
+    typeset(main)
+
+    head = [f'<meta charset="utf-8">', f"<title>{html.escape(facts.title)}</title>"]
+    for link in soup.head.find_all("link", rel="stylesheet"):
+        head.append(str(link))
+    css_dir = site / "_static" / "edition"
+    css_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(CSS, css_dir / CSS.name)
+    head.append(f'<link rel="stylesheet" href="_static/edition/{CSS.name}">')
+    for script in soup.head.find_all("script"):
+        src = script.get("src", "")
+        if "mathjax" in src.lower() or "MathJax" in (script.string or "") or re.search(r"require|embed-amd", src):
+            head.append(str(script))
+
+    page = ("<!DOCTYPE html>\n"
+            '<html lang="fr" data-theme="light" data-mode="light">\n<head>\n' + "\n".join(head) + "\n</head>\n"
+            '<body class="edition">\n' + cover(facts) + colophon(facts) + contents(docs) + str(main)
+            + "\n</body>\n</html>\n")
+    out = site / HTML_NAME
+    out.write_text(page, encoding="utf-8")
+    return out
+
+
+def _e(text: str) -> str:
+    """Escaped text of the cover, colophon and contents, with French spacing and apostrophes."""
+    return html.escape(french_spacing(text.replace("'", "’")), quote=False)
+
+
+def cover(f: Facts) -> str:
+    initiators = " · ".join(_e(p.strip()) for p in f.partners["Initiateurs"].split(","))
+    return f"""<section class="couverture">
+<p class="surtitre">Livre Blanc vivant</p>
+<p class="titre">{_e(f.title)}</p>
+<p class="sous-titre">{_e("pour les territoires et les entreprises face aux grandes mutations : méthode, Observatoire de la résilience, territoires pilotes")}</p>
+<p class="auteurs">{_e(f.author)}</p>
+<p class="etiquette">À l’initiative de</p>
+<p class="partenaires">{initiators}</p>
+<p class="pied">Édition PDF · version {_e(f.version)} · {_e(f.date)}<br>
+Texte sous licence Creative Commons Attribution 4.0 (CC BY 4.0) · code sous licence MIT</p>
+</section>
+"""
+
+
+def colophon(f: Facts) -> str:
+    rows = "".join(f"<p><strong>{_e(role)}.</strong> {_e(names)}</p>\n" for role, names in f.partners.items())
+    data = f"<p><strong>Données.</strong> {_e(f.data)}</p>\n" if f.data else ""
+    return f"""<section class="colophon">
+<p class="titre-colophon">{_e(f.title)}</p>
+<p>{_e(f.author)}. Édition PDF, version {_e(f.version)}, {_e(f.date)}. Ce livre est « vivant » : il est
+reconstruit à chaque modification de son texte, de ses données ou de son code, et chaque nombre
+cité est recalculé à la construction. Cette édition en fige un état ; la version en ligne peut être
+plus récente.</p>
+{data}<p><strong>Données de démonstration.</strong> La population et la structure territoriale sont réelles
+(Code officiel géographique 2026). Les valeurs d’indicateurs des territoires pilotes sont tirées par
+un générateur à graine fixe en attendant les données de l’enquête : elles ne décrivent pas ces
+territoires.</p>
+{rows}<p><strong>Licences.</strong> Texte : Creative Commons Attribution 4.0 International (CC BY 4.0).
+Code : MIT. Données de référence : Licence Ouverte 2.0 (Etalab).</p>
+<p><strong>Citer ce book.</strong> {_e(f.author)}, <em>{_e(f.title)}</em>, édition PDF, version
+{_e(f.version)}, {_e(f.date)}.</p>
+</section>
+"""
+
+
+def contents(docs: list[Doc]) -> str:
+    """The table of contents; page numbers are filled in after a first print (``data-cible``)."""
+    out = ['<nav class="tdm" aria-label="Table des matières">', '<p class="titre-tdm">Table des matières</p>']
+    groups: list[tuple[str | None, list[Doc]]] = []
+    for doc in docs:
+        if not groups or groups[-1][0] != doc.part:
+            groups.append((doc.part, []))
+        groups[-1][1].append(doc)
+    for part, members in groups:
+        if part:
+            out.append(f'<p class="partie">{_e(part)}</p>')
+        out.append("<ol>")
+        for doc in members:
+            target = doc.section.find("span", id=re.compile("^document-"))
+            href = f"#{target['id']}" if target else f"#{doc.section.get('id', '')}"
+            number = f"{doc.label}." if doc.label and doc.depth == 1 else doc.label
+            out.append(f'<li class="niveau-{doc.depth}"><span class="numero">{_e(number)}</span>'
+                       f'<a class="intitule" href="{html.escape(href)}">{_e(doc.title)}</a><span class="points">'
+                       f'</span><span class="page" data-cible="{html.escape(href[1:])}">000</span></li>')
+        out.append("</ol>")
+    out.append("</nav>\n")
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Printing with chromium
+
+@dataclass
+class PrintReport:
+    pages: int = 0
+    passes: int = 0
+    outside: list[str] = field(default_factory=list)        # refused requests to other origins
+    missing: list[str] = field(default_factory=list)        # files the page asked for, not found
+    console_errors: list[str] = field(default_factory=list)
+    broken_images: list[str] = field(default_factory=list)
+
+
+def require_chromium() -> None:
+    if not CHROMIUM.exists():
+        raise EditionError(f"chromium est introuvable ({CHROMIUM}) : installez-le avec « make chromium » "
+                           "(apt-get install chromium fonts-dejavu-core fonts-dejavu-extra).")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError as exc:
+        raise EditionError("le paquet Python playwright manque : lancez « make install ».") from exc
+
+
+def _serve(root: Path, report: PrintReport):
+    root = root.resolve()
+
+    def handle(route):
+        url = route.request.url
+        if not url.startswith(ORIGIN + "/"):
+            report.outside.append(url)
+            return route.abort()
+        rel = urllib.parse.unquote(urllib.parse.urlsplit(url).path).lstrip("/")
+        path = (root / rel).resolve()
+        if root not in path.parents or not path.is_file():
+            report.missing.append(url)
+            return route.fulfill(status=404, body="")
+        return route.fulfill(path=str(path))
+    return handle
+
+
+_READY = """async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
+  await document.fonts.ready;
+  await Promise.all([...document.images].map(img => img.complete ? null :
+      new Promise(done => { img.addEventListener('load', done); img.addEventListener('error', done); })));
+  return [...document.images].filter(img => !img.naturalWidth).map(img => img.getAttribute('src'));
+}"""
+
+_SET_PAGES = """pages => {
+  for (const span of document.querySelectorAll('.tdm .page[data-cible]')) {
+    const n = pages[span.dataset.cible];
+    span.textContent = n ? String(n) : '';
+  }
+}"""
+
+_TARGETS = """() => [...document.querySelectorAll('.tdm .page[data-cible]')].map(span => {
+  const marker = document.getElementById(span.dataset.cible);
+  const section = marker && marker.closest('section');
+  const h = section && section.querySelector('h1, h2, h3, h4, h5, h6');
+  return [span.dataset.cible, h ? h.textContent : ''];
+})"""
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[\s\u00ad#]+", "", text).lower()
+
+
+def outline_pages(pdf: Path) -> list[tuple[int, str, int]]:
+    """(depth, title, 1-based page) of every outline entry of a PDF, in order."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(str(pdf))
+    found = []
+
+    def walk(items, depth):
+        for item in items:
+            if isinstance(item, list):
+                walk(item, depth + 1)
+            else:
+                found.append((depth, str(item.title), reader.get_destination_page_number(item) + 1))
+    walk(reader.outline, 1)
+    return found
+
+
+def _page_numbers(targets: list[list[str]], outline: list[tuple[int, str, int]]) -> dict[str, int]:
+    """Match each table-of-contents target (in reading order) to the next outline entry with
+    the same title."""
+    pages, start = {}, 0
+    for target, title in targets:
+        key = _squash(title)
+        for i in range(start, len(outline)):
+            if _squash(outline[i][1]) == key:
+                pages[target] = outline[i][2]
+                start = i + 1
+                break
+    return pages
+
+
+def print_pdf(html_path: Path, pdf_path: Path, max_passes: int = 3, timeout_ms: int = 180_000) -> PrintReport:
+    """Print ``html_path`` (served from its folder) to ``pdf_path``: A4, CSS page size, tagged
+    PDF with an outline; the table of contents gets its page numbers from a previous pass."""
+    require_chromium()
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    report = PrintReport()
+    options = dict(path=str(pdf_path), prefer_css_page_size=True, print_background=True,
+                   outline=True, tagged=True, display_header_footer=False)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page()
+                page.set_default_timeout(timeout_ms)
+                page.on("console", lambda m: report.console_errors.append(m.text) if m.type == "error" else None)
+                page.on("pageerror", lambda e: report.console_errors.append(str(e)))
+                page.route("**/*", _serve(html_path.parent, report))
+                page.goto(f"{ORIGIN}/{urllib.parse.quote(html_path.name)}", wait_until="load")
+                report.broken_images = page.evaluate(_READY)
+                targets = page.evaluate(_TARGETS)
+                pages: dict[str, int] = {}
+                for report.passes in range(1, max_passes + 1):
+                    page.pdf(**options)
+                    found = _page_numbers(targets, outline_pages(pdf_path))
+                    if found == pages:
+                        break
+                    pages = found
+                    page.evaluate(_SET_PAGES, pages)
+            finally:
+                browser.close()
+    except PlaywrightError as exc:
+        raise EditionError(f"l'impression par chromium a échoué : {exc}") from exc
+    from pypdf import PdfReader
+
+    report.pages = len(PdfReader(str(pdf_path)).pages)
+    return report
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole edition
+
+def data_label(data_path: Path) -> str:
+    demo = Path(data_path).resolve() == DEFAULT_DATA.resolve()
+    return f"{Path(data_path).name}" + (" (données de démonstration des pilotes)" if demo else "")
+
+
+def build_pdf(data_path: str | os.PathLike = DEFAULT_DATA, output: str | os.PathLike = DEFAULT_OUTPUT,
+              workers: int | None = None) -> Path:
+    """Bring the pilot chapters up to date (the code path of ``observatoire livre``: only the
+    chapters whose inputs changed are executed), build the singlehtml book (incrementally, in
+    ``.edition`` next to the PDF), make the edition page and print it; return the PDF's path.
+    The previous PDF stays until the new one is complete and checked."""
+    started = time.perf_counter()
+    data_path = Path(data_path).resolve() if Path(data_path).exists() else Path(data_path)
+    output = Path(output)
+    chapters = book.pilot_chapters(data_path)
+    print("[1/4] Validation des données…", flush=True)
+    book.check_inputs(data_path, [c.code for c in chapters])
+    require_chromium()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    print("[2/4] Chapitres des territoires pilotes et cahiers du livre…", flush=True)
+    work, digest = output.parent / ".edition", book.notebooks_fingerprint(data_path)
+    env = {book.DATA_VARIABLE: str(data_path)}
+    book.execute_everything(chapters, book.toc_notebooks(), work, digest, env, output.parent, workers)
+
+    print("[3/4] Construction du livre en une page (jupyter-book, builder singlehtml)…", flush=True)
+    try:
+        site = book.sphinx_build(work, digest, env=env, builder="singlehtml")
+    except book.BuildError as exc:
+        raise EditionError(str(exc).replace("le livre précédent est conservé", "le PDF précédent est conservé")) from exc
+
+    print("[4/4] Mise en page (couverture, table des matières, typographie) et impression par chromium…",
+          flush=True)
+    with tempfile.TemporaryDirectory(prefix=".impression-", dir=output.parent) as tmp:
+        page = edition_html(site, book_facts(data_label(data_path)))
+        fresh = Path(tmp) / PDF_NAME
+        report = print_pdf(page, fresh)
+        for url in report.outside:
+            print(f"  avertissement : ressource extérieure refusée : {url}", flush=True)
+        for url in report.missing + report.broken_images:
+            print(f"  avertissement : ressource introuvable : {url}", flush=True)
+        for message in report.console_errors:
+            print(f"  avertissement : console du navigateur : {message}", flush=True)
+        if report.pages < 3 or not outline_pages(fresh):
+            raise EditionError(f"le PDF produit est incomplet ({report.pages} pages, sans sommaire) ; "
+                               "le PDF précédent est conservé.")
+        os.replace(fresh, output)
+    print(f"PDF construit en {time.perf_counter() - started:.0f} s ({report.pages} pages) : {output.resolve()}",
+          flush=True)
+    return output.resolve()

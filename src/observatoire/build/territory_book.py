@@ -1,0 +1,237 @@
+"""A territory's own book: bring your data file, get your book.
+
+``make territoire DONNEES=fichier.csv`` (``observatoire territoire FICHIER``) validates the file
+and, if it is valid, builds that territory's edition of the book into
+``_build/territoires/<slug>/html``: a home page saying where the numbers come from, the
+territory's chapter (the pilots' template run on its file), the comparison with the pilots
+(``book/territoires/comparaison.md`` run with the territory added), then the whole White
+Paper — method chapters, pilots, annexes — so that every cross-reference resolves.
+
+As for the main book: every problem of the file is reported at once (French, file, line,
+column, value, what was expected) before anything is written; the new site is built aside and
+swapped in, so a failed run leaves that territory's previous book intact. The text that comes
+from the file (sources, comments) is escaped where it is shown; the territory's name comes
+from the reference data and is escaped too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import tempfile
+import time
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import yaml
+
+from observatoire.fingerprints import BookInputs, engine_files, fingerprint
+from observatoire.errors import Problem, ValidationError
+from observatoire.build.book import (CHAPTERS, DEFAULT_DATA, ROOT, STAMP_NAME, WORK_NAME, Chapter, execute_everything,
+                                notebook_cache, notebooks_fingerprint, pilot_chapters, publish, sphinx_build,
+                                toc_notebooks)
+from observatoire.build.kernels import execution_options
+from observatoire.engine.reference import Territory, TerritoryCodeError, load_reference
+from observatoire.text import escape_markdown, fr_int
+from observatoire.engine.validate import ValidatedData, validate_file
+
+COMPARISON_SOURCE = ROOT / "book" / "territoires" / "comparaison.md"
+OUTPUT_NAME = "territoires"
+
+
+def slugify(text: str) -> str:
+    """« L'Haÿ-les-Roses » → « l-hay-les-roses »: ASCII letters, digits and hyphens only."""
+    ascii_text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "territoire"
+
+
+def territory_slug(territory: Territory) -> str:
+    """Folder name of a territory's book: its name and code, so that two homonyms never share."""
+    return f"{slugify(territory.nom)}-{slugify(territory.code)}"
+
+
+@dataclass(frozen=True)
+class ComparisonChapter:
+    """The comparison chapter of the book, run by papermill with one territory added."""
+
+    code: str
+    slug: str
+    titre: str
+    data_path: Path
+
+    def fingerprint(self, inputs: BookInputs = BookInputs()) -> str:
+        return fingerprint({"code": self.code, "titre": self.titre},
+                           {"source": COMPARISON_SOURCE, "donnees": self.data_path,
+                            "pilotes": DEFAULT_DATA, **engine_files(inputs)})
+
+    def execute(self, output: str, digest: str, inputs: BookInputs) -> None:
+        import papermill
+        from myst_nb.core.read import read_myst_markdown_notebook
+
+        from observatoire.fingerprints import record_fingerprint
+
+        source = read_myst_markdown_notebook(COMPARISON_SOURCE.read_text(encoding="utf-8"))
+        with tempfile.TemporaryDirectory() as tmp:
+            template = Path(tmp) / "comparaison.ipynb"
+            nbformat.write(source, template)
+            papermill.execute_notebook(
+                str(template), output, kernel_name="python3", cwd=str(ROOT), progress_bar=False,
+                log_output=False, parameters={"territoire": str(self.code), "donnees_territoire": str(self.data_path)},
+                request_save_on_cell_execute=False, **execution_options())
+        nb = nbformat.read(output, as_version=4)
+        for cell in nb.cells:
+            tags = cell.metadata.get("tags", [])
+            if "injected-parameters" in tags and "remove-cell" not in tags:
+                cell.metadata["tags"] = [*tags, "remove-cell"]
+        nb.metadata.pop("jupytext", None)
+        record_fingerprint(nb, digest)
+        nbformat.write(nb, output)
+
+
+def resolve_territory(data: ValidatedData, data_path: Path, code: str | None) -> Territory:
+    """The territory whose book to build: ``code`` if given, else the file's only territory."""
+    reference = load_reference()
+    present = list(dict.fromkeys(data.values["territoire"]))
+    if code:
+        try:
+            t = reference.territory(str(code))
+        except TerritoryCodeError as exc:
+            raise ValidationError([Problem(str(data_path), None, "territoire", str(code), str(exc))]) from exc
+        if t.code not in present:
+            raise ValidationError([Problem(str(data_path), None, "territoire", t.code,
+                                           f"aucune valeur pour {t.nom} dans ce fichier")])
+        return t
+    if len(present) != 1:
+        listed = ", ".join(present[:10]) + (" …" if len(present) > 10 else "")
+        raise ValidationError([Problem(str(data_path), None, "territoire", listed,
+                                       f"le fichier contient {len(present)} territoires : précisez celui du "
+                                       "livre avec --code (make territoire DONNEES=… CODE=…)")])
+    return reference.territory(present[0])
+
+
+def home_page(territory: Territory, data: ValidatedData, data_path: Path, chapter: str, comparison: str,
+              catalogue_size: int) -> nbformat.NotebookNode:
+    """The book's home page (a Markdown-only notebook: nothing to execute). Every piece of text
+    that comes from outside the project is escaped."""
+    v = data.values[data.values["territoire"] == territory.code]
+    periods = sorted(v["periode"].astype(str).unique())
+    name = escape_markdown(territory.nom)
+    text = f"""# {name} : édition territoriale du Livre Blanc vivant
+
+Cette édition du Livre Blanc vivant de l'approche globale, résiliente et solidaire a été
+construite le {dt.date.today().strftime('%d/%m/%Y')} pour **{name}** (code {escape_markdown(territory.code)}),
+à partir du fichier de données « {escape_markdown(data_path.name)} » : {fr_int(len(v))} valeurs,
+{fr_int(v['indicateur'].nunique())} indicateurs renseignés sur les {fr_int(catalogue_size)} du catalogue,
+périodes {escape_markdown(periods[0])} à {escape_markdown(periods[-1])}.
+
+:::{{admonition}} D'où viennent les chiffres
+:class: important
+Les valeurs de {name} sont celles de son fichier, validé par l'Observatoire : leur exactitude
+relève de qui les a produites. Celles des cinq territoires pilotes, auxquels il est comparé, sont
+des **données de démonstration** tirées par un générateur à graine fixe, en attendant les données
+de l'enquête : elles ne décrivent pas ces territoires. Les populations et les rattachements
+administratifs sont réels (Code officiel géographique 2026).
+:::
+
+## Ce que contient ce livre
+
+- {{doc}}`Le chapitre de {name} <{chapter}>` : son profil de résilience par commun et par axe, ses
+  séries mensuelles et la table de ses indicateurs, avec les sources et commentaires du fichier ;
+- {{doc}}`La comparaison avec les pilotes <{comparison}>` : profils, couverture des données,
+  tendances et position dans une distribution nationale de démonstration ;
+- puis le Livre Blanc entier : ses fondements, sa méthode de calcul, l'analyse de l'incertitude,
+  le dictionnaire des données et la bibliographie.
+
+Pour reconstruire ce livre après avoir corrigé ou complété le fichier :
+`make territoire DONNEES=chemin/vers/fichier.csv`.
+"""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(text)]
+    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    return nb
+
+
+def territory_toc(home: str, chapter: str, comparison: str) -> dict:
+    """The main table of contents with the territory's part first and its comparison chapter in
+    place of the pilots' one (a label may only be defined once)."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    main_root = toc["root"]
+    toc["root"] = home
+    parts = [{"caption": "Votre territoire", "chapters": [{"file": chapter}, {"file": comparison}]}]
+    for part in toc["parts"]:
+        chapters = []
+        for ch in part["chapters"]:
+            ch = dict(ch)
+            if "sections" in ch:
+                ch["sections"] = [s for s in ch["sections"] if s["file"] != "book/territoires/comparaison"]
+            chapters.append(ch)
+        parts.append({**part, "chapters": chapters})
+    parts[1]["chapters"].insert(0, {"file": main_root})
+    toc["parts"] = parts
+    return toc
+
+
+def territory_config(territory: Territory, cache: Path | None) -> dict:
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    config["title"] = f"{territory.nom} : Livre Blanc vivant"
+    if cache:
+        config.setdefault("execute", {})["cache"] = str(cache)
+    return config
+
+
+def build_territory_book(data_path: str | os.PathLike, code: str | None = None,
+                         build_dir: str | os.PathLike = ROOT / "_build", workers: int | None = None) -> Path:
+    """Validate a territory's data file and build its book; return the path of its index.html."""
+    started = time.perf_counter()
+    data_path = Path(data_path).resolve() if Path(data_path).exists() else Path(data_path)
+    build_dir = Path(build_dir)
+    print(f"[1/4] Validation de {data_path.name}…", flush=True)
+    data = validate_file(data_path)
+    territory = resolve_territory(data, data_path, code)
+    slug = territory_slug(territory)
+    print(f"      {territory.nom} ({territory.code}) : {fr_int((data.values['territoire'] == territory.code).sum())} "
+          "valeurs valides", flush=True)
+
+    own = Chapter(territory.code, slug, territory.nom, data_path, nature="territoire")
+    comparison = ComparisonChapter(territory.code, f"comparaison-{slug}",
+                                   f"comparaison de {territory.nom} avec les pilotes", data_path)
+    home = f"livre-{slug}"
+    rel = "book/territoires/"
+    build_dir.mkdir(parents=True, exist_ok=True)
+    work = build_dir / OUTPUT_NAME / f".travail-{slug}"
+    work.mkdir(parents=True, exist_ok=True)
+    # The method notebooks read the pilots' data: reuse the main book's executed copies when the
+    # main book was built on the same inputs, else keep a cache of this territory's own.
+    digest = notebooks_fingerprint(DEFAULT_DATA)
+    main_work = build_dir / WORK_NAME
+    stamp = main_work / STAMP_NAME
+    cache = notebook_cache(main_work) if stamp.exists() and stamp.read_text() == digest else None
+    toc_path, config_path = work / "_toc.yml", work / "_config.yml"
+    toc_path.write_text(yaml.safe_dump(territory_toc(rel + home, rel + own.slug, rel + comparison.slug),
+                                       allow_unicode=True, sort_keys=False), encoding="utf-8")
+    config_path.write_text(yaml.safe_dump(territory_config(territory, cache), allow_unicode=True, sort_keys=False),
+                           encoding="utf-8")
+
+    print("[2/4] Chapitres (le territoire, la comparaison, les pilotes s'ils ont changé) et cahiers…", flush=True)
+    execute_everything([own, comparison, *pilot_chapters(DEFAULT_DATA)], toc_notebooks(toc_path),
+                       work / "jupyter-book", digest, {}, build_dir, workers, cache_path=cache)
+
+    print("[3/4] Page d'accueil…", flush=True)
+    from observatoire.engine.catalogue import load_catalogue
+
+    home_nb = home_page(territory, data, data_path, own.slug, comparison.slug, len(load_catalogue().indicators))
+    tmp = CHAPTERS / f".{home}.ipynb.tmp"
+    nbformat.write(home_nb, tmp)
+    os.replace(tmp, CHAPTERS / f"{home}.ipynb")
+
+    print("[4/4] Construction du livre (jupyter-book, avertissements = erreurs)…", flush=True)
+    html = sphinx_build(work / "jupyter-book", digest, env={}, toc=toc_path, config=config_path)
+    target = build_dir / OUTPUT_NAME / slug / "html"
+    publish(html, target)
+    index = (target / "index.html").resolve()
+    print(f"Livre de {territory.nom} construit en {time.perf_counter() - started:.0f} s.\n"
+          f"Ouvrez : {index}", flush=True)
+    return index

@@ -1,0 +1,120 @@
+"""Aggregation: combine scores of children into their parent's score.
+
+The hierarchy is indicator → (axe × commun) → axe → indice global, a tree in which each axis
+gives its communs equal voice whatever their number of indicators. The profile by commun (the
+default view, as in CRATer or the City Resilience Index) is a cross-cut of the same indicators.
+
+Missing values are skipped and the weights of the present children renormalised, but only
+while the present children carry at least ``min_coverage`` of the total weight; below that the
+aggregate is missing (NaN) rather than resting on too little data.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+DEFAULT_MIN_COVERAGE = 0.5
+
+
+def aggregate_arithmetic(x, w) -> np.ndarray:
+    """Weighted arithmetic mean per row of ``x`` (n × k), skipping NaN."""
+    x, w = _prepare(x, w)
+    present = np.isfinite(x)
+    wp = np.where(present, w, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(present, x * w, 0.0).sum(1) / wp.sum(1)
+
+
+def aggregate_geometric(x, w) -> np.ndarray:
+    """Weighted geometric mean per row, skipping NaN; a zero child gives zero."""
+    x, w = _prepare(x, w)
+    present = np.isfinite(x)
+    wp = np.where(present, w, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        logs = np.where(present, np.log(np.where(present, x, 1.0)) * w, 0.0)
+        return np.exp(logs.sum(1) / wp.sum(1))
+
+
+def aggregate_generalised(x, w, p: float) -> np.ndarray:
+    """Weighted power mean of order ``p`` (p=1 arithmetic, p→0 geometric, p=−1 harmonic)."""
+    if p == 0:
+        return aggregate_geometric(x, w)
+    x, w = _prepare(x, w)
+    present = np.isfinite(x)
+    wp = np.where(present, w, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        powered = np.where(present, np.power(np.where(present, x, 1.0), p) * w, 0.0)
+        return np.power(powered.sum(1) / wp.sum(1), 1.0 / p)
+
+
+METHODS = ("arithmetic", "geometric", "generalised")
+#: What each method is called for people (CLI flags, book, Campus).
+LABELS = {"arithmetic": "arithmetique", "geometric": "geometrique", "generalised": "generalisee"}
+
+#: Scores are on [0, 100]. A geometric mean, or a power mean of order ≤ 0, reads them on
+#: [FLOOR, 100] instead, then maps its result back: as COINr users do, so that one score of 0
+#: lowers the mean without vetoing it (a zero would make the mean 0 whatever the other
+#: scores). The mapping is affine and increasing: equal scores still aggregate to themselves,
+#: and the geometric mean stays at or below the arithmetic one.
+SCALE, FLOOR = 100.0, 1.0
+
+
+def needs_floor(method: str, p: float = 0.5) -> bool:
+    return method == "geometric" or (method == "generalised" and p <= 0)
+
+
+def to_floor(x):
+    return FLOOR + (SCALE - FLOOR) / SCALE * np.asarray(x, dtype="float64")
+
+
+def from_floor(m):
+    return (np.asarray(m, dtype="float64") - FLOOR) * SCALE / (SCALE - FLOOR)
+
+
+def aggregate_rows(x, w, method: str = "arithmetic", p: float = 0.5) -> np.ndarray:
+    """Aggregate scores on [0, 100] (see :data:`FLOOR` for the geometric and low-order means)."""
+    if method == "arithmetic":
+        return aggregate_arithmetic(x, w)
+    if method == "geometric":
+        return from_floor(aggregate_geometric(to_floor(x), w))
+    if method == "generalised":
+        if needs_floor(method, p):
+            return from_floor(aggregate_generalised(to_floor(x), w, p))
+        return aggregate_generalised(x, w, p)
+    raise ValueError(f"méthode d'agrégation inconnue : « {method} » (attendu : {', '.join(METHODS)})")
+
+
+def coverage(x, w) -> np.ndarray:
+    """Share of the total weight carried by the children that have a value."""
+    x, w = _prepare(x, w)
+    return np.where(np.isfinite(x), w, 0.0).sum(1) / w.sum()
+
+
+def aggregate_groups(scores: pd.DataFrame, groups: pd.Series, weights: pd.Series,
+                     method: str = "arithmetic", p: float = 0.5,
+                     min_coverage: float = DEFAULT_MIN_COVERAGE) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Aggregate the columns of ``scores`` by ``groups`` (column → parent).
+
+    Returns (parent scores, coverage shares), both territories × parents, parents in order of
+    first appearance in ``groups``.
+    """
+    parents = list(dict.fromkeys(groups.loc[scores.columns]))
+    matrix = scores.to_numpy()  # once, then column positions: no DataFrame per parent
+    result, share = {}, {}
+    for parent in parents:
+        cols = groups.index[groups == parent].intersection(scores.columns, sort=False)
+        x = matrix[:, scores.columns.get_indexer(cols)]
+        w = weights.loc[cols].to_numpy()
+        value = aggregate_rows(x, w, method, p)
+        c = coverage(x, w)
+        result[parent] = np.where(c >= min_coverage - 1e-12, value, np.nan)
+        share[parent] = c
+    index = scores.index
+    return pd.DataFrame(result, index=index), pd.DataFrame(share, index=index)
+
+
+def _prepare(x, w):
+    x = np.atleast_2d(np.asarray(x, dtype="float64"))
+    w = np.asarray(w, dtype="float64").reshape(1, -1)
+    return x, w

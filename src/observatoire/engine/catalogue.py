@@ -1,0 +1,233 @@
+"""The indicator catalogue (data/catalogue/): what each indicator measures, where it sits in the
+Observatoire's frame (axis, commun, actor, spatial and time scale), how it is scored (direction,
+goalposts, target) and which public source supplies it. Directions and goalposts live here, in
+the metadata, never in code.
+"""
+
+from __future__ import annotations
+
+from observatoire import paths
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from observatoire.errors import Problem, ValidationError
+from observatoire.engine.load import LINE, read_table
+from observatoire.engine.tableschema import check_table, load_table_schema
+
+DEFAULT_DIRECTORY = paths.CATALOGUE
+
+ACTORS = ("entreprises", "territoires", "société")
+SPATIAL_SCALES = ("local", "régional", "national-mondial")
+TIME_SCALES = ("mois", "années", "décennies")
+PERIODICITY_OF_TIME_SCALE = {"mois": "mensuelle", "années": "annuelle", "décennies": "projection"}
+NUMERIC = ["borne_basse", "borne_haute", "cible", "min_plausible", "max_plausible",
+           "demo_centre", "demo_dispersion"]
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    indicators: pd.DataFrame  # index: id
+    axes: pd.DataFrame  # index: id (int)
+    communs: pd.DataFrame  # index: id
+    directory: str
+
+    def axis_label(self, axis: int) -> str:
+        return self.axes.loc[int(axis), "libelle"]
+
+    def commun_label(self, commun: str) -> str:
+        return self.communs.loc[commun, "libelle"]
+
+
+def load_catalogue(directory: str | os.PathLike | None = None) -> Catalogue:
+    """Read and check the catalogue; raise :class:`ValidationError` listing every problem."""
+    directory = Path(directory or os.environ.get("OBSERVATOIRE_CATALOGUE") or DEFAULT_DIRECTORY)
+    return _load(str(directory.resolve()))
+
+
+@lru_cache(maxsize=4)
+def _load(directory: str) -> Catalogue:
+    d = Path(directory)
+    problems: list[Problem] = []
+    tables = {}
+    for name in ("indicateurs", "axes", "communs"):
+        raw = read_table(d / f"{name}.csv")
+        schema_path = d / f"{name}.schema.json"
+        if schema_path.exists():
+            problems += check_table(raw, load_table_schema(schema_path))
+        tables[name] = raw
+    if problems:
+        raise ValidationError(problems)
+
+    axes = tables["axes"].rows.drop(columns=LINE)
+    axes["id"] = axes["id"].astype(int)
+    axes = axes.set_index("id").sort_index()
+    communs = tables["communs"].rows.drop(columns=LINE).set_index("id")
+
+    raw = tables["indicateurs"]
+    ind = raw.rows.copy()
+    for col in NUMERIC:
+        if col in ind.columns:
+            ind[col] = pd.to_numeric(ind[col].replace("", None), errors="coerce").astype("float64")
+    ind["axe"] = ind["axe"].astype(int)
+    ind["direction"] = ind["direction"].astype(int)
+    problems += _check_consistency(raw.path, ind, axes, communs)
+    if problems:
+        raise ValidationError(problems)
+    ind = ind.drop(columns=LINE).set_index("id")
+    return Catalogue(ind, axes, communs, directory)
+
+
+def _check_consistency(path, ind, axes, communs) -> list[Problem]:
+    """Cross-field rules a Table Schema cannot express."""
+    problems = []
+    for row in ind.itertuples(index=False):
+        line = getattr(row, LINE)
+
+        def bad(column, value, message):
+            problems.append(Problem(path, line, column, str(value), message))
+
+        if row.axe not in axes.index:
+            bad("axe", row.axe, "axe inconnu de axes.csv")
+        if row.commun not in communs.index:
+            bad("commun", row.commun, "commun inconnu de communs.csv")
+        if row.direction not in (1, -1):
+            bad("direction", row.direction, "1 (plus = mieux) ou -1 (moins = mieux) attendu")
+        if not row.borne_basse < row.borne_haute:
+            bad("borne_haute", row.borne_haute, f"doit dépasser borne_basse ({row.borne_basse})")
+        if not (row.min_plausible <= row.borne_basse and row.borne_haute <= row.max_plausible):
+            bad("min_plausible", row.min_plausible,
+                "les bornes doivent être dans la plage plausible [min_plausible, max_plausible]")
+        expected = PERIODICITY_OF_TIME_SCALE.get(row.echelle_temporelle)
+        if expected and row.periodicite != expected:
+            bad("periodicite", row.periodicite,
+                f"« {expected} » attendu pour l'échelle temporelle « {row.echelle_temporelle} »")
+    return problems
+
+
+def counts_by_commun_and_axis(catalogue: Catalogue) -> pd.DataFrame:
+    """Indicators per commun (rows, catalogue order) and axis (columns, axis order), labelled."""
+    ind = catalogue.indicators
+    table = pd.crosstab(ind["commun"], ind["axe"])
+    table = table.reindex(index=catalogue.communs.index, columns=catalogue.axes.index, fill_value=0)
+    table.index = [catalogue.commun_label(c) for c in table.index]
+    table.columns = [catalogue.axis_label(a) for a in table.columns]
+    return table
+
+
+def cube_coverage(catalogue: Catalogue) -> pd.DataFrame:
+    """Number of indicators in each actor × spatial scale × time scale cell (27 rows)."""
+    index = pd.MultiIndex.from_product([ACTORS, SPATIAL_SCALES, TIME_SCALES],
+                                       names=["acteur", "echelle_spatiale", "echelle_temporelle"])
+    counts = catalogue.indicators.groupby(["acteur", "echelle_spatiale", "echelle_temporelle"]).size()
+    return counts.reindex(index, fill_value=0).rename("indicateurs").reset_index()
+
+
+#: How the data dictionary shows an indicator's direction, and what the arrow means.
+DIRECTION_ARROWS = {1: "↑", -1: "↓"}
+ARROW_MEANINGS = {"↑": "une valeur plus élevée est meilleure", "↓": "une valeur plus basse est meilleure"}
+
+
+def _fr_plain(x: float) -> str:
+    """A catalogue number in French, with only the decimals it has: 0.5 → « 0,5 », 100 → « 100 »."""
+    from observatoire.text import fr_number
+
+    if pd.isna(x):
+        return ""
+    decimals = len(f"{float(x):.6f}".rstrip("0").split(".")[1])
+    return fr_number(float(x), decimals).replace("-", "\u2212")
+
+
+def data_dictionary(catalogue: Catalogue) -> pd.DataFrame:
+    """One row per indicator, in axis, commun and catalogue order, with its fields as a reader
+    reads them (French numbers, commun label, ↑/↓ direction). Plain text: render it with
+    :func:`data_dictionary_html`, which escapes it."""
+    from observatoire.engine.denominate import COUNT_BASE_POPULATION
+    from observatoire.text import fr_int
+
+    ind = catalogue.indicators
+    per_base = f" (pour {fr_int(COUNT_BASE_POPULATION)} hab.)"  # goalposts of counts, see pipeline
+    bounds = [f"{_fr_plain(lo)}\u00a0à\u00a0{_fr_plain(hi)}" + (per_base if agg == "compte" else "")
+              for lo, hi, agg in zip(ind["borne_basse"], ind["borne_haute"], ind["agregation"])]
+    table = pd.DataFrame({
+        "identifiant": ind.index.astype(str),
+        "libelle": ind["libelle"].astype(str).to_numpy(),
+        "definition": ind["definition"].astype(str).to_numpy(),
+        "axe": ind["axe"].astype(int).to_numpy(),
+        "commun": ind["commun"].map(catalogue.commun_label).astype(str).to_numpy(),
+        "acteur": ind["acteur"].astype(str).to_numpy(),
+        "echelle_spatiale": ind["echelle_spatiale"].astype(str).to_numpy(),
+        "echelle_temporelle": ind["echelle_temporelle"].astype(str).to_numpy(),
+        "unite": ind["unite"].astype(str).to_numpy(),
+        "sens": ind["direction"].map(DIRECTION_ARROWS).to_numpy(),
+        "bornes": bounds,
+        "cible": [_fr_plain(c) for c in ind["cible"]],
+        "nature": ind["nature"].astype(str).to_numpy(),
+        "agregation": ind["agregation"].astype(str).to_numpy(),
+        "source": ind["source"].astype(str).to_numpy(),
+        "source_url": ind["source_url"].astype(str).to_numpy(),
+    })
+    commun_rank = {c: i for i, c in enumerate(catalogue.communs.index)}
+    order = pd.DataFrame({"axe": table["axe"], "commun": ind["commun"].map(commun_rank).to_numpy(),
+                          "position": range(len(table))})
+    return table.loc[order.sort_values(["axe", "commun", "position"]).index].reset_index(drop=True)
+
+
+_DICTIONARY_STYLE = """<style>
+table.dictionnaire { border-collapse: collapse; font-size: 0.85em; line-height: 1.35; width: 100%; }
+table.dictionnaire th, table.dictionnaire td { border-bottom: 1px solid #d0d0d0; padding: 0.4em 0.5em;
+  text-align: left; vertical-align: top; }
+table.dictionnaire thead th { border-bottom: 2px solid #808080; }
+table.dictionnaire tbody th { background: rgba(128, 128, 128, 0.12); font-weight: 600; }
+table.dictionnaire td.indicateur { min-width: 10em; }
+table.dictionnaire td.definition { min-width: 18em; }
+table.dictionnaire td.mesure { min-width: 8.5em; }
+table.dictionnaire code { overflow-wrap: anywhere; }
+table.dictionnaire .source { display: block; margin-top: 0.35em; }
+table.dictionnaire .sens { font-size: 1.15em; font-weight: 600; }
+table.dictionnaire .note { color: #666; font-size: 0.92em; }
+</style>"""
+
+_DICTIONARY_HEADER = ("Indicateur", "Définition et source", "Unité, sens, bornes, cible", "Acteur, échelles")
+
+
+def data_dictionary_html(dictionary: pd.DataFrame) -> str:
+    """Rows of :func:`data_dictionary` as an HTML table, one group of rows per commun. Every
+    catalogue text is escaped, so that no text can break the page; a source links to its
+    address when that is http(s)."""
+    from html import escape
+
+    def e(text) -> str:
+        return escape(str(text), quote=True)
+
+    groups = []
+    # A group per run of consecutive rows of one commun: the rows keep the order they are given in.
+    runs = (dictionary["commun"] != dictionary["commun"].shift()).cumsum()
+    for _, rows in dictionary.groupby(runs, sort=False):
+        commun = rows["commun"].iloc[0]
+        lines = [f'<tr><th colspan="{len(_DICTIONARY_HEADER)}" scope="rowgroup">Commun : {e(commun)}</th></tr>']
+        for r in rows.itertuples(index=False):
+            note = r.nature + (f" · {r.agregation}" if r.agregation != "taux" else "")
+            meaning = e(ARROW_MEANINGS.get(r.sens, ""))
+            ident = e(r.identifiant).replace("_", "_<wbr>")  # long identifiers wrap at underscores
+            url = str(r.source_url)
+            source = (f'<a href="{e(url)}">{e(r.source)}</a>' if url.startswith(("https://", "http://"))
+                      else e(r.source))
+            cells = [
+                ("indicateur", f"<strong>{e(r.libelle)}</strong><br><code>{ident}</code>"
+                     f'<br><span class="note">{e(note)}</span>'),
+                ("definition", f'{e(r.definition)}<span class="source"><span class="note">Source :</span> '
+                               f"{source}</span>"),
+                ("mesure", f'{e(r.unite)} <span class="sens" title="{meaning}" aria-label="{meaning}">'
+                           f'{e(r.sens)}</span><br><span class="note">bornes :</span> {e(r.bornes)}'
+                           f'<br><span class="note">cible :</span> {e(r.cible) or "—"}'),
+                ("acteur", f"{e(r.acteur)}<br>{e(r.echelle_spatiale)}<br>{e(r.echelle_temporelle)}"),
+            ]
+            lines.append("<tr>" + "".join(f'<td class="{c}">{html}</td>' for c, html in cells) + "</tr>")
+        groups.append("<tbody>\n" + "\n".join(lines) + "\n</tbody>")
+    header = "".join(f'<th scope="col">{escape(h)}</th>' for h in _DICTIONARY_HEADER)
+    return (f'{_DICTIONARY_STYLE}\n<table class="dictionnaire">\n<thead><tr>{header}</tr></thead>\n'
+            + "\n".join(groups) + "\n</table>")
