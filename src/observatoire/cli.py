@@ -226,27 +226,42 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INVALID
 
 
+#: The commands that build a book (HTML, territory, PDF, publication).
+BUILD_COMMANDS = ("livre", "territoire", "pdf", "publier")
+
+
+def _build(args) -> int:
+    """The build commands, all through the one build pipeline (observatoire.build.pipeline)."""
+    # jsonschema (imported with nbformat by every build) would compile the Lark grammars of
+    # rfc3987_syntax, 1.5 s, for two IRI format checks the build never uses. The build's own
+    # processes go without them, as where that package is not installed; importing the
+    # observatoire package changes nothing for anyone else.
+    sys.modules.setdefault("rfc3987_syntax", None)
+    from observatoire import paths
+    from observatoire.build import pdf, publication
+    from observatoire.build.book import build_book
+    from observatoire.build.pipeline import BuildError
+    from observatoire.build.territory_book import build_territory_book
+
+    try:
+        if args.commande == "livre":
+            build_book(args.donnees or paths.DEFAULT_DATA, args.sortie or paths.BUILD)
+        elif args.commande == "territoire":
+            build_territory_book(args.fichier, args.code, args.sortie or paths.BUILD)
+        elif args.commande == "pdf":
+            pdf.build_pdf(args.donnees or paths.DEFAULT_DATA, args.sortie or pdf.DEFAULT_OUTPUT)
+        else:
+            publication.publish(args.sortie or publication.DEFAULT_OUTPUT, args.donnees or paths.DEFAULT_DATA,
+                                build=not args.sans_construction)
+    except (BuildError, pdf.EditionError, publication.PublicationError) as exc:
+        print(f"Erreur : {exc}", file=sys.stderr)
+        return EXIT_BUILD
+    return EXIT_OK
+
+
 def _run(args) -> int:
-    if args.commande == "livre":
-        from observatoire.build import book
-
-        try:
-            book.build_book(args.donnees or book.DEFAULT_DATA, args.sortie or book.ROOT / "_build")
-        except book.BuildError as exc:
-            print(f"Erreur : {exc}", file=sys.stderr)
-            return EXIT_BUILD
-        return EXIT_OK
-
-    if args.commande == "territoire":
-        from observatoire.build import book
-        from observatoire.build.territory_book import build_territory_book
-
-        try:
-            build_territory_book(args.fichier, args.code, args.sortie or book.ROOT / "_build")
-        except book.BuildError as exc:
-            print(f"Erreur : {exc}", file=sys.stderr)
-            return EXIT_BUILD
-        return EXIT_OK
+    if args.commande in BUILD_COMMANDS:
+        return _build(args)
 
     if args.commande == "valider":
         from observatoire.engine.validate import validate_file
@@ -327,29 +342,6 @@ def _run(args) -> int:
         return _export(args)
     if args.commande == "national":
         return _national(args)
-    if args.commande == "pdf":
-        from observatoire.build import pdf as edition
-        from observatoire.build import book
-
-        try:
-            edition.build_pdf(args.donnees or book.DEFAULT_DATA, args.sortie or edition.DEFAULT_OUTPUT)
-        except (edition.EditionError, book.BuildError) as exc:
-            print(f"Erreur : {exc}", file=sys.stderr)
-            return EXIT_BUILD
-        return EXIT_OK
-
-    if args.commande == "publier":
-        from observatoire.build import pdf as edition
-        from observatoire.build import book
-        from observatoire.build import publication
-
-        try:
-            publication.publish(args.sortie or publication.DEFAULT_OUTPUT, args.donnees or book.DEFAULT_DATA,
-                                build=not args.sans_construction)
-        except (publication.PublicationError, edition.EditionError, book.BuildError) as exc:
-            print(f"Erreur : {exc}", file=sys.stderr)
-            return EXIT_BUILD
-        return EXIT_OK
     raise AssertionError(args.commande)
 
 

@@ -4,7 +4,6 @@ and each choice logged, so that any score can say how it was made (as COINr's co
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -169,47 +168,20 @@ def compute_scores(values: pd.DataFrame, catalogue: Catalogue, choices: Choices 
     return Scores(catalogue, choices, datasets, log)
 
 
-#: Data files scored once for this process and the processes it forks, by file identity (path,
-#: size, modification time): filled only by :func:`keep_scored_file`, which the kernel server of
-#: the book's build calls so that every notebook kernel it forks finds the book's data scored.
-#: A changed file has another identity, and is scored again.
-_KEPT_FILES: dict[tuple, tuple] = {}
-
-
-def _file_identity(data_path) -> tuple | None:
-    try:
-        status = os.stat(data_path)
-    except (OSError, TypeError, ValueError):
-        return None
-    return os.path.realpath(data_path), status.st_size, status.st_mtime_ns
-
-
-def keep_scored_file(data_path) -> tuple:
-    """Score ``data_path`` with the default choices and keep the result for
-    :func:`score_data_file` (read-only: every caller receives these same objects)."""
-    _KEPT_FILES.pop(_file_identity(data_path), None)
-    result = score_data_file(data_path)
-    _KEPT_FILES[_file_identity(data_path)] = result
-    return result
-
-
 def score_data_file(data_path, choices: Choices | None = None, catalogue: Catalogue | None = None,
-                    reference=None):
+                    reference=None, demonstration: bool = False):
     """Read, validate and score a territory data file: (Scores, ValidatedData).
 
     Raises :class:`~observatoire.errors.ValidationError` (every problem, in French) on a bad file.
+    ``demonstration``: the file may hold fictional territories (``FICTIF-…``).
     """
     from observatoire.engine.catalogue import load_catalogue
     from observatoire.engine.reference import load_reference, population_by_code
     from observatoire.engine.validate import validate_file
 
-    defaults = (choices is None and (catalogue is None or catalogue is load_catalogue())
-                and (reference is None or reference is load_reference()))
-    if defaults and _KEPT_FILES and (kept := _KEPT_FILES.get(_file_identity(data_path))):
-        return kept
     catalogue = catalogue or load_catalogue()
     reference = reference or load_reference()
-    data = validate_file(data_path, catalogue, reference)
+    data = validate_file(data_path, catalogue, reference, demonstration=demonstration)
     codes = data.values["territoire"].unique()
     population = population_by_code(reference).reindex(codes).astype("float64")
     return compute_scores(data.values, catalogue, choices, population), data

@@ -511,20 +511,6 @@ class Uncertainty:
         return self.sensitivity().mean(axis=0, skipna=True).rename("moyenne")
 
 
-#: Draws kept for Scores objects that live as long as the process (the data files kept by
-#: pipeline.keep_scored_file), by (id of the scores, draws, seed), default space only: filled by
-#: :func:`keep_draws`, for the kernels forked by the book's kernel server.
-_KEPT_DRAWS: dict[tuple[int, int, int], tuple[Scores, Uncertainty]] = {}
-
-
-def keep_draws(scores: Scores, n_draws: int = DEFAULT_DRAWS, seed: int = DEFAULT_SEED) -> Uncertainty:
-    """Run :func:`monte_carlo` with the default space and keep the result for later calls on
-    the same ``scores`` object (read-only: every caller receives the same object)."""
-    result = monte_carlo(scores, n_draws, seed)
-    _KEPT_DRAWS[id(scores), n_draws, seed] = (scores, result)  # the scores kept alive: id unique
-    return result
-
-
 def monte_carlo(scores: Scores, n_draws: int = DEFAULT_DRAWS, seed: int = DEFAULT_SEED,
                 space: Space | None = None, power_bins: int = 5) -> Uncertainty:
     """Recompute every territory of ``scores`` under ``n_draws`` random sets of choices.
@@ -532,9 +518,6 @@ def monte_carlo(scores: Scores, n_draws: int = DEFAULT_DRAWS, seed: int = DEFAUL
     Weights are perturbed around the run's own (``scores.choices.weights``); the coverage
     threshold and the raw values are the run's. Same seed → identical results.
     """
-    if space is None and power_bins == 5 and (kept := _KEPT_DRAWS.get((id(scores), n_draws, seed))):
-        if kept[0] is scores:
-            return kept[1]
     model = ScoringModel.from_scores(scores)
     space = space or Space()
     rng = np.random.default_rng(seed)

@@ -16,7 +16,6 @@ from observatoire import paths
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
