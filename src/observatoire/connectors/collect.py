@@ -189,9 +189,9 @@ def estimate(plan: dict[Connector, list[Unit]], clients: dict[str, Client], cont
     cached: dict[str, int] = defaultdict(int)
     apis: dict[str, Api] = {}
     for connector, units in plan.items():
-        api = connector.api
+        client = clients[connector.api.key]
+        api = client.api
         apis[api.name] = api
-        client = clients[api.key]
         for unit in units:
             for url, params in connector.queries(unit, context):
                 if client.is_cached(url, params):
@@ -568,7 +568,7 @@ def summary(collection: Collection, catalogue: Catalogue) -> str:
     for key, label in (("valeurs", "valeurs"), ("a_renseigner", "lignes à renseigner"),
                        ("communes", "valeurs communales"), ("hors_catalogue", "valeurs d'indicateurs proposés")):
         if key in collection.written:
-            frame = {"valeurs": values, "a_renseigner": collection.to_fill, "communes": collection.communal,
+            frame = {"valeurs": values, "a_renseigner": collection.to_fill, "communes": collection.communes,
                      "hors_catalogue": off}[key]
             lines.append(f"Écrit : {collection.written[key]} ({fr_int(len(frame))} {label})")
     if collection.status == PARTIAL:

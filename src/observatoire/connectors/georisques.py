@@ -194,7 +194,7 @@ class Dicrim(_Gaspar):
         if not parsed["risks"]:
             raise NoData(f"{self.label}, {unit.label} : aucun risque majeur recensé dans GASPAR, commune hors du "
                          "champ de l'indicateur", out_of_scope=True)
-        pages = fetched["gaspar/risques"] + fetched["gaspar/dicrim"]
+        pages = fetched["gaspar/dicrim"] + fetched["gaspar/risques"]
         has = bool(parsed["dicrim"])
         labels = [r["libelle_risque_long"] for r in parsed["risks"]]
         provenance = self.provenance(
@@ -231,7 +231,7 @@ class Pprn(_Gaspar):
         if not parsed["natural"]:
             raise NoData(f"{self.label}, {unit.label} : aucun risque naturel majeur recensé dans GASPAR, commune "
                          "hors du champ de l'indicateur", out_of_scope=True)
-        pages = fetched["gaspar/risques"] + fetched["gaspar/pprn"]
+        pages = fetched["gaspar/pprn"] + fetched["gaspar/risques"]
         active = parsed["active"]
         state_known = all("etat" in p for p in parsed["plans"])
         provenance = self.provenance(
