@@ -472,7 +472,7 @@ def _collect(args) -> int:
     catalogue = load_catalogue()
     result = collect.collect(args.code, output, catalogue, reference, every_epci=args.tous, since=args.depuis,
                              cache_directory=Path(args.cache) if args.cache else default_cache_directory(),
-                             refresh=args.rafraichir, progress=not args.silencieux and sys.stderr.isatty())
+                             refresh=args.rafraichir, progress=not args.silencieux)
     print(collect.summary(result, catalogue))
     if result.status == collect.OFFLINE:
         return EXIT_OFFLINE

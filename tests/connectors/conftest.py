@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import pytest_socket
 import responses
 
 from observatoire.connectors import datagouv, georisques, hubeau, insee
@@ -29,15 +30,12 @@ COMMUNES = ("30003", "30133", "30276")
 LOOPBACK = ["127.0.0.1", "::1"]
 
 
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if HERE in Path(str(item.path)).parents:
-            item.add_marker(pytest.mark.allow_hosts(LOOPBACK))
-
-
 @pytest.fixture(autouse=True)
-def no_name_resolution(monkeypatch):
-    """Resolving any name but the loopback's fails, as it would offline."""
+def network_blocked(monkeypatch):
+    """Connections to any host but the loopback (and local Unix sockets, which the book build's
+    kernel server uses) are refused by pytest-socket; resolving any other name fails, as offline.
+    pytest-socket lifts the restriction after each test."""
+    pytest_socket.socket_allow_hosts(LOOPBACK, allow_unix_socket=True)
     real = socket.getaddrinfo
 
     def guarded(host, *args, **kwargs):

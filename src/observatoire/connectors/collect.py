@@ -245,7 +245,8 @@ def _run_api(connectors: list[Connector], plan: dict[Connector, list[Unit]], cli
                     report.stopped, report.network = exc.message, True
                     break
                 except SourceError as exc:
-                    report.failures[unit.code] = exc.message
+                    named = exc.message if unit.label in exc.message else f"{unit.label} — {exc.message}"
+                    report.failures[unit.code] = named
                     in_a_row += 1
                 except Exception as exc:  # a bug or an answer no check foresaw: a message, never a traceback
                     report.failures[unit.code] = (f"{connector.label}, {unit.label} : réponse inattendue, "
@@ -423,7 +424,10 @@ def assemble(reports: list[Report], targets: list[Territory], level: str, catalo
                               "periode": FILL_PERIODS[meta["periodicite"]], "valeur": None, "unite": meta["unite"],
                               "source": meta["source"],
                               "commentaire": _reason(indicator, territory, reports, covered, catalogue, withheld)})
-    return values, _frame(fill_rows, catalogue), _frame(communal, extended), off
+    communal = _frame(communal, extended)
+    known = communal["indicateur"].isin(catalogue.indicators.index)
+    off = pd.concat([off, communal[~known]], ignore_index=True) if (~known).any() else off
+    return values, _frame(fill_rows, catalogue), communal[known].reset_index(drop=True), off
 
 
 def _frame(rows: list[dict], catalogue: Catalogue) -> pd.DataFrame:

@@ -163,13 +163,14 @@ class CatNat(_Gaspar):
         for year in range(first, last + 1):
             window = [d for d in decrees if year - WINDOW_YEARS + 1 <= d["_year"] <= year]
             distinct = sorted({d["code_national_catnat"] for d in window})
-            shown = [{k: v for k, v in d.items() if not k.startswith("_")} for d in window]
+            shown = [{k: d[k] for k in ("code_national_catnat", "date_publication_jo", "libelle_risque_jo")}
+                     for d in window]
             total = pages[0].payload.get("results")
             provenance = self.provenance(
                 pages, "gaspar/catnat",
                 millesime=f"GASPAR, état de la base à la date de consultation ; arrêtés publiés de "
                           f"{year - WINDOW_YEARS + 1} à {year}",
-                extrait=f"results={total} ; dans la fenêtre : {excerpt(shown, 300)}",
+                extrait=f"results={total} ; dans la fenêtre : {excerpt(shown, 360)}",
                 commentaire=f"{len(distinct)} arrêté(s) distinct(s) (code_national_catnat) publié(s) au Journal "
                             f"officiel du 01/01/{year - WINDOW_YEARS + 1} au 31/12/{year}",
                 dataset="arrêtés de catastrophe naturelle")

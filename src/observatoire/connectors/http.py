@@ -85,10 +85,9 @@ class Fetched:
     from_cache: bool
 
 
-def make_limiter(api: Api) -> Limiter:
+def make_limiter(api: Api, clock=None) -> Limiter:
     """A token bucket for ``api``: ``limit`` tokens per ``interval``, refilled smoothly (burst 1)."""
-    return Limiter(StateBucket([Rate(api.limit, api.interval, burst=1)],
-                               algorithm=TokenBucket()))
+    return Limiter(StateBucket([Rate(api.limit, api.interval, burst=1)], algorithm=TokenBucket(), clock=clock))
 
 
 class RateLimitedAdapter(HTTPAdapter):
@@ -182,6 +181,7 @@ class Client:
         self._backoff = wait_exponential_jitter(initial=1, max=30)
         #: Requests that really went out (cache misses), for the summary.
         self.sent = 0
+        self._refreshed: set[str] = set()
 
     def close(self) -> None:
         self.session.close()
@@ -199,7 +199,9 @@ class Client:
         return after if after is not None else self._backoff(state)
 
     def _attempt(self, url: str, params) -> requests.Response:
-        options = {"force_refresh": True} if (self.cached and self.refresh) else {}
+        # --rafraichir asks each query again once per run, not once per connector that needs it.
+        shown = self.query_url(url, params)
+        options = {"force_refresh": True} if (self.cached and self.refresh and shown not in self._refreshed) else {}
         try:
             response = self.session.get(url, params=params, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), **options)
         except (requests.ConnectionError, requests.Timeout) as exc:
@@ -208,6 +210,8 @@ class Client:
             self.sent += 1
         if response.status_code == 429 or response.status_code >= 500:
             raise _BadStatus(response)
+        if options:
+            self._refreshed.add(shown)
         return response
 
     def get_json(self, url: str, params: dict | list | None = None) -> Fetched:
