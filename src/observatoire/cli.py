@@ -470,9 +470,14 @@ def _collect(args) -> int:
         print(f"Erreur : {output} : la collecte écrit un fichier .csv", file=sys.stderr)
         return EXIT_INVALID
     catalogue = load_catalogue()
-    result = collect.collect(args.code, output, catalogue, reference, every_epci=args.tous, since=args.depuis,
-                             cache_directory=Path(args.cache) if args.cache else default_cache_directory(),
-                             refresh=args.rafraichir, progress=not args.silencieux)
+    try:
+        result = collect.collect(args.code, output, catalogue, reference, every_epci=args.tous, since=args.depuis,
+                                 cache_directory=Path(args.cache) if args.cache else default_cache_directory(),
+                                 refresh=args.rafraichir, progress=not args.silencieux)
+    except KeyboardInterrupt:
+        print("\nCollecte interrompue : rien n'a été écrit. Les réponses déjà reçues sont en cache : relancez la même "
+              "commande pour reprendre.", file=sys.stderr)
+        return 130
     print(collect.summary(result, catalogue))
     if result.status == collect.OFFLINE:
         return EXIT_OFFLINE

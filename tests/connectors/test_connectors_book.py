@@ -1,5 +1,7 @@
 """End to end: ``collecter`` on the fixtures, then a territory's book built from its file."""
 
+import re
+
 import pytest
 
 from observatoire import cli
@@ -25,8 +27,7 @@ def test_collected_file_builds_a_territory_book(server, factory, tmp_path, monke
     assert "Collecte complète." in capsys.readouterr().out
 
     index = build_territory_book(output, None, tmp_path / "build")
-    page = index.read_text(encoding="utf-8")
-    assert "CC Terre de Camargue" in page
-    chapter = next((index.parent).rglob("*243000650*.html"), None) or index
-    text = chapter.read_text(encoding="utf-8")
-    assert "Terre de Camargue" in text
+    home = index.parent / re.search(r'url=([^"]+)"', index.read_text(encoding="utf-8")).group(1)
+    assert "CC Terre de Camargue" in home.read_text(encoding="utf-8")
+    pages = [p for p in index.parent.rglob("*.html") if "243000650" in p.name]
+    assert pages and any("Terre de Camargue" in p.read_text(encoding="utf-8") for p in pages)

@@ -298,3 +298,13 @@ def test_the_national_estimate_counts_every_commune_at_each_apis_rate():
     assert estimate.seconds["Géorisques"] == pytest.approx(communes)
     assert estimate.total_seconds == estimate.seconds["Géorisques"]
     assert "environ 9 h" in estimate.text() or "environ 10 h" in estimate.text()
+
+
+def test_an_interrupted_collection_writes_nothing_and_says_how_to_resume(run_cli, monkeypatch, tmp_path):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(collect, "run", interrupted)
+    status, text = run_cli(EPCI, "--sortie", str(tmp_path / "x.csv"), "--silencieux")
+    assert status == 130 and "Collecte interrompue : rien n'a été écrit" in text and "reprendre" in text
+    assert list(tmp_path.iterdir()) == []

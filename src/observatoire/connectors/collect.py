@@ -221,7 +221,7 @@ class _Progress:
 
 
 def _run_api(connectors: list[Connector], plan: dict[Connector, list[Unit]], client: Client, context: Context,
-             progress: _Progress, position: int) -> list[Report]:
+             progress: _Progress, position: int, stop: threading.Event) -> list[Report]:
     reports = [Report(c, len(plan[c])) for c in connectors]
     bar = progress.bar(client.api, sum(len(plan[c]) for c in connectors), position)
     unreachable: str | None = None
@@ -233,6 +233,9 @@ def _run_api(connectors: list[Connector], plan: dict[Connector, list[Unit]], cli
                 continue
             in_a_row = 0
             for unit in plan[connector]:
+                if stop.is_set():
+                    report.stopped = "collecte interrompue"
+                    break
                 try:
                     report.observations += connector.collect(client, unit, context)
                     in_a_row = 0
@@ -273,10 +276,15 @@ def run(plan: dict[Connector, list[Unit]], clients: dict[str, Client], context: 
     for connector in plan:
         by_api[connector.api.key].append(connector)
     bars = _Progress(progress)
+    stop = threading.Event()
     with ThreadPoolExecutor(max_workers=max(1, len(by_api))) as pool:
-        futures = [pool.submit(_run_api, connectors, plan, clients[key], context, bars, i)
+        futures = [pool.submit(_run_api, connectors, plan, clients[key], context, bars, i, stop)
                    for i, (key, connectors) in enumerate(by_api.items())]
-        done = [f.result() for f in futures]
+        try:
+            done = [f.result() for f in futures]
+        except BaseException:  # Ctrl-C: the threads finish their current query and stop
+            stop.set()
+            raise
     order = {c: i for i, c in enumerate(plan)}
     return sorted((r for reports in done for r in reports), key=lambda r: order[r.connector])
 
