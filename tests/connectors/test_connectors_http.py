@@ -22,7 +22,7 @@ def serve(server, **kw):
 
 
 def test_the_network_is_blocked_in_these_tests():
-    with pytest.raises(pytest_socket.SocketConnectBlockedError):
+    with pytest.raises(pytest_socket.SocketConnectBlockedError), pytest.warns(UserWarning, match="192.0.2.1"):
         socket.socket(socket.AF_INET, socket.SOCK_STREAM).connect(("192.0.2.1", 443))
     with pytest.raises(socket.gaierror):
         socket.getaddrinfo("georisques.gouv.fr", 443)
