@@ -234,6 +234,9 @@ def test_arguments_are_checked_in_french(run_cli, tmp_path):
     assert status == cli.EXIT_INVALID and "pas les deux" in text
     status, text = run_cli("FR")
     assert status == cli.EXIT_INVALID and "pas sur la France" in text
+    fictional = load_reference().fictional["code"].iloc[0]
+    status, text = run_cli(fictional)
+    assert status == cli.EXIT_INVALID and "territoire fictif" in text and "aucune API publique" in text
     status, text = run_cli("20040")
     assert status == cli.EXIT_INVALID and "2A" in text and "Traceback" not in text
     status, text = run_cli(EPCI, "--depuis", "1800")

@@ -57,7 +57,7 @@ from observatoire.connectors.files import write_texts_atomically
 from observatoire.connectors.http import Api, Client
 from observatoire.engine.catalogue import Catalogue
 from observatoire.engine.levels import roll_up
-from observatoire.engine.reference import Reference, Territory
+from observatoire.engine.reference import Reference, Territory, is_fictional
 from observatoire.engine.validate import LAST_OBSERVED_YEAR, validate_file
 from observatoire.errors import ValidationError
 from observatoire.text import fr_int, fr_number
@@ -165,8 +165,11 @@ def extended_catalogue(catalogue: Catalogue, proposals: pd.DataFrame) -> Catalog
 
 def targets_of(reference: Reference, code: str | None, every_epci: bool) -> list[Territory]:
     if every_epci:
-        return [reference.territory(c) for c in sorted(reference.epci["code"])]
+        return [reference.territory(c) for c in sorted(reference.epci["code"]) if not is_fictional(c)]
     territory = reference.territory(code)
+    if is_fictional(territory.code) or territory.level not in (*LEVEL_NAMES, "france"):
+        raise ValueError(f"« {territory.code} » est un territoire fictif : ses valeurs sont inventées pour les "
+                         "démonstrations, aucune API publique n'en publie ; donnez le code INSEE d'un territoire réel")
     if territory.level == "france":
         raise ValueError("la collecte porte sur une commune, un EPCI, un département ou une région, pas sur la France "
                          "entière (pour tous les EPCI : observatoire collecter --niveau epci --tous)")
