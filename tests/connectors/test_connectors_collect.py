@@ -311,3 +311,17 @@ def test_an_interrupted_collection_writes_nothing_and_says_how_to_resume(run_cli
     status, text = run_cli(EPCI, "--sortie", str(tmp_path / "x.csv"), "--silencieux")
     assert status == 130 and "Collecte interrompue : rien n'a été écrit" in text and "reprendre" in text
     assert list(tmp_path.iterdir()) == []
+
+
+def test_catalogue_proposals_add_new_ids_and_redefine_existing_ones_with_a_reason():
+    rows = pd.read_csv(collect.PROPOSALS, dtype=str, keep_default_na=False)
+    catalogue = load_catalogue()
+    header = list(pd.read_csv(collect.paths.CATALOGUE / "indicateurs.csv", nrows=0).columns)
+    assert list(rows.columns) == ["action", *header, "justification"]
+    assert set(rows["action"]) == {"ajouter", "redefinir"} and (rows["justification"].str.len() > 200).all()
+    added = set(rows.loc[rows["action"] == "ajouter", "id"])
+    assert not added & set(catalogue.indicators.index)
+    assert set(rows.loc[rows["action"] == "redefinir", "id"]) <= set(catalogue.indicators.index)
+    # Every indicator a connector fills is in the catalogue or proposed here.
+    filled = {i for c in collect.CONNECTORS for i in c.indicators}
+    assert filled <= set(catalogue.indicators.index) | added
