@@ -77,8 +77,6 @@ class Context:
 
     since: int | None = None
     population: Mapping[str, int] = field(default_factory=dict)
-    #: INSEE's ``GEO`` identifier of the unit's territory: « COM-33063 », « EPCI-200046977 »…
-    geo: Mapping[str, str] = field(default_factory=dict)
 
 
 class Connector(ABC):

@@ -393,6 +393,9 @@ def _reason(indicator: str, territory: Territory, reports: list[Report], covered
     notes = [report.no_data[u] for u in units if u in report.no_data]
     if notes:
         return f"À renseigner — pas de valeur publiée : {notes[0]}"
+    if report.connector.scale != COMMUNE and report.done:
+        return (f"À renseigner — {report.connector.label} : pas de valeur pour {territory.nom} ({territory.code}) dans "
+                "la réponse (territoire absent de la géographie de la source : fusionné ou créé depuis ?)")
     return f"À renseigner — aucune valeur reçue ; {suggested}"
 
 
