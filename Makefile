@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help install chromium book pdf publish territoire test test-fast bench national reference-data pilot-data demo-data lock clean
+.PHONY: help install chromium book pdf publish territoire collecter test test-fast bench national reference-data pilot-data demo-data lock clean
 
 help:
 	@echo "make book            construit le livre HTML dans _build/html"
@@ -14,6 +14,7 @@ help:
 	@echo "make pdf             construit l'édition PDF du livre dans _build/pdf/livre-blanc.pdf (chromium)"
 	@echo "make publish         assemble le site à publier (HTML, PDF, données ouvertes, modèle) dans _build/publication"
 	@echo "make territoire DONNEES=fichier.csv  construit le livre d'un territoire sur ses propres données"
+	@echo "make collecter CODE=200046977 [SORTIE=f.csv] [DEPUIS=2015]  pré-remplit un fichier de données depuis les API publiques"
 	@echo "make bench           mesure les performances (tableau + _build/bench/resultats.json)"
 	@echo "make national        une page par EPCI et des pages de synthèse nationales dans _build/national"
 	@echo "make pilot-data      régénère les données de démonstration des pilotes"
@@ -53,6 +54,13 @@ publish: $(STAMP) chromium
 territoire: $(STAMP)
 	@test -n "$(DONNEES)" || { echo "Indiquez le fichier : make territoire DONNEES=chemin/vers/fichier.csv" >&2; exit 2; }
 	$(PY) -m observatoire territoire $(DONNEES) $(if $(CODE),--code $(CODE))
+
+# Pre-fill a territory's data file from the public APIs (issue #16):
+#   make collecter CODE=200046977 [SORTIE=fichier.csv] [DEPUIS=2015] [RAFRAICHIR=1]
+#   make collecter NIVEAU=epci   (every EPCI: the national file that feeds make national DONNEES=…)
+collecter: $(STAMP)
+	@test -n "$(CODE)$(NIVEAU)" || { echo "Indiquez le territoire : make collecter CODE=200046977 (ou NIVEAU=epci pour tous les EPCI)" >&2; exit 2; }
+	$(PY) -m observatoire collecter $(if $(CODE),"$(CODE)") $(if $(NIVEAU),--niveau "$(NIVEAU)" --tous) $(if $(SORTIE),--sortie "$(SORTIE)") $(if $(DEPUIS),--depuis "$(DEPUIS)") $(if $(RAFRAICHIR),--rafraichir)
 
 test: $(STAMP) chromium
 	$(PY) -m pytest

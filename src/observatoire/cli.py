@@ -208,6 +208,33 @@ def _parser() -> argparse.ArgumentParser:
     national.add_argument("--tirages", metavar="N", type=int, default=None,
                           help="tirages de Monte-Carlo des intervalles (défaut : 1000 pour les EPCI, 100 pour les communes)")
     national.add_argument("--silencieux", action="store_true", help="sans barre de progression")
+
+    # --- collecter (issue #16): public APIs → a data file in the contract -------------------
+    collecter = sub.add_parser(
+        "collecter", help="pré-remplir le fichier de données d'un territoire depuis les API publiques "
+                          "(Géorisques, Insee, Hub'Eau, data.gouv.fr), avec la provenance de chaque valeur",
+        description="Interroge les API publiques pour une commune, un EPCI, un département ou une région (ou tous "
+                    "les EPCI avec --niveau epci --tous) et écrit un fichier au format du modèle, plus un fichier des "
+                    "indicateurs restant à renseigner. Les réponses sont gardées en cache : relancer reprend où la "
+                    "collecte s'était arrêtée. Statut de sortie : 0 complète, 5 partielle, 4 réseau injoignable "
+                    "(rien n'est écrit), 1 code invalide.")
+    collecter.add_argument("code", metavar="CODE", nargs="?", default=None,
+                           help="territoire : 33063, 200046977, DEP-33 ou REG-75")
+    collecter.add_argument("--sortie", metavar="FICHIER", default=None,
+                           help="fichier CSV à écrire (défaut : collecte-CODE.csv dans le dossier courant)")
+    collecter.add_argument("--depuis", metavar="AAAA", type=int, default=None,
+                           help="toutes les périodes depuis cette année quand la source a un historique "
+                                "(défaut : la dernière période seulement)")
+    collecter.add_argument("--niveau", choices=["epci"], default=None,
+                           help="avec --tous : collecte nationale de tous les EPCI")
+    collecter.add_argument("--tous", action="store_true", help="tous les territoires du niveau (--niveau epci)")
+    collecter.add_argument("--rafraichir", action="store_true",
+                           help="interroger à nouveau les API au lieu de relire les réponses en cache")
+    collecter.add_argument("--cache", metavar="DOSSIER", default=None,
+                           help="dossier du cache des réponses (défaut : $OBSERVATOIRE_CACHE ou "
+                                "~/.cache/observatoire/collecte)")
+    collecter.add_argument("--silencieux", action="store_true", help="sans barre de progression")
+    # --- end collecter ------------------------------------------------------------------------
     return p
 
 
@@ -332,6 +359,9 @@ def _run(args) -> int:
     if args.commande == "modele":
         return _data_template(args)
 
+    if args.commande == "collecter":
+        return _collect(args)
+
     if args.commande == "campus":
         from observatoire.campus.serve import serve
 
@@ -404,3 +434,58 @@ def _data_template(args) -> int:
     print("Remplissez la colonne valeur (supprimez les lignes sans valeur), puis vérifiez le fichier : "
           f"observatoire valider {path}")
     return EXIT_OK
+
+
+# --- collecter (issue #16) ----------------------------------------------------------------------
+EXIT_OFFLINE, EXIT_PARTIAL = 4, 5
+
+
+def _collect(args) -> int:
+    """``observatoire collecter CODE [--sortie F] [--depuis AAAA]`` or ``--niveau epci --tous``."""
+    from observatoire.connectors import collect
+    from observatoire.connectors.http import default_cache_directory
+    from observatoire.engine.catalogue import load_catalogue
+    from observatoire.engine.reference import load_reference
+    from observatoire.engine.validate import FIRST_OBSERVED_YEAR, LAST_OBSERVED_YEAR
+
+    if args.tous != (args.niveau is not None):
+        print("Erreur : la collecte nationale s'écrit « observatoire collecter --niveau epci --tous »", file=sys.stderr)
+        return EXIT_INVALID
+    if args.tous and args.code:
+        print(f"Erreur : donnez soit un code de territoire ({args.code}), soit --niveau epci --tous, pas les deux",
+              file=sys.stderr)
+        return EXIT_INVALID
+    if not args.tous and not args.code:
+        print("Erreur : indiquez le territoire, par exemple « observatoire collecter 200046977 » "
+              "(ou --niveau epci --tous pour tous les EPCI)", file=sys.stderr)
+        return EXIT_INVALID
+    if args.depuis is not None and not FIRST_OBSERVED_YEAR <= args.depuis <= LAST_OBSERVED_YEAR:
+        print(f"Erreur : --depuis {args.depuis} : attendu une année entre {FIRST_OBSERVED_YEAR} et "
+              f"{LAST_OBSERVED_YEAR}", file=sys.stderr)
+        return EXIT_INVALID
+    reference = load_reference()
+    if args.code:
+        territory = reference.territory(args.code)  # TerritoryCodeError: French message, exit 1
+        name = territory.code
+    else:
+        name = "epci"
+    output = Path(args.sortie) if args.sortie else Path(f"collecte-{name}.csv")
+    if output.suffix.lower() != ".csv":
+        print(f"Erreur : {output} : la collecte écrit un fichier .csv", file=sys.stderr)
+        return EXIT_INVALID
+    catalogue = load_catalogue()
+    try:
+        result = collect.collect(args.code, output, catalogue, reference, every_epci=args.tous, since=args.depuis,
+                                 cache_directory=Path(args.cache) if args.cache else default_cache_directory(),
+                                 refresh=args.rafraichir, progress=not args.silencieux)
+    except KeyboardInterrupt:
+        print("\nCollecte interrompue : rien n'a été écrit. Les réponses déjà reçues sont en cache : relancez la même "
+              "commande pour reprendre.", file=sys.stderr)
+        return 130
+    print(collect.summary(result, catalogue))
+    if result.status == collect.OFFLINE:
+        return EXIT_OFFLINE
+    if result.status in (collect.PARTIAL, collect.EMPTY):
+        return EXIT_PARTIAL
+    return EXIT_OK
+# --- end collecter ------------------------------------------------------------------------------
