@@ -108,6 +108,61 @@ def _check_consistency(path, ind, axes, communs) -> list[Problem]:
     return problems
 
 
+#: Code of the overall index in the Observatoire's framework; an axis's code is its number as text,
+#: a cell's « axe|commun ».
+INDEX_CODE = "indice"
+INDEX_LABEL = "Indice global"
+
+
+def cell_code(axis, commun: str) -> str:
+    return f"{int(axis)}|{commun}"
+
+
+def framework_table(catalogue: Catalogue) -> pd.DataFrame:
+    """The Observatoire's tree as a framework table (see :mod:`observatoire.engine.framework`):
+    indicator → (axe × commun) cell → axe → indice, each axis giving its communs equal voice.
+
+    Indicators keep the catalogue's order, direction and goalposts; counts are divided by the
+    territory's population (``denominateur = population``). Cells come in order of first
+    appearance, axes in the order of axes.csv. Weights are 1: a run's weights come from its
+    :class:`~observatoire.engine.weights.Weights`.
+    """
+    ind = catalogue.indicators
+    cells = list(dict.fromkeys(cell_code(a, c) for a, c in zip(ind["axe"], ind["commun"])))
+    axes = [a for a in catalogue.axes.index if a in set(ind["axe"])]
+    rows = [{"code": i, "libelle": r["libelle"], "parent": cell_code(r["axe"], r["commun"]), "niveau": 1,
+             "poids": 1.0, "direction": int(r["direction"]), "borne_basse": r["borne_basse"],
+             "borne_haute": r["borne_haute"], "cible": r["cible"],
+             "denominateur": "population" if r["agregation"] == "compte" else ""} for i, r in ind.iterrows()]
+    for cell in cells:
+        axis, commun = cell.split("|")
+        rows.append({"code": cell, "libelle": f"{catalogue.axis_label(int(axis))} × {catalogue.commun_label(commun)}",
+                     "parent": str(axis), "niveau": 2, "poids": 1.0})
+    rows += [{"code": str(a), "libelle": catalogue.axis_label(a), "parent": INDEX_CODE, "niveau": 3, "poids": 1.0}
+             for a in axes]
+    rows.append({"code": INDEX_CODE, "libelle": INDEX_LABEL, "parent": "", "niveau": 4, "poids": 1.0})
+    table = pd.DataFrame(rows)
+    for column in ("direction", "borne_basse", "borne_haute", "cible"):
+        table[column] = table[column].astype("float64") if column != "direction" else table[column].astype("Int64")
+    return table.fillna({"denominateur": ""})
+
+
+_FRAMEWORKS: dict[int, tuple] = {}
+
+
+def catalogue_framework(catalogue: Catalogue):
+    """:func:`framework_table` read and checked as any framework (kept per catalogue object)."""
+    from observatoire.engine.framework import read_framework
+
+    kept = _FRAMEWORKS.get(id(catalogue))
+    if kept is None or kept[0] is not catalogue:
+        kept = (catalogue, read_framework(framework_table(catalogue), source=f"{catalogue.directory} (cadre)"))
+        if len(_FRAMEWORKS) > 8:
+            _FRAMEWORKS.clear()
+        _FRAMEWORKS[id(catalogue)] = kept
+    return kept[1]
+
+
 def counts_by_commun_and_axis(catalogue: Catalogue) -> pd.DataFrame:
     """Indicators per commun (rows, catalogue order) and axis (columns, axis order), labelled."""
     ind = catalogue.indicators
