@@ -242,7 +242,8 @@ def _check(frame: pd.DataFrame, source: str) -> Framework:
                 values.append(_number(value))
         numbers[column] = np.array(values, dtype="float64")
 
-    # Parents: known, no cycle.
+    # Parents: known, no cycle (without a tree, nothing below can be checked).
+    before_tree = len(problems)
     known = set(first_line)
     parent_of = {}
     for line, code, parent in zip(lines, codes, text["parent"]):
@@ -259,7 +260,7 @@ def _check(frame: pd.DataFrame, source: str) -> Framework:
             "cycle dans l'arbre : " + " → ".join(cycle + [cycle[0]]))
     if not any(not parent_of.get(c, "x") for c in known) and known and not in_cycle:
         bad(None, "parent", None, "aucune racine : au moins un nœud doit avoir un parent vide")
-    if problems:
+    if len(problems) > before_tree:
         raise ValidationError(problems)
 
     children: dict[str, list[str]] = {c: [] for c in parent_of}
