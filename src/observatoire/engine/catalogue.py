@@ -26,6 +26,17 @@ TIME_SCALES = ("mois", "années", "décennies")
 PERIODICITY_OF_TIME_SCALE = {"mois": "mensuelle", "années": "annuelle", "décennies": "projection"}
 NUMERIC = ["borne_basse", "borne_haute", "cible", "min_plausible", "max_plausible",
            "demo_centre", "demo_dispersion"]
+#: Columns the engine reads, checked even when a catalogue folder has no Table Schema beside its
+#: files (a missing one is a French message, never a KeyError).
+REQUIRED_COLUMNS = {
+    "indicateurs": ("id", "libelle", "definition", "axe", "commun", "acteur", "echelle_spatiale",
+                    "echelle_temporelle", "unite", "direction", "borne_basse", "borne_haute", "cible",
+                    "min_plausible", "max_plausible", "nature", "agregation", "source", "source_url",
+                    "periodicite"),
+    "axes": ("id", "libelle"),
+    "communs": ("id", "libelle"),
+}
+INTEGERS = ("axe", "direction")
 
 
 @dataclass(frozen=True)
@@ -58,7 +69,14 @@ def _load(directory: str) -> Catalogue:
         schema_path = d / f"{name}.schema.json"
         if schema_path.exists():
             problems += check_table(raw, load_table_schema(schema_path))
+        missing = [c for c in REQUIRED_COLUMNS[name] if c not in raw.rows.columns]
+        if missing and not any(p.file == raw.path and p.line == 1 for p in problems):
+            problems.append(Problem(raw.path, 1, None, ", ".join(raw.rows.columns.drop(LINE)),
+                                    "colonne(s) absente(s) : " + ", ".join(missing)))
         tables[name] = raw
+    if problems:
+        raise ValidationError(problems)
+    problems += _integer_problems(tables["indicateurs"], INTEGERS) + _integer_problems(tables["axes"], ("id",))
     if problems:
         raise ValidationError(problems)
 
@@ -79,6 +97,17 @@ def _load(directory: str) -> Catalogue:
         raise ValidationError(problems)
     ind = ind.drop(columns=LINE).set_index("id")
     return Catalogue(ind, axes, communs, directory)
+
+
+def _integer_problems(table, columns) -> list[Problem]:
+    """Cells of ``columns`` that are not integers (checked here too: a schema may be absent)."""
+    problems = []
+    for column in columns:
+        for line, value in zip(table.rows[LINE], table.rows[column]):
+            text = str(value).strip()
+            if not (text.lstrip("+-").isdigit()):
+                problems.append(Problem(table.path, int(line), column, text, "nombre entier attendu"))
+    return problems
 
 
 def _check_consistency(path, ind, axes, communs) -> list[Problem]:
