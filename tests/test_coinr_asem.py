@@ -1,6 +1,6 @@
 """The engine against a published composite index: the ASEM Sustainable Connectivity index
 (European Commission JRC), as built by COINr and shipped in its data files
-(tests/donnees/coinr-asem/README.md says which files, their source and licence).
+(data/exemples/coinr-asem/README.md says which files, their source and licence).
 
 From COINr's own inputs (``ASEM_iData``, ``ASEM_iMeta``) and the data set of each step of the
 published coin (``ASEM_COIN``), the engine reproduces the denominated, imputed, normalised and
@@ -8,15 +8,14 @@ aggregated values to 1e-9. Data treatment (winsorisation) is not an engine step:
 normalisation starts from the published treated data set.
 """
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from observatoire.engine import Coin, framework_from_coinr
+from observatoire.paths import DATA
 
-HERE = Path(__file__).parent / "donnees" / "coinr-asem"
+HERE = DATA / "exemples" / "coinr-asem"
 TOLERANCE = 1e-9
 
 
