@@ -245,7 +245,7 @@ class Coin:
         root = fw.roots[0]
         top = self.datasets["agrege"][[*fw.roots, *[c for c in fw.aggregates if fw.parent[c] == root]]]
         out = top.copy()
-        out.insert(1, "rang", _rank_descending(top[root].to_numpy()))
+        out.insert(1, "rang", pd.array(_rank_descending(top[root].to_numpy()), dtype="Int64"))
         return out.sort_values(["rang"], kind="stable")
 
     def tidy(self) -> pd.DataFrame:
