@@ -101,10 +101,17 @@ class Scores:
 
 
 def territory_levels(codes) -> pd.Series:
-    """Level of each canonical territory code (the default imputation groups)."""
-    from observatoire.engine.reference import parse_territory_code
+    """Level of each canonical territory code (the default imputation groups); a code that is
+    not a territory's (a fictional territory, a firm) forms the group « autre »."""
+    from observatoire.engine.reference import TerritoryCodeError, parse_territory_code
 
-    return pd.Series({c: parse_territory_code(c)[0] for c in codes})
+    def level(code) -> str:
+        try:
+            return parse_territory_code(code)[0]
+        except TerritoryCodeError:
+            return "autre"
+
+    return pd.Series({c: level(c) for c in codes}, dtype=object)
 
 
 def compute_scores(values: pd.DataFrame, catalogue: Catalogue, choices: Choices | None = None,
