@@ -7,7 +7,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help install chromium book pdf publish territoire test test-fast bench national reference-data pilot-data lock clean
+.PHONY: help install chromium book pdf publish territoire test test-fast bench national reference-data pilot-data demo-data lock clean
 
 help:
 	@echo "make book            construit le livre HTML dans _build/html"
@@ -18,6 +18,7 @@ help:
 	@echo "make bench           mesure les performances (tableau + _build/bench/resultats.json)"
 	@echo "make national        une page par EPCI et des pages de synthèse nationales dans _build/national"
 	@echo "make pilot-data      régénère les données de démonstration des pilotes"
+	@echo "make demo-data       régénère les valeurs fictives des territoires fictifs (data/demo/fictif.csv)"
 	@echo "make reference-data  régénère data/reference depuis @etalab/decoupage-administratif (npm)"
 	@echo "make campus          sert les exercices interactifs du Campus (Voilà, 127.0.0.1 ; Ctrl-C pour arrêter)"
 	@echo "make lock            régénère constraints.txt après un changement de version"
@@ -74,6 +75,9 @@ national: $(STAMP)
 
 pilot-data: $(STAMP)
 	$(PY) -m observatoire demo --sortie data/pilotes/pilotes.csv
+
+demo-data: $(STAMP)
+	$(PY) -m observatoire demo --niveau fictif --sortie data/demo/fictif.csv
 
 reference-data: $(STAMP)
 	$(PY) scripts/build_reference.py

@@ -213,8 +213,10 @@ def _parser() -> argparse.ArgumentParser:
     campus.add_argument("--inactivite", type=int, default=30, metavar="MINUTES",
                         help="arrêter le noyau d'une page inactive depuis ce délai (défaut : 30)")
 
-    demo = sub.add_parser("demo", help="générer les données de démonstration des pilotes (générateur à graine fixe)")
-    demo.add_argument("--sortie", metavar="FICHIER", default="data/pilotes/pilotes.csv")
+    demo = sub.add_parser("demo", help="générer les données de démonstration (valeurs fictives, générateur à graine "
+                          "fixe) : territoires fictifs, ou fichiers nationaux fictifs pour les bancs d'essai")
+    demo.add_argument("--sortie", metavar="FICHIER", default=None,
+                      help="fichier à écrire (défaut : data/demo/fictif.csv pour les territoires fictifs)")
     demo.add_argument("--graine", metavar="N", type=int, default=None)
 
     pdf = sub.add_parser("pdf", help="construire l'édition PDF du livre (chromium ; _build/pdf/livre-blanc.pdf)")
@@ -229,9 +231,10 @@ def _parser() -> argparse.ArgumentParser:
                          help="dossier de la publication (défaut : _build/publication)")
     publier.add_argument("--sans-construction", action="store_true",
                          help="ne pas reconstruire : reprendre _build/html et _build/pdf/livre-blanc.pdf tels quels")
-    demo.add_argument("--niveau", choices=["pilotes", "epci", "commune"], default="pilotes",
-                      help="pilotes (séries complètes, défaut), ou tous les EPCI ou toutes les communes "
-                           "(périodes calculées seulement : fichier national de démonstration)")
+    demo.add_argument("--niveau", choices=["fictif", "pilotes", "epci", "commune"], default="fictif",
+                      help="fictif (les territoires fictifs, défaut) ; pilotes (ancien jeu de démonstration) ; "
+                           "epci ou commune : valeurs fictives pour tous les EPCI ou toutes les communes, "
+                           "réservées aux bancs d'essai et aux tests")
 
     national = sub.add_parser("national", parents=[choix],
                               help="calculer tous les EPCI (ou toutes les communes) et écrire une page par "
@@ -326,12 +329,21 @@ def _run(args) -> int:
         from observatoire.engine.load import write_values_csv
         from observatoire.engine.reference import load_reference
 
-        if args.niveau != "pilotes":
+        seed = args.graine or DEFAULT_SEED
+        if args.niveau == "fictif":
+            from observatoire.report.demo import DEMO_DATA, fictional_demo_data
+
+            frame = fictional_demo_data(load_catalogue(), load_reference(), seed)
+            args.sortie = args.sortie or str(DEMO_DATA)
+        elif args.niveau != "pilotes":
             from observatoire.report.demo import national_demo_data
 
-            frame = national_demo_data(load_catalogue(), load_reference(), args.niveau, args.graine or DEFAULT_SEED)
+            frame = national_demo_data(load_catalogue(), load_reference(), args.niveau, seed)
         else:
-            frame = generate_demo_data(load_catalogue(), load_reference(), seed=args.graine or DEFAULT_SEED)
+            frame = generate_demo_data(load_catalogue(), load_reference(), seed=seed)
+        if not args.sortie:
+            print("Erreur : indiquez le fichier à écrire avec --sortie FICHIER", file=sys.stderr)
+            return EXIT_INVALID
         Path(args.sortie).parent.mkdir(parents=True, exist_ok=True)
         write_values_csv(frame, args.sortie)
         print(f"{len(frame)} valeurs de démonstration écrites dans {args.sortie}")
