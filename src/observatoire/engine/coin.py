@@ -88,7 +88,7 @@ class Coin:
         if problems:
             raise ValidationError(problems)
         self._start("denominate")
-        out = self.datasets["brut"].copy()
+        out = self.datasets["brut"].copy(deep=False)  # copy-on-write: only the columns divided are new
         for indicator, column in by.items():
             d = pd.to_numeric(self.denominators[column], errors="coerce").reindex(out.index).astype("float64")
             out[indicator] = out[indicator] / (d / scale)
@@ -352,7 +352,7 @@ def _check_data(data: pd.DataFrame, framework: Framework) -> pd.DataFrame:
         problems.append(Problem(source, None, index.name, ", ".join(twice[:10]), "unité en double"))
     if problems:
         raise ValidationError(problems)
-    out = data[list(framework.indicators)].copy()
+    out = data[list(framework.indicators)]  # copy-on-write (pandas 3): the caller's frame is never changed
     out.index = index
     for column in out.columns:
         if pd.api.types.is_float_dtype(out[column]):
