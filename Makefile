@@ -1,5 +1,6 @@
 # Livre Blanc vivant — the two commands that matter are `make book` and `make test`.
 # Every target installs what it needs into .venv first (Python 3.11+ and make are enough).
+# The engine alone installs without the book: pip install -e . (the book's tools: '.[livre]').
 
 PYTHON ?= python3
 VENV   := .venv
@@ -29,7 +30,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 ou plus récent est requis")'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[livre,test]'
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	@touch $(STAMP)
 

@@ -46,7 +46,36 @@ def _choices_parser() -> argparse.ArgumentParser:
                    help="imputer les valeurs manquantes (médiane des territoires de même niveau)")
     g.add_argument("--couverture-min", type=float, default=aggregate.DEFAULT_MIN_COVERAGE, metavar="PART",
                    help="part minimale du poids renseignée pour calculer un agrégat (défaut : 0,5)")
+    g.add_argument("--couverture-par", choices=list(aggregate.COVERAGE_LABELS.values()), default="poids",
+                   help="la couverture compte le poids des enfants renseignés (défaut) ou leur nombre "
+                        "(nombre : dat_thresh de COINr)")
+    g.add_argument("--score-z", type=float, nargs=2, default=(50.0, 10.0), metavar=("MOYENNE", "ECART_TYPE"),
+                   help="moyenne et écart-type du score z (défaut : 50 10 ; COINr : 0 1)")
+    g.add_argument("--score-z-sans-ecretage", action="store_true",
+                   help="ne pas borner le score z à [0, 100] (comme COINr)")
+    g.add_argument("--rang-egalites", choices=list(RANK_TIES_LABELS.values()), default="moyenne",
+                   help="rang des ex aequo : moyenne (défaut), min (COINr) ou max")
+    g.add_argument("--plancher", type=float, default=aggregate.FLOOR, metavar="P",
+                   help="moyenne géométrique et moyennes d'ordre ≤ 0 sur [P, 100] (défaut : 1)")
+    g.add_argument("--sans-plancher", action="store_true",
+                   help="moyenne géométrique sur les scores tels quels (un zéro l'annule)")
     return c
+
+
+#: How the rank tie rules are called for people.
+RANK_TIES_LABELS = {"average": "moyenne", "min": "min", "max": "max"}
+
+
+def conventions_from_args(args) -> dict:
+    """The conventions chosen on the command line, as keyword arguments of the engine."""
+    from observatoire.engine import aggregate
+    from observatoire.engine.normalise import Options
+
+    ties = {label: rule for rule, label in RANK_TIES_LABELS.items()}[args.rang_egalites]
+    coverage = {label: base for base, label in aggregate.COVERAGE_LABELS.items()}[args.couverture_par]
+    options = Options(zscore_mean=args.score_z[0], zscore_sd=args.score_z[1],
+                      zscore_clip=None if args.score_z_sans_ecretage else (0.0, 100.0), rank_ties=ties)
+    return {"conventions": options, "coverage_by": coverage, "floor": None if args.sans_plancher else args.plancher}
 
 
 def choices_from_args(args):
@@ -60,7 +89,8 @@ def choices_from_args(args):
         weights = load_weights(args.poids, {"indicateurs": set(cat.indicators.index),
                                             "communs": set(cat.communs.index), "axes": set(cat.axes.index)})
     return Choices(normalisation=args.normalisation, aggregation=args.agregation, power=args.puissance,
-                   min_coverage=args.couverture_min, imputation=args.imputation, weights=weights)
+                   min_coverage=args.couverture_min, imputation=args.imputation, weights=weights,
+                   **conventions_from_args(args))
 
 
 class _FrenchParser(argparse.ArgumentParser):
@@ -136,6 +166,25 @@ def _parser() -> argparse.ArgumentParser:
                                "démonstration data/pilotes/pilotes.csv")
     exporter.add_argument("--sortie", metavar="DOSSIER", required=True,
                           help="dossier où écrire resultats.csv, resultats.parquet et datapackage.json")
+
+    composite = sub.add_parser(
+        "composite", parents=[choix],
+        help="calculer un indicateur composite quelconque : un cadre (une ligne par nœud) et un tableau "
+             "unités × indicateurs ; écrit les résultats, le cadre et le journal des choix",
+        description="Calcule un indicateur composite sur votre propre cadre (colonnes code, parent, direction, "
+                    "et au choix libelle, niveau, poids, normalisation, agregation, bornes…) et vos propres "
+                    "unités (territoires, entreprises, pays). Les choix par défaut sont ceux du livre ; "
+                    "--normalisation minmax suffit quand le cadre n'a pas de bornes. --poids : un fichier YAML "
+                    "code → poids (il remplace les poids du cadre pour les nœuds nommés).")
+    composite.add_argument("cadre", metavar="CADRE", help="table du cadre (CSV ou XLSX), une ligne par nœud")
+    composite.add_argument("donnees", metavar="DONNEES",
+                           help="données (CSV ou XLSX) : une ligne par unité, une colonne par indicateur")
+    composite.add_argument("--unite", metavar="COLONNE", default=None,
+                           help="colonne des codes d'unité (défaut : la première colonne)")
+    composite.add_argument("--groupes", metavar="COLONNE", default=None,
+                           help="colonne des groupes d'unités, pour --imputation (sinon : médiane de toutes les unités)")
+    composite.add_argument("--sortie", metavar="DOSSIER", required=True,
+                           help="dossier où écrire resultats.csv, resultats.parquet, cadre.csv et datapackage.json")
 
     remonter = sub.add_parser("remonter", help="agréger un fichier de valeurs communales à un niveau supérieur "
                               "(moyenne pondérée par la population pour les taux, somme pour les comptes)")
@@ -370,6 +419,8 @@ def _run(args) -> int:
 
     if args.commande == "exporter":
         return _export(args)
+    if args.commande == "composite":
+        return _composite(args)
     if args.commande == "national":
         return _national(args)
     raise AssertionError(args.commande)
@@ -387,6 +438,68 @@ def _export(args) -> int:
     rows = len(scores.tidy())
     print(f"Résultats exportés dans {args.sortie} : {written['csv'].name} ({rows} lignes), "
           f"{written['parquet'].name} et {written['datapackage'].name} (licence Ouverte 2.0).")
+    return EXIT_OK
+
+
+def _composite(args) -> int:
+    """``observatoire composite CADRE DONNEES --sortie DOSSIER``: the public API on any framework."""
+    import pandas as pd
+
+    from observatoire.engine import Coin, read_framework
+    from observatoire.engine.load import LINE, read_table
+    from observatoire.engine.validate import parse_number
+    from observatoire.errors import Problem
+    from observatoire.text import fr_number
+
+    framework = read_framework(args.cadre)
+    table = read_table(args.donnees)
+    rows = table.rows.drop(columns=LINE)
+    unit = args.unite or rows.columns[0]
+    if unit not in rows.columns:
+        raise ValidationError([Problem(table.path, 1, unit, None, "colonne des unités introuvable")])
+    problems, data = [], {}
+    for column in framework.indicators.intersection(rows.columns, sort=False):
+        values = []
+        for line, text in zip(table.rows[LINE], rows[column]):
+            number = parse_number(text) if text else None
+            if text and number is None:
+                problems.append(Problem(table.path, int(line), column, text, "nombre attendu"))
+            values.append(float("nan") if number is None else number)
+        data[column] = values
+    if problems:
+        raise ValidationError(problems)
+    missing = [i for i in framework.indicators if i not in rows.columns]
+    if missing:
+        raise ValidationError([Problem(table.path, 1, None, ", ".join(missing),
+                                       "indicateur(s) du cadre absent(s) des colonnes des données")])
+    if args.groupes and args.groupes not in rows.columns:
+        raise ValidationError([Problem(table.path, 1, args.groupes, None, "colonne des groupes introuvable")])
+    index = pd.Index(rows[unit], name=unit)
+    groups = pd.Series(rows[args.groupes].to_numpy(), index=index) if args.groupes else None
+    coin = Coin(framework, pd.DataFrame(data, index=index), groups=groups)
+    if args.imputation:
+        coin.impute("group_median" if groups is not None else "median")
+    conventions = conventions_from_args(args)
+    coin.normalise(args.normalisation, conventions["conventions"])
+    weights = None
+    if args.poids:
+        import yaml
+
+        weights = yaml.safe_load(Path(args.poids).read_text(encoding="utf-8")) or {}
+        if not isinstance(weights, dict):
+            raise ValidationError([Problem(args.poids, None, None, None, "un dictionnaire YAML code → poids est attendu")])
+        weights = {str(k): v for k, v in weights.items()}
+    coin.aggregate(args.agregation, args.puissance, weights, args.couverture_min, conventions["coverage_by"],
+                   conventions["floor"])
+    written = coin.export(args.sortie)
+    results = coin.results()
+    root = framework.roots[0]
+    print(f"{len(coin.units)} unités, {len(framework.indicators)} indicateurs, {len(framework.levels)} niveaux : "
+          f"résultats dans {written['csv'].parent} (journal des choix dans {written['datapackage'].name}).")
+    for unit_code, row in results.head(10).iterrows():
+        rank = "n.d." if pd.isna(row["rang"]) else str(int(row["rang"]))
+        score = "n.d." if pd.isna(row[root]) else fr_number(row[root])
+        print(f"  {rank:>4}  {unit_code} : {score}")
     return EXIT_OK
 
 
