@@ -428,11 +428,12 @@ def _run(args) -> int:
 
 def _export(args) -> int:
     """``observatoire exporter [--donnees FICHIER] --sortie DOSSIER``."""
-    from observatoire.engine.export import export_scores, scores_of_file
+    from observatoire.engine.export import export_scores
+    from observatoire.engine.pipeline import score_data_file
     from observatoire.paths import DEFAULT_DATA
 
     data_path = Path(args.donnees or DEFAULT_DATA)
-    scores = scores_of_file(data_path, choices_from_args(args))
+    scores = score_data_file(data_path, choices_from_args(args))[0]
     demonstration = data_path.resolve() == Path(DEFAULT_DATA).resolve()
     written = export_scores(scores, args.sortie, data_path, demonstration)
     rows = len(scores.tidy())

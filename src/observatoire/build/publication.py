@@ -150,7 +150,8 @@ def publish(output: str | os.PathLike = DEFAULT_OUTPUT, data_path: str | os.Path
     """Assemble the publication folder and return its path. With ``build``, the HTML book and
     the PDF are (re)built first, on ``data_path``; without it, the existing ``site`` and ``pdf``
     are used."""
-    from observatoire.engine.export import export_scores, scores_of_file
+    from observatoire.engine.export import export_scores
+    from observatoire.engine.pipeline import score_data_file
 
     started = time.perf_counter()
     output, site, pdf = Path(output), Path(site), Path(pdf)
@@ -175,7 +176,7 @@ def publish(output: str | os.PathLike = DEFAULT_OUTPUT, data_path: str | os.Path
         folder = staging / "site"
         shutil.copytree(site, folder, ignore=shutil.ignore_patterns(".buildinfo", "*.pyc", "__pycache__"))
         shutil.copyfile(pdf, folder / edition.PDF_NAME)
-        scores = scores_of_file(data_path)
+        scores = score_data_file(data_path)[0]
         demonstration = data_path.resolve() == DEFAULT_DATA.resolve()
         export_scores(scores, folder / DATA_DIR, data_path, demonstration)
         shutil.copytree(TEMPLATE_DIR, folder / MODEL_DIR)

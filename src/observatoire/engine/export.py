@@ -22,7 +22,7 @@ import pandas as pd
 
 from observatoire import __version__
 from observatoire.engine.catalogue import Catalogue
-from observatoire.engine.pipeline import Choices, Scores
+from observatoire.engine.scores import Scores
 from observatoire.engine.reference import (COMMUNE_PATTERN, DEPARTEMENT_PATTERN, EPCI_PATTERN, FRANCE_CODE,
                                     REGION_PATTERN)
 
@@ -320,12 +320,6 @@ def export_scores(scores: Scores, directory: str | os.PathLike, data_path: str |
     paths["datapackage"].write_bytes(text.encode("utf-8"))
     return paths
 
-
-def scores_of_file(data_path: str | os.PathLike, choices: Choices | None = None) -> Scores:
-    """Validate a data file and score every territory in it (the book's reference choices by default)."""
-    from observatoire.engine.pipeline import score_data_file
-
-    return score_data_file(data_path, choices)[0]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from observatoire.engine.catalogue import Catalogue
 
 SCALE = 100.0
 
@@ -165,7 +164,7 @@ def normalise_frame(wide: pd.DataFrame, meta: pd.DataFrame, method: str = "goalp
     return pd.DataFrame(out, index=wide.index, columns=wide.columns)
 
 
-def normalise(wide: pd.DataFrame, catalogue: Catalogue, method: str = "goalposts",
+def normalise(wide: pd.DataFrame, catalogue, method: str = "goalposts",
               options: Options = DEFAULT_OPTIONS) -> pd.DataFrame:
     """Territories × indicators raw values → territories × indicators scores (0–100), with the
     catalogue's directions and goalposts."""

@@ -46,7 +46,7 @@ import pandas as pd
 
 from observatoire.engine import aggregate, normalise
 from observatoire.engine.catalogue import Catalogue
-from observatoire.engine.pipeline import Choices, Scores
+from observatoire.engine.scores import Choices, Scores
 from observatoire.engine.weights import EQUAL, Weights
 
 DEFAULT_SEED = 20260101
