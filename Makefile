@@ -7,7 +7,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help install chromium book pdf publish territoire collecter test test-fast bench national reference-data pilot-data demo-data lock clean
+.PHONY: help install chromium book pdf publish territoire collecter test test-fast bench national reference-data pilot-data demo-data observations lock clean
 
 help:
 	@echo "make book            construit le livre HTML dans _build/html"
@@ -19,6 +19,7 @@ help:
 	@echo "make bench           mesure les performances (tableau + _build/bench/resultats.json)"
 	@echo "make national        une page par EPCI et des pages de synthèse nationales dans _build/national"
 	@echo "make pilot-data      régénère les données de démonstration des pilotes"
+	@echo "make observations    assemble les statistiques publiques des pilotes (data/pilotes/observations.csv)"
 	@echo "make demo-data       régénère les valeurs fictives des territoires fictifs (data/demo/fictif.csv)"
 	@echo "make reference-data  régénère data/reference depuis @etalab/decoupage-administratif (npm)"
 	@echo "make campus          sert les exercices interactifs du Campus (Voilà, 127.0.0.1 ; Ctrl-C pour arrêter)"
@@ -83,6 +84,10 @@ national: $(STAMP)
 
 pilot-data: $(STAMP)
 	$(PY) -m observatoire demo --sortie data/pilotes/pilotes.csv
+
+# The pilots' public statistics: the curated source files assembled into one data file.
+observations: $(STAMP)
+	$(PY) scripts/assemble_observations.py
 
 demo-data: $(STAMP)
 	$(PY) -m observatoire demo --niveau fictif --sortie data/demo/fictif.csv
