@@ -72,7 +72,7 @@ def test_leading_zero_repaired_with_a_warning_never_silently(tmp_path):
     assert data.values["territoire"].tolist() == ["01004"]
     assert data.values["valeur"].tolist() == [80.5]
     (warning,) = data.warnings
-    assert warning.severity == "avertissement" and warning.line == 2 and "01004" in warning.message
+    assert warning.severity == "avertissement" and "ligne 2" in warning.message and "« 01004 »" in warning.message
 
 
 def test_xlsx_with_dropped_zero_and_decimal_numbers(tmp_path):
