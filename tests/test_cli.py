@@ -23,7 +23,7 @@ def test_help_is_in_french():
 
 def test_valider_accepts_the_pilot_file():
     r = run("valider", "data/pilotes/pilotes.csv")
-    assert r.returncode == 0 and "est valide" in r.stdout and "5 territoire(s)" in r.stdout
+    assert r.returncode == 0 and "est valide" in r.stdout and "5 territoires" in r.stdout
 
 
 def test_valider_lists_every_problem_and_fails():

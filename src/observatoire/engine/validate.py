@@ -128,7 +128,7 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
     fields = {f["name"]: f for f in schema["fields"]}
     name = raw.path
     problems: list[Problem] = list(raw.warnings)
-    raw, position, header_problems = _header(raw, fields, catalogue)
+    raw, column_at, header_problems = _header(raw, fields, catalogue)
     problems += header_problems
     if any(p.severity == "erreur" for p in header_problems):
         raise ValidationError(problems)
@@ -139,7 +139,7 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
             name, None, None, None,
             "le fichier ne contient que la ligne d'en-tête : aucune valeur à valider (une ligne par "
             "territoire, indicateur et période est attendue sous l'en-tête)")])
-    text = {c: _Text(rows.iloc[:, position[c]], raw.codes(position[c])) if c in position
+    text = {c: _Text(rows.iloc[:, column_at[c]], raw.codes(column_at[c])) if c in column_at
             else _Text.blank(len(rows))
             for c in ("territoire", "indicateur", "periode", "valeur", "unite", *TEXT_COLUMNS)}
     lines = rows[LINE].to_numpy()
@@ -266,7 +266,7 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
                lambda line, i: Problem(name, line, "unite", unit.raw(i),
                                        f"unité attendue pour {indicator.raw(i)} : « {units[pos[i]]} »"))
 
-    dates = _check_provenance(name, text, position, lines, checks, problems)
+    dates = _check_provenance(name, text, column_at, lines, checks, problems)
 
     # Duplicated key (canonical territory, indicator, period) — after the repairs.
     keyed = territory.row_ok & ~indicator.row_mask(indicator.empty) & filled_period
@@ -278,11 +278,11 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
                    " / ".join((territory.canonical_u[territory.codes[i]], indicator.raw(i), period.raw(i))),
                    f"doublon : même territoire, indicateur et période qu'à la ligne {int(first_line[i])}"))
 
-    problems += _as_shown(raw, position, checks.problems())
+    problems += _as_shown(raw, column_at, checks.problems())
     if any(p.severity == "erreur" for p in problems):
         raise ValidationError(problems)
     ok = ~checks.blocked
-    kept = [c for c in PROVENANCE if c in position]
+    kept = [c for c in PROVENANCE if c in column_at]
     values_out = pd.DataFrame({
         "territoire": _strings(territory.canonical_u, territory.codes[ok]),
         "indicateur": indicator.take(ok),
