@@ -122,3 +122,13 @@ def fr_value(x: float | int | None, max_decimals: int = 6) -> str:
     sign = "-" if whole.startswith("-") else ""
     whole = f"{int(whole.lstrip('-')):,}".replace(",", NBSP)
     return sign + whole + ("," + decimals if decimals else "")
+
+
+_MONTH_NAMES = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+                "octobre", "novembre", "décembre")
+
+
+def fr_month(period: str) -> str:
+    """« 2025-03 » → « mars 2025 » (a period that is not a month is returned as it is)."""
+    match = re.fullmatch(r"(\d{4})-(0[1-9]|1[0-2])", str(period))
+    return f"{_MONTH_NAMES[int(match.group(2)) - 1]} {match.group(1)}" if match else str(period)

@@ -607,7 +607,7 @@ def _cell(cell) -> tuple[str, tuple[str, str] | None]:
         return ("vrai" if value else "faux"), None
     if isinstance(value, (int, float)):
         if "%" in _FORMAT_NOISE.sub("", fmt):  # 0.45 shown « 45 % »: read as the person sees it
-            return _number_text(value * 100) + " %", None
+            return _number_text(value * 100).replace(".", ",") + " %", None  # « 81,5 % »
         return _number_text(value), None
     if isinstance(value, (dt.datetime, dt.date)):
         return _date_text(value, fmt)
