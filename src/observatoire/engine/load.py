@@ -542,7 +542,7 @@ def _read_xlsx(path: Path, sheet: str | None, header_names: Collection[str] = ()
             line, display, text = cells[0]
             warnings.append(Problem(
                 shown_path, None, header[k] or f"colonne {k + 1}", display,
-                f"{len(cells)} mois saisi{'s' if len(cells) > 1 else ''} comme des dates, "
+                f"{len(cells)} mois saisi{'s comme des dates' if len(cells) > 1 else ' comme une date'}, "
                 f"lu{'s' if len(cells) > 1 else ''} comme le tableur les affiche "
                 f"(« {display} » → {text}) : {line_ranges([c[0] for c in cells])}",
                 severity="avertissement"))

@@ -125,8 +125,9 @@ class TerritorySheet:
         """« 61,2 », or « non calculé : 1 indicateur renseigné sur 18 »."""
         if not pd.isna(score):
             return fr_number(score)
-        return f"non calculé : {fr_int(filled)} indicateur{'s' if filled > 1 else ''} " \
-               f"renseigné{'s' if filled > 1 else ''} sur {fr_int(total)}"
+        count = "aucun indicateur renseigné" if filled == 0 else \
+            f"{fr_int(filled)} indicateur{'s' if filled > 1 else ''} renseigné{'s' if filled > 1 else ''}"
+        return f"non calculé : {count} sur {fr_int(total)}"
 
     def axis_texts(self) -> dict:
         """Axis id → its score, or why it is not computed."""
@@ -181,8 +182,9 @@ class TerritorySheet:
                     "{doc}`../annexes/incertitude`).")
         scored = int(self.scores.axes.loc[self.code].notna().sum())
         total = len(self.catalogue.axes)
-        return (f"L'indice global, moyenne des quatre axes, n'est pas calculé : {fr_int(scored)} axe"
-                f"{'s' if scored > 1 else ''} sur {fr_int(total)} {'ont' if scored > 1 else 'a'} un score, et "
+        axes = "aucun axe n'a" if scored == 0 else f"{fr_int(scored)} axe{'s' if scored > 1 else ''} sur " \
+            f"{fr_int(total)} {'ont' if scored > 1 else 'a'}"
+        return (f"L'indice global, moyenne des quatre axes, n'est pas calculé : {axes} un score, et "
                 f"l'indice n'en est calculé que si {self._threshold()} au moins du poids des axes est renseignée. "
                 "Un chiffre unique ne résumerait ici que ce qui manque (voir "
                 "{doc}`../annexes/methode-de-calcul`).")
