@@ -628,12 +628,20 @@ def _date_text(value, fmt: str) -> tuple[str, tuple[str, str] | None]:
     """A date cell as the spreadsheet shows it. A year format (« yyyy ») gives the year; a month
     format without day (« mmm-yy », « mm/yyyy ») gives AAAA-MM, noted; any other date gives
     what is shown (« 15/03/2024 »), for validation to accept or to quote back."""
-    clean = _FORMAT_NOISE.sub("", fmt).lower()
-    if fmt in ("mm-dd-yy", "General", "GENERAL") or not clean.strip():
-        clean = "dd/mm/yyyy"  # Excel's short date (format 14) is shown in the French order
-    no_time = re.sub(r"h+[:.]?m+|m+[:.]?s+", "", clean)
+    literals: list[str] = []
+
+    def protect(match):  # literal text of the format (« "de" », « \ ») is shown as it is
+        text = match.group(0)
+        literals.append(text[1:-1] if text.startswith('"') else text[1:] if text[0] == "\\" else "")
+        return f"\x01{len(literals) - 1}\x01"
+
+    clean = _FORMAT_NOISE.sub(protect, fmt).lower()
+    bare = re.sub(r"\x01\d+\x01", "", clean)
+    if fmt in ("mm-dd-yy", "General", "GENERAL") or not bare.strip():
+        clean = bare = "dd/mm/yyyy"  # Excel's short date (format 14) is shown in the French order
+    no_time = re.sub(r"h+[:.]?m+|m+[:.]?s+", "", bare)
     has_year, has_day, has_month = "y" in no_time or "e" in no_time, "d" in no_time, "m" in no_time
-    shown = _render_date(value, clean)
+    shown = re.sub(r"\x01(\d+)\x01", lambda m: literals[int(m.group(1))], _render_date(value, clean))
     if has_year and not has_month and not has_day:
         return f"{value.year:04d}", None
     if has_year and has_month and not has_day:
