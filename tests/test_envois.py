@@ -208,7 +208,7 @@ def test_make_builds_the_book_of_a_monthly_only_file(built):
     result, site = built["mensuel-seulement.csv"]
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
-    assert "Livre d'Ambérieu-en-Bugey construit" in result.stdout
+    assert "Livre d'Ambérieu-en-Bugey prêt" in result.stdout
     chapter = page_text(site / "book" / "territoires" / f"amberieu-en-bugey-{CODE}.html")
     # Sparse: no score below the coverage threshold, and the chapter says what is missing.
     assert "L'indice global, moyenne des quatre axes, n'est pas calculé" in chapter

@@ -18,7 +18,6 @@ import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -27,7 +26,8 @@ from observatoire.engine.catalogue import Catalogue
 from observatoire.errors import Problem, ValidationError
 from observatoire.engine.load import LINE, RawTable, fold_header, line_ranges
 from observatoire.engine.denominate import COUNT_BASE_POPULATION
-from observatoire.engine.reference import Reference, TerritoryCodeError, parse_territory_code, population_by_code
+from observatoire.engine.reference import (FICTIONAL_PREFIX, Reference, TerritoryCodeError, parse_territory_code,
+                                          population_by_code)
 
 SCHEMA_PATH = paths.SCHEMA
 
@@ -51,9 +51,6 @@ _SPREADSHEET_ERRORS = ("#N/A", "#DIV/0!", "#VALEUR!", "#VALUE!", "#REF!", "#NOM?
 PROVENANCE = ("producteur", "jeu_de_donnees", "url", "millesime", "date_consultation", "licence", "extrait")
 #: Free-text columns kept with each value (as columns of ValidatedData.values when the file has them).
 TEXT_COLUMNS = ("source", "commentaire", *PROVENANCE)
-#: Codes of the fictional territories of the demonstrations (never an INSEE code).
-FICTIONAL_CODE = re.compile(r"FICTIF-[A-Z0-9-]+")
-FICTIONAL_REFUSED = "code de territoire fictif : réservé aux démonstrations"
 _URL = re.compile(r"^https?://\S+$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _FRENCH_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
@@ -123,6 +120,9 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
     The checks run column-wise: each column is factorised and each *distinct* text (territory
     code, indicator, period, number, unit) is checked once, then the verdicts are spread back
     to the rows with integer arrays. :class:`Problem` objects are built for the bad rows only.
+
+    Fictional territories (``FICTIF-…``) are refused unless ``demonstration`` is true: their
+    values are synthetic, for demonstrations only.
     """
     schema = load_schema()
     fields = {f["name"]: f for f in schema["fields"]}
@@ -621,6 +621,10 @@ class _Territories:
         return unique_mask[self.codes]
 
 
+FICTIONAL_REFUSED = ("code de territoire fictif : réservé aux démonstrations (les valeurs des territoires "
+                     "« FICTIF- » sont inventées) ; utilisez le code INSEE d'un territoire réel")
+
+
 def _territories(column: _Text, reference: Reference, demonstration: bool = False) -> _Territories:
     """Syntax (with leading-zero repair) and existence in the COG 2026 of each distinct code.
 
@@ -634,9 +638,17 @@ def _territories(column: _Text, reference: Reference, demonstration: bool = Fals
     canonical = np.full(k, None, dtype=object)
     errors, warnings = {}, {}
     in_reference = populations.index.get_indexer(uniques) >= 0
+    if not demonstration:
+        fictional = (pd.Series(uniques, dtype=object).astype(str).str.strip().str.upper()
+                     .str.startswith(FICTIONAL_PREFIX).to_numpy(dtype=bool))
+        for u in np.flatnonzero(fictional & ~column.empty):
+            errors[u] = FICTIONAL_REFUSED
+        in_reference &= ~fictional
     canonical[in_reference] = uniques[in_reference]
     for u in np.flatnonzero(~in_reference & ~column.empty):
-        code, error, warning = _check_territory(uniques[u], reference, demonstration)
+        if u in errors:
+            continue
+        code, error, warning = _check_territory(uniques[u], reference)
         canonical[u] = code
         if error:
             errors[u] = error.message
@@ -741,17 +753,8 @@ def _all_distinct(key: np.ndarray) -> bool:
     return not pd.Series(key).duplicated().any()
 
 
-def _check_territory(raw_code: str, reference: Reference, demonstration: bool = False):
+def _check_territory(raw_code: str, reference: Reference):
     """(canonical code or None, error or None, repair warning or None) for one raw code."""
-    fictional = raw_code.strip().upper()
-    if FICTIONAL_CODE.fullmatch(fictional):
-        if not demonstration:
-            return None, Problem("", None, None, None, FICTIONAL_REFUSED + " ; un territoire réel se désigne "
-                                 "par son code du Code officiel géographique (33063, 200046977, DEP-33…)"), None
-        try:
-            return reference.territory(fictional).code, None, None
-        except TerritoryCodeError as exc:
-            return None, Problem("", None, None, None, str(exc)), None
     try:
         _level, code, warning = parse_territory_code(raw_code)
     except TerritoryCodeError as exc:
