@@ -103,11 +103,18 @@ def test_parse_number_rejects_non_numbers(text):
 
 
 def test_schema_examples_beside_the_schema():
+    """The valid example: three real public statistics with their provenance (copied from the
+    pilots' sourced layer); the invalid one: a fictional territory (demonstration mode)."""
+    from observatoire.engine.validate import PROVENANCE, validate_file
+
     schema_dir = Path(__file__).resolve().parents[1] / "data" / "schema"
-    assert len(validate(schema_dir / "exemple-valide.csv").values) == 3
+    values = validate(schema_dir / "exemple-valide.csv").values
+    assert len(values) == 3 and all(c in values.columns for c in PROVENANCE)
+    assert values["url"].str.startswith("https://www.insee.fr/").all() and (values["extrait"] != "").all()
     with pytest.raises(ValidationError) as exc:
-        validate(schema_dir / "exemple-invalide.csv")
-    assert [p.line for p in exc.value.problems if p.severity == "erreur"] == [2, 3, 4]
+        validate_file(schema_dir / "exemple-invalide.csv", demonstration=True)
+    assert [(p.line, p.column) for p in exc.value.problems if p.severity == "erreur"] == [
+        (2, "territoire"), (3, "periode"), (4, "valeur"), (5, "url")]
 
 
 # -- headers as people type them, repairs said once, provenance, fictional codes (issue #19) ---
@@ -232,23 +239,12 @@ def test_a_fictional_code_is_refused_outside_demonstrations(tmp_path):
     assert problem.message.startswith("code de territoire fictif : réservé aux démonstrations")
 
 
-def test_a_fictional_code_is_looked_up_in_demonstration_mode(tmp_path, monkeypatch):
-    from observatoire.engine.reference import Territory, TerritoryCodeError
+def test_a_fictional_code_is_looked_up_in_demonstration_mode(tmp_path):
+    """In demonstration mode a fictional code is looked up in the registry of fictional
+    territories (data/demo/territoires-fictifs.csv)."""
     from observatoire.engine.validate import validate_file
 
-    reference = load_reference()
-    real = reference.territory
-
-    def territory(code):  # the registry of fictional territories (data/demo/territoires-fictifs.csv)
-        if code == "FICTIF-VAL-DE-BRUME":
-            return Territory(code, "commune", "Val-de-Brume", 12000, None, None, (code,))
-        if code.startswith("FICTIF-"):
-            raise TerritoryCodeError(f"territoire fictif inconnu : « {code} »")
-        return real(code)
-
-    monkeypatch.setattr(reference, "territory", territory)
-    data = validate_file(write(tmp_path, FICTIONAL), reference=reference, demonstration=True)
-    assert data.values["territoire"].tolist() == ["FICTIF-VAL-DE-BRUME"]
+    data = validate_file(write(tmp_path, FICTIONAL.replace("VAL-DE-BRUME", "BRUMEVAL")), demonstration=True)
+    assert data.values["territoire"].tolist() == ["FICTIF-BRUMEVAL"]
     with pytest.raises(ValidationError, match="territoire fictif inconnu"):
-        validate_file(write(tmp_path, FICTIONAL.replace("VAL-DE-BRUME", "AILLEURS"), "e.csv"), reference=reference,
-                      demonstration=True)
+        validate_file(write(tmp_path, FICTIONAL.replace("VAL-DE-BRUME", "AILLEURS"), "e.csv"), demonstration=True)
