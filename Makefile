@@ -52,10 +52,16 @@ pdf: $(STAMP) chromium
 publish: $(STAMP) chromium
 	$(PY) -m observatoire publier $(if $(DONNEES),--donnees $(DONNEES))
 
-# A territory's own book: make territoire DONNEES=fichier.csv [CODE=33063]
+# A shell word for any text: in single quotes, each quote written '\'' (spaces, quotes,
+# apostrophes, accents, parentheses, $ all reach the command as typed).
+shell_quote = '$(subst ','\'',$(1))'
+
+# A territory's own book: make territoire DONNEES=fichier.csv [CODE=33063] [SORTIE=dossier]
+# Any file name works (« DONNEES="Données de l'Agglo (copie 2).csv" », a leading dash): it is
+# quoted for the shell and given after « -- », which ends the options.
 territoire: $(STAMP)
-	@test -n "$(DONNEES)" || { echo "Indiquez le fichier : make territoire DONNEES=chemin/vers/fichier.csv" >&2; exit 2; }
-	$(PY) -m observatoire territoire $(DONNEES) $(if $(CODE),--code $(CODE))
+	@test -n $(call shell_quote,$(value DONNEES)) || { echo "Indiquez le fichier : make territoire DONNEES=chemin/vers/fichier.csv" >&2; exit 2; }
+	$(PY) -m observatoire territoire $(if $(CODE),--code $(call shell_quote,$(value CODE))) $(if $(SORTIE),--sortie $(call shell_quote,$(value SORTIE))) -- $(call shell_quote,$(value DONNEES))
 
 # Pre-fill a territory's data file from the public APIs (issue #16):
 #   make collecter CODE=200046977 [SORTIE=fichier.csv] [DEPUIS=2015] [RAFRAICHIR=1]

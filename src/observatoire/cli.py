@@ -120,6 +120,9 @@ class _FrenchParser(argparse.ArgumentParser):
         for english, french in self.ERRORS:
             message = message.replace(english, french)
         message = message.replace(": ", " : ")
+        if any(a.startswith("-") and a != "--" for a in sys.argv[2:]) and "FICHIER" in self.format_usage():
+            message += ("\n(un nom de fichier qui commence par un tiret s'écrit après « -- » : "
+                        f"{self.prog} -- -fichier.csv)")
         self.print_usage(sys.stderr)
         self.exit(2, f"{self.prog} : erreur : {message}\n")
 
@@ -287,8 +290,30 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+#: Commands whose FICHIER argument may be a file name beginning with a dash.
+_FILE_COMMANDS = ("territoire", "valider", "remonter")
+
+
+def _files_with_a_dash(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """``valider -données.csv``: argparse would take an existing file whose name begins with a
+    dash for an option; such a name is moved after ``--``, which ends the options."""
+    if len(argv) < 2 or argv[0] not in _FILE_COMMANDS or "--" in argv:
+        return argv
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[argv[0]]
+    options = set(sub._option_string_actions)
+    dashed = [k for k, a in enumerate(argv[1:], start=1)
+              if a.startswith("-") and a.split("=", 1)[0] not in options and Path(a).is_file()
+              and argv[k - 1] not in options]
+    if len(dashed) != 1:
+        return argv
+    k = dashed[0]
+    return argv[:k] + argv[k + 1:] + ["--", argv[k]]
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(_files_with_a_dash(argv, parser))
     try:
         return _run(args)
     except ValidationError as exc:
@@ -299,6 +324,11 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INVALID
     except ValueError as exc:  # the engine's refusals of an option (French messages)
         print(f"Erreur : {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except OSError as exc:  # a file or folder that cannot be written or read
+        where = f" : {exc.filename}" if exc.filename else ""
+        print(f"Erreur : opération impossible sur le disque{where} ({exc.strerror or type(exc).__name__})",
+              file=sys.stderr)
         return EXIT_INVALID
 
 
@@ -342,10 +372,14 @@ def _run(args) -> int:
     if args.commande == "valider":
         from observatoire.engine.validate import validate_file
 
+        from observatoire.text import fr_int
+
         data = validate_file(args.fichier)
         v = data.values
-        print(f"{args.fichier} est valide : {len(v)} valeurs, {v['territoire'].nunique()} territoire(s), "
-              f"{v['indicateur'].nunique()} indicateur(s).")
+        counts = [(len(v), "valeur"), (v["territoire"].nunique(), "territoire"),
+                  (v["indicateur"].nunique(), "indicateur")]
+        print(f"{args.fichier} est valide : "
+              + ", ".join(f"{fr_int(n)} {word}{'s' if n > 1 else ''}" for n, word in counts) + ".")
         if data.warnings:
             print(format_problems(data.warnings))
         return EXIT_OK
