@@ -7,7 +7,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help install chromium book pdf publish territoire collecter test test-fast bench national reference-data pilot-data demo-data observations lock clean
+.PHONY: help install chromium book pdf publish territoire collecter test test-fast bench national reference-data demo-data observations lock clean
 
 help:
 	@echo "make book            construit le livre HTML dans _build/html"
@@ -18,7 +18,6 @@ help:
 	@echo "make collecter CODE=200046977 [SORTIE=f.csv] [DEPUIS=2015]  pré-remplit un fichier de données depuis les API publiques"
 	@echo "make bench           mesure les performances (tableau + _build/bench/resultats.json)"
 	@echo "make national        une page par EPCI et des pages de synthèse nationales dans _build/national"
-	@echo "make pilot-data      régénère les données de démonstration des pilotes"
 	@echo "make observations    assemble les statistiques publiques des pilotes (data/pilotes/observations.csv)"
 	@echo "make demo-data       régénère les valeurs fictives des territoires fictifs (data/demo/fictif.csv)"
 	@echo "make reference-data  régénère data/reference depuis @etalab/decoupage-administratif (npm)"
@@ -87,9 +86,6 @@ bench: $(STAMP) chromium
 # Every EPCI (données de démonstration unless DONNEES=fichier.csv); NIVEAU=commune for communes.
 national: $(STAMP)
 	$(PY) -m observatoire national $(if $(DONNEES),--donnees $(DONNEES)) $(if $(NIVEAU),--niveau $(NIVEAU))
-
-pilot-data: $(STAMP)
-	$(PY) -m observatoire demo --sortie data/pilotes/pilotes.csv
 
 # The pilots' public statistics: the curated source files assembled into one data file.
 observations: $(STAMP)

@@ -129,7 +129,7 @@ class _FrenchParser(argparse.ArgumentParser):
 
 def add_pilot_data_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--donnees", metavar="FICHIER", help="fichier de données des pilotes (CSV ou XLSX) ; "
-                        "par défaut les données de démonstration data/pilotes/pilotes.csv")
+                        "par défaut leurs statistiques publiques data/pilotes/observations.csv")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -165,8 +165,8 @@ def _parser() -> argparse.ArgumentParser:
     exporter = sub.add_parser("exporter", help="exporter les résultats en données ouvertes "
                               "(CSV, Parquet et datapackage.json)", parents=[choix])
     exporter.add_argument("--donnees", metavar="FICHIER", default=None,
-                          help="fichier de données (CSV ou XLSX) ; par défaut les données de "
-                               "démonstration data/pilotes/pilotes.csv")
+                          help="fichier de données (CSV ou XLSX) ; par défaut les statistiques "
+                               "publiques des pilotes data/pilotes/observations.csv")
     exporter.add_argument("--sortie", metavar="DOSSIER", required=True,
                           help="dossier où écrire resultats.csv, resultats.parquet et datapackage.json")
 
@@ -234,10 +234,10 @@ def _parser() -> argparse.ArgumentParser:
                          help="dossier de la publication (défaut : _build/publication)")
     publier.add_argument("--sans-construction", action="store_true",
                          help="ne pas reconstruire : reprendre _build/html et _build/pdf/livre-blanc.pdf tels quels")
-    demo.add_argument("--niveau", choices=["fictif", "pilotes", "epci", "commune"], default="fictif",
-                      help="fictif (les territoires fictifs, défaut) ; pilotes (ancien jeu de démonstration) ; "
-                           "epci ou commune : valeurs fictives pour tous les EPCI ou toutes les communes, "
-                           "réservées aux bancs d'essai et aux tests")
+    demo.add_argument("--niveau", choices=["fictif", "epci", "commune"], default="fictif",
+                      help="fictif (les territoires fictifs, défaut) ; epci ou commune : valeurs fictives pour "
+                           "tous les EPCI ou toutes les communes, réservées aux bancs d'essai et aux tests "
+                           "(jamais publiées)")
 
     national = sub.add_parser("national", parents=[choix],
                               help="calculer tous les EPCI (ou toutes les communes) et écrire une page par "
@@ -411,12 +411,10 @@ def _run(args) -> int:
 
             frame = fictional_demo_data(load_catalogue(), load_reference(), seed)
             args.sortie = args.sortie or str(DEMO_DATA)
-        elif args.niveau != "pilotes":
+        else:
             from observatoire.report.demo import national_demo_data
 
             frame = national_demo_data(load_catalogue(), load_reference(), args.niveau, seed)
-        else:
-            frame = generate_demo_data(load_catalogue(), load_reference(), seed=seed)
         if not args.sortie:
             print("Erreur : indiquez le fichier à écrire avec --sortie FICHIER", file=sys.stderr)
             return EXIT_INVALID
@@ -464,11 +462,12 @@ def _export(args) -> int:
     """``observatoire exporter [--donnees FICHIER] --sortie DOSSIER``."""
     from observatoire.engine.export import export_scores
     from observatoire.engine.pipeline import score_data_file
+    from observatoire import paths
     from observatoire.paths import DEFAULT_DATA
 
     data_path = Path(args.donnees or DEFAULT_DATA)
-    scores = score_data_file(data_path, choices_from_args(args))[0]
-    demonstration = data_path.resolve() == Path(DEFAULT_DATA).resolve()
+    demonstration = data_path.resolve() == paths.DEMO_DATA.resolve()
+    scores = score_data_file(data_path, choices_from_args(args), demonstration=demonstration)[0]
     written = export_scores(scores, args.sortie, data_path, demonstration)
     rows = len(scores.tidy())
     print(f"Résultats exportés dans {args.sortie} : {written['csv'].name} ({rows} lignes), "
