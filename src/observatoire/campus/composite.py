@@ -3,12 +3,13 @@
 The learner picks the communs that enter the index, the normalisation, the aggregation (with
 the order of the power mean) and the weight of each axis; :func:`experiment` scores Brumeval,
 Port-Lumière, the Combe-aux-Fées and the Île des Goélands (fictional EPCI, invented values) with
-:func:`~observatoire.engine.pipeline.compute_scores`, and draws each index's margin with
-:func:`~observatoire.engine.uncertainty.monte_carlo` **around the learner's own choices**: the
-learner's normalisation and aggregation are held fixed and every weight varies by ±50 %
-around the learner's, so the band follows every choice and says what it holds fixed. A second
-draw over every method gives the ranks each territory can take whatever the method.
-:func:`feedback` compares the result with the book's reference choices.
+the engine (its vectorised pipeline, :class:`~observatoire.engine.uncertainty.ScoringModel`, built
+once per set of communs from :func:`~observatoire.engine.pipeline.compute_scores`), and draws each
+index's margin **around the learner's own choices**: the learner's normalisation and aggregation
+are held fixed and every weight varies by ±50 % around the learner's, so the band follows every
+choice and says what it holds fixed. A Monte Carlo over every method
+(:func:`~observatoire.engine.uncertainty.monte_carlo`) gives the ranks each territory can take
+whatever the method. :func:`feedback` compares the result with the book's reference choices.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from observatoire.engine.catalogue import Catalogue
 from observatoire.engine.pipeline import Choices, compute_scores
 from observatoire.engine.weights import Weights
 
-N_DRAWS = 200
+N_DRAWS = 200  # draws over every method (the ranks each territory can take)
+N_SETS = 100  # weight sets of the margin around the learner's method
 SEED = 20260101
 WEIGHT_NOISE = 0.5
 
@@ -103,14 +105,6 @@ def _ranks(index: pd.Series) -> pd.Series:
     return index.rank(ascending=False, method="min")
 
 
-def band_space(choices: Choices):
-    """The learner's normalisation and aggregation held fixed, weights ±50 % around theirs."""
-    from observatoire.engine.uncertainty import Space
-
-    return Space(normalisations=(choices.normalisation,), aggregations=(choices.aggregation,),
-                 power_range=(choices.power, choices.power), weight_noise=WEIGHT_NOISE)
-
-
 @dataclass
 class Result:
     """One run of the exercise: a table per territory and the learner's feedback."""
@@ -121,10 +115,10 @@ class Result:
     profile: pd.DataFrame | None  # territories (labels) × communs (labels)
     error: str | None = None
     messages: list[tuple[str, str]] = field(default_factory=list)
-    scores: object | None = None
 
 
 def score(data: ExerciseData, communs, choices: Choices):
+    """The engine's pipeline on the four territories, restricted to ``communs``."""
     catalogue = restrict(data.catalogue, communs)
     values = data.values[data.values["indicateur"].isin(catalogue.indicators.index)]
     return compute_scores(values, catalogue, choices, data.population)
@@ -137,21 +131,43 @@ def reference_scores(communs: tuple[str, ...]):
 
 
 @lru_cache(maxsize=16)
+def model_of(communs: tuple[str, ...]):
+    """The engine's vectorised pipeline (:class:`~observatoire.engine.uncertainty.ScoringModel`,
+    tested to give the same scores as :func:`~observatoire.engine.pipeline.compute_scores`) on
+    ``communs``: after its first use, a change of method or weights costs milliseconds."""
+    from observatoire.engine.uncertainty import ScoringModel
+
+    return ScoringModel.from_scores(reference_scores(communs))
+
+
+@lru_cache(maxsize=16)
 def _all_methods_ranks(communs: tuple[str, ...], n_draws: int, seed: int) -> pd.DataFrame:
     """Ranks each territory takes over every normalisation and aggregation (book's weights ±50 %)."""
     from observatoire.engine.uncertainty import monte_carlo
 
-    result = monte_carlo(score(exercise_data(), communs, Choices()), n_draws=n_draws, seed=seed)
-    return result.rank_quantiles().assign(
-        rang_min=np.nanmin(result.ranks, axis=0), rang_max=np.nanmax(result.ranks, axis=0))
+    result = monte_carlo(reference_scores(communs), n_draws=n_draws, seed=seed)
+    return pd.DataFrame({"rang_min": np.nanmin(result.ranks, axis=0), "rang_max": np.nanmax(result.ranks, axis=0)},
+                        index=result.territories)
 
 
-def experiment(communs=None, choices: Choices | None = None, n_draws: int = N_DRAWS,
-               seed: int = SEED, data: ExerciseData | None = None) -> Result:
+def weights_band(model, choices: Choices, n_sets: int, seed: int) -> np.ndarray:
+    """Quantiles (5, 50, 95 %) of each territory's index over ``n_sets`` weight sets, every
+    weight (indicator, commun, axis) times its own U[0.5, 1.5] around the learner's, with the
+    learner's normalisation and aggregation (the engine's Monte Carlo perturbation,
+    :func:`~observatoire.engine.uncertainty.noisy_weight_sets`)."""
+    from observatoire.engine.uncertainty import nan_quantiles, noisy_weight_sets
+
+    vectors = model.weight_vectors(choices.weights)
+    sets = noisy_weight_sets(np.concatenate(vectors), WEIGHT_NOISE, n_sets, np.random.default_rng(seed))
+    k, c = len(model.indicators), len(model.communs)
+    draws = np.array([model.score(choices.normalisation, choices.aggregation, choices.power,
+                                  matrices=model.weight_matrices(w[:k], w[k:k + c], w[k + c:])).index for w in sets])
+    return nan_quantiles(draws)
+
+
+def experiment(communs=None, choices: Choices | None = None, n_sets: int = N_SETS, seed: int = SEED) -> Result:
     """Score the four fictional territories on ``communs`` (all by default) with ``choices``."""
-    from observatoire.engine.uncertainty import monte_carlo
-
-    data = data or exercise_data()
+    data = exercise_data()
     choices = choices or Choices()
     all_communs = tuple(data.catalogue.communs.index)
     communs = tuple(c for c in all_communs if c in set(communs if communs is not None else all_communs))
@@ -161,29 +177,29 @@ def experiment(communs=None, choices: Choices | None = None, n_draws: int = N_DR
     if sum(choices.weights.of("axes", a) for a in data.catalogue.axes.index) <= 0:
         return Result(choices, communs, None, None, "Tous les axes ont un poids nul : l'indice global "
                       "n'est plus défini. Donnez un poids positif à au moins un axe.")
+    model = model_of(communs)
     try:
-        scores = score(data, communs, choices)
+        scores = model.score(choices.normalisation, choices.aggregation, choices.power,
+                             weights=model.weight_vectors(choices.weights))
+        band = weights_band(model, choices, n_sets, seed)
     except ValueError as exc:  # a combination the engine refuses, with its French reason
         return Result(choices, communs, None, None, f"Le moteur refuse cette combinaison : {str(exc).rstrip('.')}.")
-    reference = (reference_scores(communs).index if data is exercise_data()
-                 else score(data, communs, Choices()).index)
-    band = monte_carlo(scores, n_draws=n_draws, seed=seed, space=band_space(choices)).index_quantiles()
-    spread = (_all_methods_ranks(communs, n_draws, seed) if data is exercise_data() else
-              pd.DataFrame({"rang_min": np.nan, "rang_max": np.nan}, index=scores.index.index))
+    index = pd.Series(scores.index, index=model.territories)
+    spread = _all_methods_ranks(communs, N_DRAWS, seed)
     codes = list(data.labels)
+    positions = model.territories.get_indexer(codes)
     table = pd.DataFrame({
         "titre": [data.labels[c] for c in codes],
-        "indice": scores.index.reindex(codes).to_numpy(),
-        "q05": band["q05"].reindex(codes).to_numpy(),
-        "q50": band["q50"].reindex(codes).to_numpy(),
-        "q95": band["q95"].reindex(codes).to_numpy(),
+        "indice": index.reindex(codes).to_numpy(),
+        "q05": band[0][positions], "q50": band[1][positions], "q95": band[2][positions],
         "rang_min": spread["rang_min"].reindex(codes).to_numpy(),
         "rang_max": spread["rang_max"].reindex(codes).to_numpy(),
     }, index=pd.Index(codes, name="territoire"))
     table["rang"] = _ranks(table["indice"])
-    table["rang_livre"] = _ranks(reference.reindex(codes))
-    profile = scores.communs.reindex(codes).rename(index=data.labels, columns=data.catalogue.commun_label)
-    result = Result(choices, communs, table, profile, scores=scores)
+    table["rang_livre"] = _ranks(reference_scores(communs).index.reindex(codes))
+    profile = pd.DataFrame(scores.communs, index=model.territories, columns=model.communs).reindex(codes).rename(
+        index=data.labels, columns=data.catalogue.commun_label)
+    result = Result(choices, communs, table, profile)
     result.messages = feedback(result, len(all_communs))
     return result
 
@@ -240,28 +256,16 @@ def feedback(result: Result, n_communs_total: int) -> list[tuple[str, str]]:
 
 # -- figure -------------------------------------------------------------------------------
 
-def index_figure(result: Result):
+def index_figure(result: Result) -> str:
     """Each territory's index (the learner's choices) inside its margin, on an axis zoomed on the data."""
-    import matplotlib.pyplot as plt
+    from observatoire.campus import svg
 
-    t = result.table.sort_values("indice")
-    fig, ax = plt.subplots(figsize=(7, 0.55 * len(t) + 1.5))
-    y = np.arange(len(t))
-    ax.hlines(y, t["q05"], t["q95"], color="#1f5fa8", linewidth=8, alpha=0.35,
-              label="marge 5-95 % (poids ±50 %, méthode tenue fixe)")
-    ax.scatter(t["indice"], y, color="#b35900", marker="D", s=34, zorder=3, label="vos choix")
-    ax.set_yticks(y, [f"{name} (fictif)" for name in t["titre"]])
-    low = float(np.nanmin(t[["q05", "indice"]].to_numpy()))
-    high = float(np.nanmax(t[["q95", "indice"]].to_numpy()))
-    pad = max(2.0, 0.15 * (high - low))
-    ax.set_xlim(max(0.0, low - pad), min(100.0, high + pad))
-    ax.set_ylim(-0.6, len(t) - 0.4)
-    ax.set_xlabel("Indice global (0 à 100 ; axe resserré sur les valeurs)")
-    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: text.fr_number(v, 0)))
-    ax.grid(axis="x", color="0.9")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2, frameon=False, fontsize=8)
-    fig.tight_layout()
-    return fig
+    t = result.table.sort_values("indice", ascending=False)
+    return svg.intervals([(f"{name} (fictif)", lo, hi, v) for name, lo, hi, v in
+                          zip(t["titre"], t["q05"], t["q95"], t["indice"])],
+                         "Indice global de chaque territoire fictif et sa marge",
+                         "Indice global (0 à 100 ; axe resserré sur les valeurs)",
+                         "marge 5-95 % (poids ±50 %, votre méthode tenue fixe)", "vos choix")
 
 
 # -- prediction and checkpoints ---------------------------------------------------------------------
@@ -277,7 +281,7 @@ def geometric_case() -> tuple[str, pd.Series]:
 
 def normalisation_answer(data: ExerciseData, code: str) -> str:
     """Worked answer: one indicator of ``code`` normalised by the catalogue's goalposts."""
-    scores = score(data, tuple(data.catalogue.communs.index), Choices())
+    scores = reference_scores(tuple(data.catalogue.communs.index))
     meta = data.catalogue.indicators
     indicator = next(i for i in (*EXAMPLE_INDICATORS, *meta.index) if i in scores.datasets["matrice"].columns
                      and pd.notna(scores.datasets["matrice"].at[code, i]))
@@ -338,10 +342,9 @@ def margin_answer(result: Result | None) -> str:
 class IndexApp:
     """The widgets of the exercise; ``widget`` is what the notebook displays."""
 
-    def __init__(self, n_draws: int = N_DRAWS, preview: bool = False):
+    def __init__(self, preview: bool = False):
         import ipywidgets as w
 
-        self.n_draws = n_draws
         self.data = exercise_data()
         self.result: Result | None = None
         self.tried_geometric = self.restoring = False
@@ -377,8 +380,8 @@ class IndexApp:
         self.reset.add_class("campus-reinitialiser")
         self.verdict = ui.feedback_widget("campus-verdict")
         self.feedback = ui.feedback_widget()
-        self.table = ui.output_widget("campus-tableau")
-        self.figure = ui.output_widget("campus-figure")
+        self.table = ui.figure_widget("campus-tableau")
+        self.figure = ui.figure_widget("campus-figure")
         controls = w.VBox([ui.heading("Vos choix"), self.communs, self.normalisation, self.aggregation,
                            self.power_box, *rows, self.reset])
         results = w.VBox([ui.heading("Résultats"), self.verdict, self.feedback, self.table, self.figure],
@@ -457,17 +460,16 @@ class IndexApp:
         self.power_help.value = power_explanation(self.power.value) if generalised else ""
         if self.aggregation.value == "geometric":
             self.tried_geometric = True
-        result = experiment(self.communs.value, self.choices(), self.n_draws, data=self.data)
+        result = experiment(self.communs.value, self.choices())
         self.result = result
         self.show_verdict()
         if result.error:
             self.feedback.value = ui.box("erreur", ui.escape(result.error))
-            ui.show(self.table)
-            ui.show(self.figure)
+            self.table.value = self.figure.value = ""
         else:
             self.feedback.value = ui.boxes(result.messages)
-            ui.show(self.table, ui.html_output(ui.table_html(self.shown_table(result))))
-            ui.show(self.figure, ui.figure_output(index_figure(result)))
+            self.table.value = ui.table_html(self.shown_table(result))
+            self.figure.value = index_figure(result)
         self.checkpoints.refresh()
         self.summarise()
 
@@ -515,10 +517,10 @@ class IndexApp:
                                                       "agrégation) et l'annexe sur l'incertitude.")])
 
 
-def app(n_draws: int = N_DRAWS, preview: bool = False):
+def app(preview: bool = False):
     """The exercise's widget (what the notebook displays); ``preview`` shows the results without
     the prediction step (the book's static preview)."""
-    return IndexApp(n_draws, preview).widget
+    return IndexApp(preview).widget
 
 
 __all__ = ["IndexApp", "Result", "app", "choices_of", "experiment", "feedback", "exercise_data", "restrict"]

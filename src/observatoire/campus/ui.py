@@ -80,32 +80,11 @@ def heading(title: str, css_class: str | None = None) -> widgets.HTML:
     return w
 
 
-def figure_output(fig, dpi: int = 80) -> dict:
-    """A matplotlib figure as a display_data output (PNG), the figure then closed."""
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
-    return {"output_type": "display_data", "metadata": {},
-            "data": {"image/png": base64.b64encode(buffer.getvalue()).decode("ascii"),
-                     "text/plain": "<Figure>"}}
-
-
-def html_output(fragment: str) -> dict:
-    return {"output_type": "display_data", "metadata": {},
-            "data": {"text/html": fragment, "text/plain": "[tableau]"}}
-
-
-def output_widget(css_class: str) -> widgets.Output:
-    w = widgets.Output(layout=widgets.Layout(width="100%"))
+def figure_widget(css_class: str) -> widgets.HTML:
+    """Where an exercise shows a figure (inline SVG, :mod:`observatoire.campus.svg`) or a table."""
+    w = widgets.HTML(layout=widgets.Layout(width="100%"))
     w.add_class(css_class)
     return w
-
-
-def show(output: widgets.Output, *items: dict) -> None:
-    """Replace the content of ``output`` by ``items`` in one state update."""
-    output.outputs = tuple(items)
 
 
 def cell(value, decimals: int = 1) -> str:
@@ -122,6 +101,32 @@ def table_html(frame, css_class: str = "campus-table", decimals: int = 1) -> str
         "<tr>" + "".join(f"<td style='padding:2px 8px;text-align:{'right' if isinstance(v, float) else 'left'}'>"
                          f"{escape(cell(v, decimals))}</td>" for v in row) + "</tr>"
         for row in frame.itertuples(index=False, name=None))
+    return (f"<table class='{css_class}' style='border-collapse:collapse;font-size:0.92em'>"
+            f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+
+
+def heat_table(frame, limit: float | None = None, css_class: str = "campus-table") -> str:
+    """A table of signed changes (points), each cell coloured from red (loss) to blue (gain)."""
+    import numpy as np
+
+    values = frame.to_numpy(dtype="float64")
+    limit = limit or max(10.0, float(np.nanmax(np.abs(values))) if values.size else 10.0)
+
+    def colour(v: float) -> str:
+        if v != v:
+            return "#ffffff"
+        k = min(1.0, abs(v) / limit)
+        r, g, b = (178, 24, 43) if v < 0 else (33, 102, 172)
+        mix = lambda c: int(255 + (c - 255) * k)  # noqa: E731
+        return f"rgb({mix(r)},{mix(g)},{mix(b)})"
+
+    head = "<th></th>" + "".join(f"<th style='padding:2px 8px'>{escape(c)}</th>" for c in frame.columns)
+    rows = "".join(
+        f"<tr><th style='text-align:left;padding:2px 8px;font-weight:normal'>{escape(name)}</th>" + "".join(
+            f"<td style='padding:2px 10px;text-align:right;background:{colour(v)};"
+            f"color:{'#fff' if abs(v) > 0.6 * limit else '#222'}'>{escape(text.fr_signed(v, 0))}</td>"
+            for v in row) + "</tr>"
+        for name, row in zip(frame.index, values))
     return (f"<table class='{css_class}' style='border-collapse:collapse;font-size:0.92em'>"
             f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
 
