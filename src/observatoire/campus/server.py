@@ -321,33 +321,43 @@ _CHECKED = {"stream", "kernel_info_reply", "execute_reply", "comm_info_reply", "
             "complete_reply", "history_reply", "is_complete_reply", "shutdown_reply", "interrupt_reply"}
 
 
+def filter_outgoing(session, outgoing_msg: list) -> list | None:
+    """A kernel's message on its way to the browser, for learners: None for ``error`` messages and
+    standard error; replies without traceback, exception name or value; the kernel's banner
+    blanked (re-signed when changed). Comm messages (widget states) pass untouched."""
+    idents, parts = session.feed_identities(outgoing_msg)
+    header = session.unpack(parts[1])
+    msg_type = header.get("msg_type")
+    if msg_type == "error":
+        return None
+    if msg_type not in _CHECKED:
+        return outgoing_msg
+    content = session.unpack(parts[4])
+    if msg_type == "stream" and content.get("name") == "stderr":
+        return None
+    changed = False
+    for key in ("traceback", "evalue", "ename"):
+        changed |= content.pop(key, None) is not None
+    if msg_type == "kernel_info_reply" and content.get("banner"):
+        content["banner"], changed = "", True
+    if not changed:
+        return outgoing_msg
+    parts = [*parts]
+    parts[4] = session.pack(content)
+    parts[0] = session.sign(parts[1:5])
+    return [*idents, DELIM, *parts]
+
+
 class CampusKernelConnection(ZMQChannelsWebsocketConnection):
-    """Jupyter Server's kernel websocket connection, for learners: ``error`` messages and the
-    kernel's standard error never reach the browser, tracebacks are removed from replies and
-    the kernel's banner is blanked (selected with ``kernel_websocket_connection_class``)."""
+    """Jupyter Server's kernel websocket connection, with :func:`filter_outgoing` (selected
+    with Jupyter Server's ``kernel_websocket_connection_class`` option)."""
 
     def handle_outgoing_message(self, stream, outgoing_msg):
         try:
-            idents, parts = self.session.feed_identities(outgoing_msg)
-            header = self.session.unpack(parts[1])
-            msg_type = header.get("msg_type")
-            if msg_type == "error":
-                return None
-            if msg_type in _CHECKED:
-                content = self.session.unpack(parts[4])
-                if msg_type == "stream" and content.get("name") == "stderr":
-                    return None
-                changed = False
-                for key in ("traceback", "evalue", "ename"):
-                    changed |= content.pop(key, None) is not None
-                if msg_type == "kernel_info_reply" and content.get("banner"):
-                    content["banner"], changed = "", True
-                if changed:
-                    parts = [*parts]
-                    parts[4] = self.session.pack(content)
-                    parts[0] = self.session.sign(parts[1:5])
-                    outgoing_msg = [*idents, DELIM, *parts]
+            outgoing_msg = filter_outgoing(self.session, outgoing_msg)
         except Exception:  # a message that cannot be read is not forwarded
             self.log.warning("Campus : message du noyau illisible, non transmis")
+            return None
+        if outgoing_msg is None:
             return None
         return super().handle_outgoing_message(stream, outgoing_msg)
