@@ -368,15 +368,18 @@ class IndexApp:
         self.power_help = w.HTML()
         self.power_help.add_class("campus-puissance-aide")
         self.power_box = w.VBox([self.power, self.power_help])
-        self.axis_weights = {}
+        self.axis_weights, self.weight_labels = {}, {}
         rows = []
         for axis in cat.axes.index:
-            s = w.FloatSlider(value=1.0, min=0.0, max=3.0, step=0.5, continuous_update=False,
-                              description=f"Poids de l'axe {axis}", style=style, layout=w.Layout(width="24em"))
+            s = w.FloatSlider(value=1.0, min=0.0, max=3.0, step=0.5, continuous_update=False, readout=False,
+                              description=f"Poids de l'axe {axis}", style=style, layout=w.Layout(width="22em"))
             s.add_class(f"campus-poids-axe-{axis}")
             self.axis_weights[axis] = s
-            rows.append(w.HBox([s, w.HTML(f"<small>{ui.escape(cat.axis_label(axis))}</small>")]))
-        self.reset = w.Button(description="Revenir aux choix du livre", layout=w.Layout(width="auto"))
+            shown = w.HTML()
+            shown.add_class(f"campus-poids-axe-{axis}-valeur")
+            self.weight_labels[axis] = shown
+            rows.append(w.HBox([s, shown]))
+        self.reset = w.Button(description="Revenir aux choix du livre", layout=w.Layout(width="max-content"))
         self.reset.add_class("campus-reinitialiser")
         self.verdict = ui.feedback_widget("campus-verdict")
         self.feedback = ui.feedback_widget()
@@ -455,6 +458,9 @@ class IndexApp:
     def update(self, _=None) -> None:
         if self.restoring:
             return
+        for axis, s in self.axis_weights.items():
+            self.weight_labels[axis].value = (f"<small><strong>{text.fr_number(s.value, 1)}</strong> — "
+                                              f"{ui.escape(self.data.catalogue.axis_label(axis))}</small>")
         generalised = self.aggregation.value == "generalised"
         self.power_box.layout.display = None if generalised else "none"
         self.power_help.value = power_explanation(self.power.value) if generalised else ""

@@ -279,8 +279,7 @@ def feedback(d: Diagnosis, catalogue: Catalogue) -> list[tuple[str, str]]:
 
 
 def centile(p: float) -> str:
-    n = int(round(p))
-    return f"{n}<sup>{'er' if n == 1 else 'e'}</sup> centile des pairs fictifs"
+    return f"centile {int(round(p))} sur 100 parmi les pairs fictifs"
 
 
 # -- figure, prediction, checkpoints ------------------------------------------------------------
@@ -391,9 +390,10 @@ class DiagnosisApp:
                                        f"et {text.fr_number(float(m['borne_haute']), 0)}, "
                                        f"{'plus' if int(m['direction']) > 0 else 'moins'} est mieux)</small></div>"),
                                 field_]))
-        self.upload = w.FileUpload(accept=".csv,.xlsx", multiple=False, description="Charger mon fichier")
+        self.upload = w.FileUpload(accept=".csv,.xlsx", multiple=False, description="Charger mon fichier",
+                                   layout=w.Layout(width="max-content"))
         self.upload.add_class("campus-fichier")
-        self.clear = w.Button(description="Effacer mes valeurs", layout=w.Layout(width="auto"))
+        self.clear = w.Button(description="Effacer mes valeurs", layout=w.Layout(width="max-content"))
         self.clear.add_class("campus-effacer")
         self.values_note = ui.feedback_widget("campus-valeurs-retour")
         self.verdict = ui.feedback_widget("campus-verdict")

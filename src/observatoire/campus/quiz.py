@@ -141,9 +141,9 @@ class QuizApp:
         rows = []
         for k, q in enumerate(questions(), start=1):
             radio = w.RadioButtons(options=[(c, i) for i, c in enumerate(q.choices)], value=None,
-                                   layout=w.Layout(width="auto"))
+                                   layout=w.Layout(width="max-content"))
             radio.add_class(f"campus-question-{q.id}")
-            button = w.Button(description="Vérifier", layout=w.Layout(width="auto"))
+            button = w.Button(description="Vérifier", layout=w.Layout(width="max-content"))
             button.add_class(f"campus-verifier-{q.id}")
             result = ui.feedback_widget(f"campus-reponse-{q.id}")
             button.on_click(lambda _, q=q, radio=radio, button=button, result=result:

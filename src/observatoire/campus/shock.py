@@ -318,7 +318,8 @@ def trajectory_figure(o: Outcome, labels: dict | None = None) -> str:
     return svg.lines(x, series, f"{o.shock.libelle} : l'indice et les communs les plus touchés", ticks,
                      "Score (0 à 100, axe resserré)", "Temps depuis le début du choc (échelle logarithmique)",
                      reference=(o.before, f"indice avant le choc ({text.fr_number(o.before, 1)})"),
-                     zones=[(1, 13, "les mois"), (13, 121, "les années"), (121, 361, "les décennies")])
+                     zones=[(1, 13, "les mois", False), (13, 121, "les années", True),
+                            (121, 361, "les décennies", False)])
 
 
 def communs_table(o: Outcome, labels: dict | None = None) -> str:
@@ -353,7 +354,8 @@ def initial_loss_answer(o: Outcome, labels: dict | None = None) -> str:
     a, f = o.capacities.absorption, text.fr_number
     loss = b * impact * o.intensity * (1 - 0.7 * a)
     return (f"Le commun le plus touché d'emblée est {ui.escape(labels.get(c, c))} : score avant le choc "
-            f"B = {f(b, 1)}, part touchée {f(impact, 2)}, intensité {f(o.intensity, 1)}, absorption {f(a, 1)}. "
+            f"B = {f(b, 1)}, part touchée {f(impact, 2)}, intensité {f(o.intensity, 1)} ({f(100 * o.intensity, 0)} %), "
+            f"absorption {f(a, 1)} ({f(100 * a, 0)} %). "
             f"Perte initiale L0 = B × part × intensité × (1 − 0,7 × absorption) = {f(b, 1)} × {f(impact, 2)} × "
             f"{f(o.intensity, 1)} × {f(1 - 0.7 * a, 2)} = <strong>{points(loss)}</strong>. Monter l'absorption "
             "réduit ce dernier facteur : c'est elle qui amortit le coup.")
@@ -413,8 +415,8 @@ class ShockApp:
                                 description="Choc", style=style, layout=wide)
         self.shock.add_class("campus-choc")
         self.description = w.HTML()
-        self.intensity = w.FloatSlider(value=0.6, min=0.1, max=1.0, step=0.1, description="Intensité (0 à 1)",
-                                       continuous_update=False, style=style, layout=wide)
+        self.intensity = w.IntSlider(value=60, min=10, max=100, step=10, description="Intensité (%)",
+                                     continuous_update=False, style=style, layout=wide)
         self.intensity.add_class("campus-intensite")
         self.duration = w.IntSlider(value=2, min=1, max=24, step=1, description="Durée (mois)",
                                     continuous_update=False, style=style, layout=wide)
@@ -441,7 +443,7 @@ class ShockApp:
         results = w.VBox([ui.heading("Résultats"), self.verdict, self.feedback, self.trajectory, self.heatmap],
                          layout=w.Layout(width="100%"))
         self.prediction = ui.Prediction(
-            f"Inondation d'intensité 0,6 pendant 2 mois à {fiction.EXERCISE_TERRITORIES[START]} (fictif), capacités "
+            f"Inondation d'intensité 60 % pendant 2 mois à {fiction.EXERCISE_TERRITORIES[START]} (fictif), capacités "
             "à 30 %, 30 % et 10 %. Si vous montez la capacité d'absorption à 100 %, qu'est-ce qui s'améliore le plus ?",
             PREDICTION_CHOICES, on_answer=self.revealed)
         effect = absorption_effect(self.baselines.loc[START].dropna())
@@ -493,7 +495,7 @@ class ShockApp:
         self.description.value = f"<small><em>{ui.escape(shock.description)}</em></small>"
         caps = Capacities(**{k: s.value / 100 for k, s in self.capacities.items()})
         baseline = self.baselines.loc[self.territory.value].dropna()
-        self.outcome = simulate(baseline, shock.key, self.intensity.value, self.duration.value, caps,
+        self.outcome = simulate(baseline, shock.key, self.intensity.value / 100, self.duration.value, caps,
                                 cascade=self.cascade.value)
         self.feedback.value = ui.boxes(self.outcome.messages)
         self.trajectory.value = trajectory_figure(self.outcome)
@@ -508,7 +510,7 @@ class ShockApp:
             return
         labels = commun_labels()
         chosen = [f"- Territoire de départ : {fiction.EXERCISE_TERRITORIES[self.territory.value]} (fictif)",
-                  f"- Choc : {o.shock.libelle}, intensité {text.fr_number(o.intensity, 1)}, durée "
+                  f"- Choc : {o.shock.libelle}, intensité {text.fr_number(100 * o.intensity, 0)} %, durée "
                   f"{duration_text(o.duration)}",
                   *(f"- Capacité {CAPACITIES[k]} : {s.value} %" for k, s in self.capacities.items()),
                   f"- Effets en cascade : {'oui' if o.cascade else 'non'}"]

@@ -110,8 +110,9 @@ def intervals(rows: list[tuple[str, float, float, float]], title: str, xlabel: s
 
 def lines(x: list[float], series: list[dict], title: str, xticks: list[tuple[float, str]], ylabel: str,
           xlabel: str, log_x: bool = True, reference: tuple[float, str] | None = None,
-          zones: list[tuple[float, float, str]] = ()) -> str:
-    """Lines over ``x``; each series: {label, values, colour, width, dash}; y zoomed on the data."""
+          zones: list[tuple[float, float, str, bool]] = ()) -> str:
+    """Lines over ``x``; each series: {label, values, colour, width, dash}; y zoomed on the data;
+    ``zones``: (start, end, label, shaded) bands of the x axis."""
     width, left, right, top = 720, 48, 16, 22
     plot_h = 230
     bottom = top + plot_h
@@ -122,9 +123,10 @@ def lines(x: list[float], series: list[dict], title: str, xticks: list[tuple[flo
     xs = Scale(x[0], x[-1], left, width - right, log=log_x)
     ys = Scale(lo, hi, bottom, top)
     body = []
-    for start, end, label in zones:
-        body.append(f'<rect x="{_t(xs(start))}" y="{top}" width="{_t(xs(end) - xs(start))}" height="{plot_h}" '
-                    f'fill="#888" fill-opacity="0.07"/>')
+    for start, end, label, shaded in zones:
+        if shaded:
+            body.append(f'<rect x="{_t(xs(start))}" y="{top}" width="{_t(xs(end) - xs(start))}" height="{plot_h}" '
+                        f'fill="#888" fill-opacity="0.07"/>')
         body.append(_text(xs(start) + 4, top - 6, label, size=10, colour="#555"))
     for tick in nice_ticks(lo, hi):
         body.append(f'<line x1="{left}" x2="{width - right}" y1="{_t(ys(tick))}" y2="{_t(ys(tick))}" stroke="#eee"/>')

@@ -187,7 +187,7 @@ class Prediction:
         self.options = widgets.RadioButtons(options=choices, value=None, layout=widgets.Layout(width="auto"))
         self.options.add_class("campus-prediction-choix")
         self.button = widgets.Button(description="Valider ma prédiction", button_style="primary",
-                                     layout=widgets.Layout(width="auto"))
+                                     layout=widgets.Layout(width="max-content"))
         self.button.add_class("campus-prediction-valider")
         self.status = feedback_widget("campus-prediction-statut")
         self.widget = widgets.VBox([
@@ -237,11 +237,11 @@ class Checkpoints:
     def __init__(self, items: list[Checkpoint], on_change: Callable[[], None] | None = None):
         self.items = items
         self._on_change = on_change
-        rows = [widgets.HTML("<strong>Points d'étape.</strong> Répondez pour vous-même (ou dans vos notes), puis "
-                             "comparez avec la réponse détaillée, calculée sur ce qui est à l'écran.")]
+        rows = [widgets.HTML("Répondez pour vous-même (ou dans vos notes), puis comparez avec la réponse détaillée, "
+                             "calculée sur ce qui est à l'écran.")]
         self.answers = []
         for k, item in enumerate(items, start=1):
-            button = widgets.Button(description="Voir la réponse détaillée", layout=widgets.Layout(width="auto"))
+            button = widgets.Button(description="Voir la réponse détaillée", layout=widgets.Layout(width="max-content"))
             button.add_class(f"campus-etape-{k}")
             answer = feedback_widget(f"campus-etape-reponse-{k}")
             button.on_click(lambda _, k=k: self.reveal(k))
