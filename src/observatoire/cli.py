@@ -175,6 +175,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="durée maximale d'exécution d'une cellule à l'affichage (défaut : 120)")
     campus.add_argument("--inactivite", type=float, default=30, metavar="MINUTES",
                         help="arrêter le noyau d'une page inactive depuis ce délai (défaut : 30)")
+    campus.add_argument("--delai-orphelin", type=float, default=20, metavar="SECONDES",
+                        help="arrêter le noyau d'une page qui n'est plus ouverte dans aucun navigateur (onglet fermé "
+                             "sans prévenir, navigateur arrêté) après ce délai (défaut : 20)")
     campus.add_argument("--livre", default=None, metavar="ADRESSE",
                         help="adresse du livre publié, vers laquelle renvoient les bilans quand le livre "
                              "n'est pas construit ici (_build/html)")
@@ -338,7 +341,8 @@ def _run(args) -> int:
         return serve(Options(port=args.port, listen=args.ecoute, hosts=tuple(args.hote),
                              preheat=not args.sans_prechauffage, pool_size=args.reserve,
                              cell_timeout=args.delai_cellule, cull_idle=args.inactivite * 60,
-                             per_client=args.max_par_apprenant, total=args.max_noyaux, book_url=args.livre))
+                             per_client=args.max_par_apprenant, total=args.max_noyaux,
+                             orphan_seconds=args.delai_orphelin, book_url=args.livre))
 
     if args.commande == "exporter":
         return _export(args)
