@@ -75,9 +75,10 @@ test: $(STAMP) chromium
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow"
 
-# The Campus: Voilà on notebooks/campus/ (port and exercise addresses printed; Ctrl-C stops it).
+# The Campus: Voilà on notebooks/campus/ (port and exercise addresses printed; Ctrl-C stops it),
+# after the book its debriefs link to (an up-to-date book rebuilds in seconds).
 .PHONY: campus
-campus: $(STAMP)
+campus: $(STAMP) book
 	$(PY) -m observatoire campus $(if $(PORT),--port $(PORT))
 
 bench: $(STAMP) chromium

@@ -206,15 +206,33 @@ def _parser() -> argparse.ArgumentParser:
 
     campus = sub.add_parser("campus", help="servir les exercices interactifs du Campus (Voilà) sur 127.0.0.1",
                             description="Démarre Voilà sur les exercices de notebooks/campus/ (sources masquées, "
-                                        "traces d'erreur cachées, noyaux préchauffés, noyaux inactifs arrêtés) "
-                                        "et affiche l'adresse de chaque exercice. Ctrl-C pour arrêter.")
+                                        "traces d'erreur cachées, noyaux préchauffés, noyau libéré à la fermeture "
+                                        "de l'onglet, noyaux inactifs arrêtés) et affiche l'adresse de chaque "
+                                        "exercice. Ctrl-C pour arrêter.")
     campus.add_argument("--port", type=int, default=None, help="port d'écoute (défaut : un port libre)")
+    campus.add_argument("--hote", action="append", default=[], metavar="NOM",
+                        help="nom ou adresse par lequel les apprenants joignent le Campus lors d'une séance "
+                             "(accepté en plus de 127.0.0.1 et localhost ; répétable)")
+    campus.add_argument("--ecoute", default="127.0.0.1", metavar="ADRESSE",
+                        help="interface d'écoute (défaut : 127.0.0.1 ; 0.0.0.0 pour une salle, avec --hote)")
     campus.add_argument("--sans-prechauffage", action="store_true",
                         help="ne pas préparer de noyau d'avance (premier affichage plus lent, moins de mémoire)")
+    campus.add_argument("--reserve", type=int, default=1, metavar="N",
+                        help="noyaux préparés d'avance par exercice (défaut : 1)")
+    campus.add_argument("--max-par-apprenant", type=int, default=6, metavar="N",
+                        help="exercices ouverts à la fois par apprenant (défaut : 6)")
+    campus.add_argument("--max-noyaux", type=int, default=40, metavar="N",
+                        help="exercices ouverts à la fois sur le serveur, tous apprenants confondus (défaut : 40)")
     campus.add_argument("--delai-cellule", type=int, default=120, metavar="SECONDES",
                         help="durée maximale d'exécution d'une cellule à l'affichage (défaut : 120)")
-    campus.add_argument("--inactivite", type=int, default=30, metavar="MINUTES",
+    campus.add_argument("--inactivite", type=float, default=30, metavar="MINUTES",
                         help="arrêter le noyau d'une page inactive depuis ce délai (défaut : 30)")
+    campus.add_argument("--delai-orphelin", type=float, default=20, metavar="SECONDES",
+                        help="arrêter le noyau d'une page qui n'est plus ouverte dans aucun navigateur (onglet fermé "
+                             "sans prévenir, navigateur arrêté) après ce délai (défaut : 20)")
+    campus.add_argument("--livre", default=None, metavar="ADRESSE",
+                        help="adresse du livre publié, vers laquelle renvoient les bilans quand le livre "
+                             "n'est pas construit ici (_build/html)")
 
     demo = sub.add_parser("demo", help="générer les données de démonstration (valeurs fictives, générateur à graine "
                           "fixe) : territoires fictifs, ou fichiers nationaux fictifs pour les bancs d'essai")
@@ -444,10 +462,13 @@ def _run(args) -> int:
         return _collect(args)
 
     if args.commande == "campus":
-        from observatoire.campus.serve import serve
+        from observatoire.campus.serve import Options, serve
 
-        return serve(args.port, preheat=not args.sans_prechauffage, cell_timeout=args.delai_cellule,
-                     cull_idle=args.inactivite * 60)
+        return serve(Options(port=args.port, listen=args.ecoute, hosts=tuple(args.hote),
+                             preheat=not args.sans_prechauffage, pool_size=args.reserve,
+                             cell_timeout=args.delai_cellule, cull_idle=args.inactivite * 60,
+                             per_client=args.max_par_apprenant, total=args.max_noyaux,
+                             orphan_seconds=args.delai_orphelin, book_url=args.livre))
 
     if args.commande == "exporter":
         return _export(args)

@@ -132,3 +132,21 @@ def fr_month(period: str) -> str:
     """« 2025-03 » → « mars 2025 » (a period that is not a month is returned as it is)."""
     match = re.fullmatch(r"(\d{4})-(0[1-9]|1[0-2])", str(period))
     return f"{_MONTH_NAMES[int(match.group(2)) - 1]} {match.group(1)}" if match else str(period)
+
+NO_BREAK = "\u00a0"  # between a number and its unit (Imprimerie nationale)
+MINUS = "\u2212"
+
+
+def plural(n: float | int, singular: str, plural_form: str | None = None, decimals: int = 0) -> str:
+    """A count with its noun, agreed the French way (plural from 2): « 0 point », « 1,5 point »,
+    « 2 points », « 12 exercices ouverts ». ``plural_form`` defaults to ``singular`` + « s »."""
+    word = singular if abs(n) < 2 else (plural_form or singular + "s")
+    return f"{fr_number(n, decimals).replace('-', MINUS)}{NO_BREAK}{word}"
+
+
+def fr_signed(x: float, decimals: int = 1) -> str:
+    """12.34 → « +12,3 », −0.5 → « −0,5 » (typographic minus), 0 → « 0,0 »."""
+    text = fr_number(abs(x), decimals)
+    if text.strip("0,") == "":
+        return text
+    return ("+" if x > 0 else MINUS) + text
