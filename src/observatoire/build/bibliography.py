@@ -41,7 +41,7 @@ from pybtex.style.template import (
 )
 from pybtex.style.template import field as bib_field
 
-from observatoire.text import MONTHS, fr_date
+from observatoire.text import MONTHS, MONTHS_SHORT, fr_date
 
 ET, ET_AL = " et ", "et al."
 
@@ -50,12 +50,13 @@ _ENGLISH_MONTHS = {m: k for k, m in enumerate(
      "november", "december"), 1)}
 _ENGLISH_MONTHS.update({m[:3]: k for m, k in list(_ENGLISH_MONTHS.items())})
 _ENGLISH_MONTHS["sept"] = 9
-_FRENCH_MONTHS = {unicodedata.normalize("NFC", m): k for k, m in enumerate(MONTHS, 1)}
+_FRENCH_MONTHS = {m: k for k, m in enumerate(MONTHS, 1)}
+_FRENCH_MONTHS.update({m.rstrip("."): k for k, m in enumerate(MONTHS_SHORT, 1)})
 
 
 def french_month(text: str) -> str:
     """« March », « mar », « 3 », « mars » → « mars »; anything else is kept as it is."""
-    key = text.strip().rstrip(".").lower()
+    key = unicodedata.normalize("NFC", text.strip().rstrip(".").lower())
     number = _ENGLISH_MONTHS.get(key) or _FRENCH_MONTHS.get(key) or (int(key) if key.isdigit() else None)
     return MONTHS[number - 1] if number and 1 <= number <= 12 else text
 
@@ -96,8 +97,8 @@ def french_names(children, context, role, sep=", ", sep2=ET, last_sep=ET, other=
     if not formatted:
         raise FieldIsMissing(role, context["entry"])
     et_al = other if other is not None else Text(" ", ET_AL)
-    if limit and other is not None and len(formatted) > limit:
-        return Text(formatted[0], et_al)
+    if limit and other is not None and (len(formatted) > limit or others):
+        return Text(formatted[0], et_al)  # in-text: « Walker et al. », « Rockström et al. »
     if others:
         return Text(Text(sep).join(formatted), et_al)
     if len(formatted) == 1:

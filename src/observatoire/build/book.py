@@ -45,6 +45,7 @@ from observatoire.report.demo import pilots
 from observatoire.fingerprints import BookInputs, chapter_fingerprint, engine_files, fingerprint, is_current, record_fingerprint
 from observatoire.errors import Problem, ValidationError
 from observatoire.build.kernels import SERVER_VARIABLE, execution_options, kernel_server
+from observatoire.build.layout import EDITION_VARIABLE, PDF_NAME
 from observatoire.engine.reference import TerritoryCodeError, load_reference
 from observatoire.text import escape_markdown
 from observatoire.engine.validate import ValidatedData, validate_file
@@ -483,7 +484,9 @@ def build_summary(log: str) -> str:
     m = re.search(r"updating environment: (?:\[[^\]]*\] )?(\d+) added, (\d+) changed, (\d+) removed", log)
     reread = int(m.group(1)) + int(m.group(2)) if m else 0
     executed = len(re.findall(r"Executed notebook in", log))
-    return f"{reread} page(s) relue(s), {executed} cahier(s) exécuté(s) par jupyter-book"
+    summary = f"{reread} page(s) relue(s), {executed} cahier(s) exécuté(s) par jupyter-book"
+    typography = re.search(r"typographie française : ([^\n]+)", log)  # observatoire.build.typography
+    return summary + (f" ; typographie : {typography.group(1).strip()}" if typography else "")
 
 
 def publish(new_site: Path, target: Path) -> None:
@@ -513,6 +516,7 @@ def build_book(data_path: str | os.PathLike = DEFAULT_DATA, build_dir: str | os.
         build_dir.mkdir(parents=True, exist_ok=True)
         print("[2/3] Chapitres des territoires pilotes et cahiers du livre…", flush=True)
         work, digest, env = build_dir / WORK_NAME, notebooks_fingerprint(data_path), {DATA_VARIABLE: str(data_path)}
+        env[EDITION_VARIABLE] = str((build_dir / "pdf" / PDF_NAME).resolve())  # linked from the home page if built
         sphinx = build.enter_context(WaitingJupyterBook(ROOT, work, env=env))
         execute_everything(chapters, toc_notebooks(), work, digest, env, build_dir, workers)
         kernels.close()

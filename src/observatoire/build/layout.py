@@ -7,10 +7,11 @@
   written (after Sphinx has saved its environment, so the next build finds the numbers it
   computed and rewrites nothing);
 - **the edition PDF link** of the home page (``<a href="…/livre-blanc.pdf">`` in raw HTML, or a
-  Markdown link to that file): when the PDF exists (``_build/pdf/livre-blanc.pdf``, or the file
-  named by ``OBSERVATOIRE_EDITION_PDF``) it is copied next to the site's ``index.html`` and the
-  link works; when it does not, the link becomes the words « édition PDF à construire avec
-  make pdf » — never a dead link. A change of the PDF's presence re-reads the home page only;
+  Markdown link to that file): when the site's PDF exists (the file named by
+  ``OBSERVATOIRE_EDITION_PDF``: ``_build/pdf/livre-blanc.pdf`` for ``make book``) it is copied
+  next to the site's ``index.html`` and the link works; when it does not, the link becomes the
+  words « édition PDF à construire avec make pdf » — never a dead link. A change of the PDF's
+  presence re-reads the home page only (``make pdf`` does it at its end);
 - **a style sheet** (``static/observatoire-layout.css``): wide tables of notebook outputs fit the text column.
 
 Registered in ``_config.yml`` (``sphinx.extra_extensions``): ``observatoire.build.layout``.
@@ -96,14 +97,16 @@ def letter_annexes(app) -> None:
 # ---------------------------------------------------------------------------------------------
 # The edition PDF link
 
-def edition_pdf(app) -> Path:
-    """The PDF the HTML book links to, if it exists."""
+def edition_pdf(app) -> Path | None:
+    """The PDF edition of this very site, as its builder names it (``build_book`` does): a
+    territory's book or a plain ``jupyter-book build`` name none, and link to none."""
     configured = os.environ.get(EDITION_VARIABLE)
-    return Path(configured) if configured else Path(app.confdir) / "_build" / "pdf" / PDF_NAME
+    return Path(configured) if configured else None
 
 
 def _pdf_state(app) -> bool:
-    return edition_pdf(app).is_file()
+    pdf = edition_pdf(app)
+    return pdf is not None and pdf.is_file()
 
 
 _PDF_ANCHOR = re.compile(r"""<a\b(?:"[^"]*"|'[^']*'|[^'">])*?\bhref\s*=\s*(["'])[^"']*""" + re.escape(PDF_NAME)
@@ -129,7 +132,7 @@ def _copy_pdf(app, exception) -> None:
     if exception is not None or app.builder.name != "html":
         return
     source, target = edition_pdf(app), Path(app.outdir) / PDF_NAME
-    if not source.is_file():
+    if source is None or not source.is_file():
         target.unlink(missing_ok=True)
         return
     if target.is_file() and target.stat().st_size == source.stat().st_size \
@@ -154,8 +157,8 @@ def _post_transform():
 
         def run(self, **kwargs) -> None:
             letter_annexes(self.app)
-            if self.app.builder.format != "html" or _pdf_state(self.app):
-                return
+            if self.app.builder.name not in ("html", "dirhtml") or _pdf_state(self.app):
+                return  # (the PDF edition, printed from the single page, does not link to itself)
             for raw in list(self.document.findall(nodes.raw)):
                 text = raw.astext()
                 if PDF_NAME in text and "html" in raw.get("format", "").split():

@@ -33,12 +33,16 @@ import yaml
 
 from observatoire.build import book
 from observatoire.build.book import DEFAULT_DATA, ROOT
+from observatoire.build.layout import EDITION_VARIABLE, LETTERS, PDF_NAME, is_annex_caption
+# One implementation of French spacing: Sphinx applies it to every page (the single page printed
+# here included); the cover, colophon and contents written here use the same function.
+from observatoire.build.typography import french_spacing  # noqa: F401  (re-exported)
+from observatoire.text import fr_date
 
 CHROMIUM = Path(os.environ.get("OBSERVATOIRE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-DEFAULT_OUTPUT = ROOT / "_build" / "pdf" / "livre-blanc.pdf"
-PDF_NAME = "livre-blanc.pdf"
+DEFAULT_OUTPUT = ROOT / "_build" / "pdf" / PDF_NAME
 HTML_NAME = "livre-blanc.html"
 CSS = Path(__file__).with_name("pdf.css")
 # The edition is served to chromium under this made-up origin, from disk, by request
@@ -46,9 +50,7 @@ CSS = Path(__file__).with_name("pdf.css")
 # and any request to another origin is refused and reported — the edition is self-contained.
 ORIGIN = "http://edition.localhost"
 
-MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-          "octobre", "novembre", "décembre")
-NNBSP, NBSP, SHY = "\u202f", "\u00a0", "\u00ad"
+SHY = "\u00ad"
 
 
 class EditionError(Exception):
@@ -69,7 +71,7 @@ class Facts:
 
 
 def french_date(day: dt.date) -> str:
-    return f"{day.day}{'er' if day.day == 1 else ''} {MONTHS[day.month - 1]} {day.year}"
+    return fr_date(day)
 
 
 def build_date() -> dt.date:
@@ -107,18 +109,8 @@ def book_facts(data_label: str = "") -> Facts:
 
 
 # ---------------------------------------------------------------------------------------------
-# French typography and hyphenation (text nodes of the prose only: never code, math or URLs)
-
-def french_spacing(text: str) -> str:
-    """No-break spaces of French typography, where the text already has a space: narrow
-    (U+202F) before ; ! ?, ordinary no-break (U+00A0) before : and inside « » (Imprimerie
-    nationale). A « ? » glued to an English word (bibliography titles) is left alone."""
-    text = re.sub(r"[ \t\n\u00a0\u202f]+([;!?])", NNBSP + r"\1", text)
-    text = re.sub(r"[ \t\n\u00a0\u202f]+:", NBSP + ":", text)
-    text = re.sub(r"«[ \t\n\u00a0\u202f]*", "«" + NBSP, text)
-    text = re.sub(r"[ \t\n\u00a0\u202f]*»", NBSP + "»", text)
-    return text
-
+# Hyphenation (text nodes of the prose only: never code, math or URLs). French spacing is already
+# in the page: Sphinx's transforms put it there (observatoire.build.typography).
 
 @functools.lru_cache(maxsize=1)
 def _dictionary():
@@ -146,36 +138,34 @@ _PROSE = {"p", "li", "dd", "td", "th", "figcaption", "blockquote", "dt"}
 _URL = re.compile(r"^\s*(?:https?://|www\.|doi:|\S+@\S+)")
 
 
-def _text_context(node) -> tuple[bool, bool]:
-    """(may change the spacing, may hyphenate) for a text node, from its ancestors."""
+def _may_hyphenate(node) -> bool:
+    """Whether a text node is prose (a paragraph, a cell, a caption…; not a title), away from
+    code, math and URLs."""
     block = None
     for parent in node.parents:
         if parent.name is None:
             continue
         classes = parent.get("class") or []
         if parent.name in _NO_TOUCH or "math" in classes or "highlight" in classes or "pre" in classes:
-            return False, False
+            return False
         if parent.name == "a" and _URL.match(parent.get_text()):
-            return False, False
+            return False
         if block is None and (parent.name in _PROSE or re.fullmatch(r"h[1-6]", parent.name)):
             block = parent.name
-    return True, block in _PROSE
+    return block in _PROSE
 
 
 def typeset(container) -> None:
+    """Soft hyphens in the prose of the edition (print only: the web book lets lines be ragged)."""
     from bs4 import NavigableString
 
     for node in list(container.find_all(string=True)):
-        if type(node) is not NavigableString or not node.strip():
+        if type(node) is not NavigableString or not node.strip() or _URL.match(node):
             continue
-        spacing, hyphens = _text_context(node)
-        if not spacing or _URL.match(node):
-            continue
-        text = french_spacing(str(node))
-        if hyphens:
-            text = hyphenate(text)
-        if text != node:
-            node.replace_with(NavigableString(text))
+        if _may_hyphenate(node):
+            text = hyphenate(str(node))
+            if text != node:
+                node.replace_with(NavigableString(text))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -193,22 +183,22 @@ class Doc:
 
 
 def toc_docs(toc_path: Path = ROOT / "_toc.yml") -> list[Doc]:
-    """Every document of the book in reading order, numbered: the parts marked ``numbered``
-    keep Sphinx's numbers; the following parts continue them; the annexes take letters; the
-    home page and the bibliography take none."""
+    """Every document of the book in reading order, labelled as Sphinx numbers it (with
+    :mod:`observatoire.build.layout`): the chapters of the parts marked ``numbered`` continue
+    one count, the annexes take letters; the home page and unnumbered parts (the bibliography)
+    take none."""
     toc = yaml.safe_load(toc_path.read_text(encoding="utf-8"))
     docs = [Doc(toc["root"], 1, None)]
     number, letter = 0, 0
     for part in toc.get("parts", []):
-        caption = part.get("caption", "")
-        annexes = caption.lower().startswith("annexe")
+        caption = part.get("caption")
+        annexes = is_annex_caption(caption)
         for chapter in part.get("chapters", []):
             doc = Doc(chapter["file"], 1, caption)
-            if annexes:
-                if not doc.file.endswith("bibliographie"):
-                    doc.label = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[letter]
-                    letter += 1
-            else:
+            if part.get("numbered") and annexes:
+                doc.label = LETTERS[letter]
+                letter += 1
+            elif part.get("numbered"):
                 number += 1
                 doc.label = str(number)
             docs.append(doc)
@@ -292,14 +282,11 @@ def edition_html(site: Path, facts: Facts, docs: list[Doc] | None = None) -> Pat
                 top.insert(0, number)
             number.string = text
 
-    # Figures numbered by chapter: « Figure 5.2 », « Figure 7.14 », « Figure A.1 ».
-    counter, chapter = 0, ""
+    # Figures keep the numbers Sphinx gave them, as in the web book (« Figure 5.2 », « Figure B.1 »),
+    # followed by a full stop on paper.
     for doc in docs:
-        if doc.depth == 1:
-            counter, chapter = 0, doc.label
         for caption_number in doc.section.select("figure figcaption .caption-number"):
-            counter += 1
-            caption_number.string = f"Figure {chapter + '.' if chapter else ''}{counter}. "
+            caption_number.string = caption_number.get_text().strip() + ". "
             doc.figures += 1
 
     typeset(main)
@@ -579,4 +566,23 @@ def build_pdf(data_path: str | os.PathLike = DEFAULT_DATA, output: str | os.Path
         os.replace(fresh, output)
     print(f"PDF construit en {time.perf_counter() - started:.0f} s ({report.pages} pages) : {output.resolve()}",
           flush=True)
+    link_from_site(data_path, output)
     return output.resolve()
+
+
+def link_from_site(data_path: Path, pdf: Path, site: Path = ROOT / "_build" / "html") -> bool:
+    """Once the PDF is made, the HTML book built next to it on the same data links to it: Sphinx
+    re-reads the home page only (:mod:`observatoire.build.layout` sees the PDF appear), copies the
+    PDF beside ``index.html``, and the site is swapped in. Returns whether the site was updated.
+    A site built on other data (or none) is left as it is: ``make book`` will link it."""
+    work = site.parent / book.WORK_NAME
+    stamp = work / book.STAMP_NAME
+    if Path(pdf).resolve() != (site.parent / "pdf" / PDF_NAME).resolve() or not (site / "index.html").exists():
+        return False
+    digest = book.notebooks_fingerprint(data_path)
+    if not stamp.exists() or stamp.read_text() != digest:
+        return False
+    print("Lien vers le PDF depuis la page d'accueil du livre HTML…", flush=True)
+    env = {book.DATA_VARIABLE: str(data_path), EDITION_VARIABLE: str(Path(pdf).resolve())}
+    book.publish(book.sphinx_build(work, digest, env=env), site)
+    return True
