@@ -223,7 +223,7 @@ def test_pdf_has_cover_contents_bibliography_and_glossary(book_pdf, book_text):
     assert re.search(rf"Bibliographie\s*{bibliography[2]}\b", contents)
     assert "Références citées" in book_text
     assert "10.1191/030913200701540465" in book_text.replace(" ", "")  # a DOI of the bibliography
-    assert "[Alters et al., 2021]" in book_text  # author-year citations
+    assert "(Alters et al., 2021)" in book_text  # author-year citations, in French (parentheses)
     for glyph in ("œ", "É", "«", "»"):
         assert glyph in book_text
 
