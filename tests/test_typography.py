@@ -160,3 +160,15 @@ def test_the_build_reports_how_many_spaces_it_put_in(site):
     ours = references.count(f"2024{NNBSP};") + references.count(f"En ligne{NBSP}:")
     assert ours == 2
     assert reported == found + ours
+
+
+def test_parallel_and_serial_builds_write_the_same_pages(site, tmp_path):
+    """The extension declares itself safe for Sphinx's parallel reading and writing: the
+    counts kept per page are merged from the reading processes, and the pages are the same."""
+    folder, serial_log = site
+    source = folder / "source"
+    parallel_log = build(source, tmp_path / "html", jobs=2).stdout
+    count = re.compile(r"typographie française : .*")
+    assert count.search(parallel_log).group(0) == count.search(serial_log).group(0)
+    for page in ("index", "chap1", "annexe2", "biblio"):
+        assert body(tmp_path / "html" / f"{page}.html") == body(folder / "html" / f"{page}.html"), page
