@@ -1,12 +1,13 @@
 # Livre Blanc vivant — the two commands that matter are `make book` and `make test`.
 # Every target installs what it needs into .venv first (Python 3.11+ and make are enough).
+# The engine alone installs without the book: pip install -e . (the book's tools: '.[livre]').
 
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help install chromium book pdf publish territoire test test-fast bench national reference-data pilot-data lock clean
+.PHONY: help install chromium book pdf publish territoire collecter test test-fast bench national reference-data pilot-data demo-data lock clean
 
 help:
 	@echo "make book            construit le livre HTML dans _build/html"
@@ -14,9 +15,11 @@ help:
 	@echo "make pdf             construit l'édition PDF du livre dans _build/pdf/livre-blanc.pdf (chromium)"
 	@echo "make publish         assemble le site à publier (HTML, PDF, données ouvertes, modèle) dans _build/publication"
 	@echo "make territoire DONNEES=fichier.csv  construit le livre d'un territoire sur ses propres données"
+	@echo "make collecter CODE=200046977 [SORTIE=f.csv] [DEPUIS=2015]  pré-remplit un fichier de données depuis les API publiques"
 	@echo "make bench           mesure les performances (tableau + _build/bench/resultats.json)"
 	@echo "make national        une page par EPCI et des pages de synthèse nationales dans _build/national"
 	@echo "make pilot-data      régénère les données de démonstration des pilotes"
+	@echo "make demo-data       régénère les valeurs fictives des territoires fictifs (data/demo/fictif.csv)"
 	@echo "make reference-data  régénère data/reference depuis @etalab/decoupage-administratif (npm)"
 	@echo "make campus          sert les exercices interactifs du Campus (Voilà, 127.0.0.1 ; Ctrl-C pour arrêter)"
 	@echo "make lock            régénère constraints.txt après un changement de version"
@@ -27,7 +30,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 ou plus récent est requis")'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[livre,test]'
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	@touch $(STAMP)
 
@@ -53,6 +56,13 @@ territoire: $(STAMP)
 	@test -n "$(DONNEES)" || { echo "Indiquez le fichier : make territoire DONNEES=chemin/vers/fichier.csv" >&2; exit 2; }
 	$(PY) -m observatoire territoire $(DONNEES) $(if $(CODE),--code $(CODE))
 
+# Pre-fill a territory's data file from the public APIs (issue #16):
+#   make collecter CODE=200046977 [SORTIE=fichier.csv] [DEPUIS=2015] [RAFRAICHIR=1]
+#   make collecter NIVEAU=epci   (every EPCI: the national file that feeds make national DONNEES=…)
+collecter: $(STAMP)
+	@test -n "$(CODE)$(NIVEAU)" || { echo "Indiquez le territoire : make collecter CODE=200046977 (ou NIVEAU=epci pour tous les EPCI)" >&2; exit 2; }
+	$(PY) -m observatoire collecter $(if $(CODE),"$(CODE)") $(if $(NIVEAU),--niveau "$(NIVEAU)" --tous) $(if $(SORTIE),--sortie "$(SORTIE)") $(if $(DEPUIS),--depuis "$(DEPUIS)") $(if $(RAFRAICHIR),--rafraichir)
+
 test: $(STAMP) chromium
 	$(PY) -m pytest
 
@@ -73,6 +83,9 @@ national: $(STAMP)
 
 pilot-data: $(STAMP)
 	$(PY) -m observatoire demo --sortie data/pilotes/pilotes.csv
+
+demo-data: $(STAMP)
+	$(PY) -m observatoire demo --niveau fictif --sortie data/demo/fictif.csv
 
 reference-data: $(STAMP)
 	$(PY) scripts/build_reference.py

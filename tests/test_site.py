@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import toc_files
 from observatoire.build.layout import MISSING_PDF_COMMAND
+from observatoire.build.toc import toc_files
 from observatoire.build.pdf import CHROMIUM, CHROMIUM_ARGS, PDF_NAME
 
 pytestmark = [

@@ -12,7 +12,6 @@ import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,7 +20,8 @@ from observatoire.engine.catalogue import Catalogue
 from observatoire.errors import Problem, ValidationError
 from observatoire.engine.load import LINE, RawTable
 from observatoire.engine.denominate import COUNT_BASE_POPULATION
-from observatoire.engine.reference import Reference, TerritoryCodeError, parse_territory_code, population_by_code
+from observatoire.engine.reference import (FICTIONAL_PREFIX, Reference, TerritoryCodeError, parse_territory_code,
+                                          population_by_code)
 
 SCHEMA_PATH = paths.SCHEMA
 
@@ -89,12 +89,16 @@ def _fmt(x: float) -> str:
     return f"{x:g}".replace(".", ",")
 
 
-def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference) -> ValidatedData:
+def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
+                  demonstration: bool = False) -> ValidatedData:
     """Check a raw table against the contract; return typed values or raise every problem.
 
     The checks run column-wise: each column is factorised and each *distinct* text (territory
     code, indicator, period, number, unit) is checked once, then the verdicts are spread back
     to the rows with integer arrays. :class:`Problem` objects are built for the bad rows only.
+
+    Fictional territories (``FICTIF-…``) are refused unless ``demonstration`` is true: their
+    values are synthetic, for demonstrations only.
     """
     schema = load_schema()
     fields = {f["name"]: f for f in schema["fields"]}
@@ -138,7 +142,7 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference) -> 
         checks.add(text[col].row_mask(text[col].empty), order,
                    lambda line, i, col=col: Problem(name, line, col, "", "valeur obligatoire manquante"))
 
-    territory = _territories(text["territoire"], reference)
+    territory = _territories(text["territoire"], reference, demonstration)
     checks.add(territory.row_mask(territory.error), 10,
                lambda line, i: Problem(name, line, "territoire", territory.raw(i),
                                        territory.errors[territory.codes[i]]))
@@ -317,7 +321,11 @@ class _Territories:
         return unique_mask[self.codes]
 
 
-def _territories(column: _Text, reference: Reference) -> _Territories:
+FICTIONAL_REFUSED = ("code de territoire fictif : réservé aux démonstrations (les valeurs des territoires "
+                     "« FICTIF- » sont inventées) ; utilisez le code INSEE d'un territoire réel")
+
+
+def _territories(column: _Text, reference: Reference, demonstration: bool = False) -> _Territories:
     """Syntax (with leading-zero repair) and existence in the COG 2026 of each distinct code.
 
     Codes already in canonical form and present in the reference (nearly all of a large file)
@@ -330,8 +338,16 @@ def _territories(column: _Text, reference: Reference) -> _Territories:
     canonical = np.full(k, None, dtype=object)
     errors, warnings = {}, {}
     in_reference = populations.index.get_indexer(uniques) >= 0
+    if not demonstration:
+        fictional = (pd.Series(uniques, dtype=object).astype(str).str.strip().str.upper()
+                     .str.startswith(FICTIONAL_PREFIX).to_numpy(dtype=bool))
+        for u in np.flatnonzero(fictional & ~column.empty):
+            errors[u] = FICTIONAL_REFUSED
+        in_reference &= ~fictional
     canonical[in_reference] = uniques[in_reference]
     for u in np.flatnonzero(~in_reference & ~column.empty):
+        if u in errors:
+            continue
         code, error, warning = _check_territory(uniques[u], reference)
         canonical[u] = code
         if error:
@@ -457,10 +473,12 @@ def _suggest(word: str, known) -> str:
     return f" (vouliez-vous dire « {close[0]} » ?)" if close else ""
 
 
-def validate_file(path, catalogue: Catalogue | None = None, reference: Reference | None = None) -> ValidatedData:
-    """Read a data file (CSV or XLSX) and validate it; raise every problem at once, in French."""
+def validate_file(path, catalogue: Catalogue | None = None, reference: Reference | None = None,
+                  demonstration: bool = False) -> ValidatedData:
+    """Read a data file (CSV or XLSX) and validate it; raise every problem at once, in French.
+    ``demonstration``: accept fictional territories (``FICTIF-…``)."""
     from observatoire.engine.catalogue import load_catalogue
     from observatoire.engine.load import read_table
     from observatoire.engine.reference import load_reference
 
-    return validate_data(read_table(path), catalogue or load_catalogue(), reference or load_reference())
+    return validate_data(read_table(path), catalogue or load_catalogue(), reference or load_reference(), demonstration)

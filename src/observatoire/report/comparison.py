@@ -24,7 +24,6 @@ from observatoire.report import demo
 from observatoire.engine.catalogue import ACTORS, SPATIAL_SCALES, TIME_SCALES, Catalogue, load_catalogue
 from observatoire.engine.pipeline import Choices, Scores, compute_scores
 from observatoire.engine.reference import load_reference, population_by_code
-from observatoire.engine.snapshot import DEFAULT_HORIZON
 
 EPCI_TYPE_LABELS = {
     "METRO": "métropole",

@@ -123,7 +123,12 @@ def territory_sheet(code: str, data_path: str | os.PathLike, choices: Choices | 
     catalogue = catalogue or load_catalogue()
     reference = reference or load_reference()
     territory = reference.territory(str(code))
-    scores, data = score_data_file(data_path, choices, catalogue, reference)
+    if choices is None and catalogue is load_catalogue() and reference is load_reference():
+        from observatoire.report.results import scored_file
+
+        scores, data = scored_file(data_path)  # the book build computes it once for every page
+    else:
+        scores, data = score_data_file(data_path, choices, catalogue, reference)
     if territory.code not in set(data.values["territoire"]):
         raise TerritoryCodeError(
             f"le territoire « {territory.code} » ({territory.nom}) n'a aucune valeur dans {data_path}")
