@@ -220,12 +220,9 @@ ARROW_MEANINGS = {"↑": "une valeur plus élevée est meilleure", "↓": "une v
 
 def _fr_plain(x: float) -> str:
     """A catalogue number in French, with only the decimals it has: 0.5 → « 0,5 », 100 → « 100 »."""
-    from observatoire.text import fr_number
+    from observatoire.text import fr_plain
 
-    if pd.isna(x):
-        return ""
-    decimals = len(f"{float(x):.6f}".rstrip("0").split(".")[1])
-    return fr_number(float(x), decimals).replace("-", "\u2212")
+    return "" if pd.isna(x) else fr_plain(x, typographic_minus=True)
 
 
 def data_dictionary(catalogue: Catalogue) -> pd.DataFrame:
