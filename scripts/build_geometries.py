@@ -190,15 +190,36 @@ def simplify(frame: gpd.GeoDataFrame, zones: pd.Series) -> gpd.GeoSeries:
 
 
 def dissolve(communes: gpd.GeoDataFrame, key: pd.Series) -> gpd.GeoDataFrame:
-    """Union of the communes' contours and sum of their areas, per value of ``key``."""
+    """Union of the communes' contours and sum of their areas, per value of ``key``.
+
+    A union can leave tiny holes where the source's neighbouring contours do not quite meet;
+    a hole that no other commune covers is such a gap, not a territory, and is filled (an
+    enclave, covered by the communes of another group, stays a hole)."""
     has = communes.geometry.notna()
     groups = communes.loc[has].groupby(key[has], sort=True)
+    everything = shapely.STRtree(communes.loc[has].geometry.values)
+    all_geometries = communes.loc[has].geometry.values
     codes, geometries, areas = [], [], []
     for code, group in groups:
+        union = _polygonal(shapely.union_all(group.geometry.values, grid_size=10.0 ** -DECIMALS))
         codes.append(code)
-        geometries.append(_polygonal(shapely.union_all(group.geometry.values, grid_size=10.0 ** -DECIMALS)))
+        geometries.append(_fill_gaps(union, everything, all_geometries))
         areas.append(float(group["superficie_km2"].sum()))
     return gpd.GeoDataFrame({"code": codes, "superficie_km2": areas}, geometry=geometries, crs=4326)
+
+
+def _fill_gaps(geometry, tree, all_geometries):
+    polygons = []
+    for polygon in shapely.get_parts(geometry):
+        kept = []
+        for ring in polygon.interiors:
+            hole = shapely.Polygon(ring)
+            near = all_geometries[tree.query(hole, predicate="intersects")]
+            covered = sum(shapely.area(shapely.intersection(hole, g)) for g in near)
+            if covered > 0.5 * hole.area:  # an enclave: other communes fill it
+                kept.append(ring)
+        polygons.append(shapely.Polygon(polygon.exterior, kept))
+    return shapely.MultiPolygon(polygons) if len(polygons) > 1 else polygons[0]
 
 
 def write(frame: gpd.GeoDataFrame, path: Path) -> None:
