@@ -295,7 +295,7 @@ def _draw_locator(t, dep, reg, zone, width, reference: Reference):
         _frame(ax, regions.total_bounds, 0.02)
         return fig
 
-    ax = fig.add_axes([0.0, 0.0, 1.0, 1.0])
+    ax = fig.add_axes([0.27, 0.0, 0.73, 1.0] if zone == "metropole" else [0.0, 0.0, 1.0, 1.0])
     # About a line's width at the scale of the panel: a région spans some 500 km, a département 100.
     detail = 250.0 if zone != "metropole" else 1000.0
     departements = _drawn("departement", zone, detail)
@@ -470,3 +470,127 @@ def _draw_choropleth(values, level, title, unit, source, millesime, edges, label
 
     fig.text(0.01, 0.008, "\n".join(textwrap.wrap(credit, 120)), fontsize=6, color="#333333", ha="left", va="bottom")
     return fig
+
+
+# -- locator maps of the national site: one background per région, one overlay per page --------
+#
+# 1,255 matplotlib maps would add minutes to the national run; a page's locator map is instead
+# an inline SVG that shows its région's background (written once per run, shared by the pages
+# of the région) and draws the territory over it, with the same projection and viewport.
+
+SITE_WIDTH = 640.0
+
+
+@dataclass(frozen=True)
+class _Viewport:
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    width: float
+    height: float
+
+    @classmethod
+    def around(cls, bounds, width: float = SITE_WIDTH, margin: float = 0.04) -> "_Viewport":
+        xmin, ymin, xmax, ymax = bounds
+        dx, dy = (xmax - xmin) * margin or 1000.0, (ymax - ymin) * margin or 1000.0
+        x0, x1, y0, y1 = xmin - dx, xmax + dx, ymin - dy, ymax + dy
+        return cls(x0, y0, x1, y1, width, round(width * (y1 - y0) / (x1 - x0), 1))
+
+    def path(self, geometry) -> str:
+        """SVG path data of a (multi)polygon, in the viewport's units (0.1 precision)."""
+        import shapely
+
+        sx = self.width / (self.x1 - self.x0)
+        sy = self.height / (self.y1 - self.y0)
+        parts = []
+        for polygon in shapely.get_parts(geometry):
+            for ring in (polygon.exterior, *polygon.interiors):
+                xy = np.asarray(ring.coords)
+                px = np.round((xy[:, 0] - self.x0) * sx, 1)
+                py = np.round((self.y1 - xy[:, 1]) * sy, 1)
+                points = " ".join(f"{x:g},{y:g}" for x, y in zip(px, py))
+                parts.append(f"M{points}Z")
+        return "".join(parts)
+
+
+def _site_region_of(t) -> tuple[str, str]:
+    """(région code, zone) of the background a territory is drawn on."""
+    reg = t.region.removeprefix("REG-") if t.region else None
+    dep = t.departement.removeprefix("DEP-") if t.departement else None
+    zone = _zone_of_departement(dep if t.level != "region" else OVERSEAS_REGIONS.get(reg))
+    return reg, zone
+
+
+@functools.lru_cache(maxsize=32)
+def _site_viewport(reg: str, zone: str) -> _Viewport:
+    reference = load_reference()
+    departements = _drawn("departement", zone, 1500.0 if zone == "metropole" else 250.0)
+    codes = ["DEP-" + c for c in reference.departements.loc[reference.departements["region"] == reg, "code"]]
+    width = SITE_WIDTH * (0.75 if zone == "metropole" else 1.0)
+    return _Viewport.around(departements.loc[codes].total_bounds, width=width)
+
+
+def _site_box(view: _Viewport, zone: str) -> tuple[float, float, float, float]:
+    """SVG viewBox (x, y, width, height): the région, with a band on its left for the inset."""
+    band = SITE_WIDTH - view.width if zone == "metropole" else 0.0
+    return (-band, 0.0, view.width + band, view.height)
+
+
+def site_background(reg: str) -> bytes:
+    """SVG of a région's background: its départements (light), its outline and, in metropolitan
+    France, an inset of France with the région."""
+    reference = load_reference()
+    zone = _zone_of_departement(OVERSEAS_REGIONS.get(reg))
+    tolerance = 1500.0 if zone == "metropole" else 250.0
+    departements = _drawn("departement", zone, tolerance)
+    codes = ["DEP-" + c for c in reference.departements.loc[reference.departements["region"] == reg, "code"]]
+    view = _site_viewport(reg, zone)
+    body = [f'<path d="{view.path(departements.loc[c])}" fill="{BACKGROUND}" stroke="{EDGE}" stroke-width="1.2"/>'
+            for c in codes]
+    outline = departements.loc[codes].union_all()
+    body.append(f'<path d="{view.path(outline)}" fill="none" stroke="{OUTLINE}" stroke-width="1.6"/>')
+    x, y, w, h = _site_box(view, zone)
+    if zone == "metropole":
+        regions = _drawn("region", "metropole", 8000.0)
+        inset = _Viewport.around(regions.total_bounds, width=-x * 0.95, margin=0.02)
+        shift = max(0.0, h - inset.height)
+        paths = "".join(f'<path d="{inset.path(g)}" fill="{DEPARTEMENT if code == "REG-" + reg else BACKGROUND}" '
+                        f'stroke="#9aa5b1" stroke-width="0.5"/>' for code, g in regions.items())
+        body.append(f'<g transform="translate({x:g} {shift:g})">{paths}</g>')
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{x:g} {y:g} {w:g} {h:g}" '
+            f'width="{w:g}" height="{h:g}">' + "".join(body) + "</svg>\n").encode("utf-8")
+
+
+def site_background_name(code: str, reference: Reference | None = None) -> str | None:
+    """File name of the background of a territory's locator map (None for France)."""
+    t = (reference or load_reference()).territory(code)
+    reg, _zone = _site_region_of(t)
+    return f"situation-region-{reg}.svg" if reg else None
+
+
+def site_locator(code: str, background_href: str, reference: Reference | None = None) -> Map:
+    """A territory's locator map for the national site: an inline SVG drawing the territory (and
+    its département) over its région's background (``background_href``, the file that
+    :func:`site_background` writes, relative to the page)."""
+    reference = reference or load_reference()
+    t = reference.territory(code)
+    reg, zone = _site_region_of(t)
+    if reg is None:
+        raise ValueError(f"{t.nom} ({t.code}) : pas de région, pas de carte de situation")
+    view = _site_viewport(reg, zone)
+    dep = t.departement.removeprefix("DEP-") if t.departement else None
+    paths = []
+    if t.level in ("commune", "epci") and dep:
+        departements = _drawn("departement", zone, 1500.0 if zone == "metropole" else 250.0)
+        paths.append(f'<path d="{view.path(departements.loc[f"DEP-{dep}"])}" fill="{DEPARTEMENT}" '
+                     f'stroke="{OUTLINE}" stroke-width="1"/>')
+    own = _own_shape(t, zone, 400.0 if zone == "metropole" else 100.0)
+    paths.append(f'<path d="{view.path(own.iloc[0])}" fill="{TERRITORY}" stroke="{TERRITORY}" stroke-width="0.8"/>')
+    alt = _locator_alt(t, dep, reg, reference)
+    x, y, w, h = _site_box(view, zone)
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{x:g} {y:g} {w:g} {h:g}" '
+           f'role="img" aria-label="{escape(alt)}" class="carte-situation">'
+           f'<image href="{escape(background_href)}" x="{x:g}" y="{y:g}" width="{w:g}" height="{h:g}"/>'
+           + "".join(paths) + "</svg>")
+    return Map(svg.encode("utf-8"), "svg", alt, _locator_caption(t), _locator_data(t, reference))
