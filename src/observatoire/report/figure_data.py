@@ -38,7 +38,7 @@ __all__ = ["FigureData", "LICENCE", "show", "read_csv"]
 
 #: Licence of the numbers the Observatoire computes (its own open data).
 LICENCE = "Licence Ouverte 2.0 (Etalab)"
-_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class FigureData:
     """The numbers of one figure and what they are.
 
     ``data``: the table drawn (a named index becomes the first column(s)); ``units``: column →
-    unit, for the columns that have one. ``name``: file stem (lower case, digits, ``-``, ``_``, ``.``).
+    unit, for the columns that have one. ``name``: file stem (letters, digits, ``-``, ``_``, ``.``).
     """
 
     name: str

@@ -197,7 +197,7 @@ def _figure_bytes(fig, fmt: str) -> bytes:
         text = re.sub(r"\s*<metadata>.*?</metadata>", "", buffer.getvalue().decode("utf-8"), count=1, flags=re.S)
         content = text.encode("utf-8")
     else:
-        fig.savefig(buffer, format="png", dpi=150, metadata={"Software": None})
+        fig.savefig(buffer, format="png", dpi=120, metadata={"Software": None})
         content = buffer.getvalue()
     return content
 
