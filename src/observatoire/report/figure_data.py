@@ -119,10 +119,21 @@ def _float(x) -> str:  # used by pandas through float_format
     return repr(float(x)) if math.isfinite(x) else ""
 
 
+#: Columns read back as text whatever they hold (territory codes: 01004, 200046977).
+TEXT_COLUMNS = ("code", "territoire", "commune", "epci", "departement", "region")
+
+
 def read_csv(content: bytes) -> pd.DataFrame:
-    """Read back a figure's CSV (codes and labels as text, numbers as numbers)."""
-    return pd.read_csv(io.BytesIO(content), dtype_backend="numpy_nullable", keep_default_na=False,
-                       na_values=[""], encoding="utf-8")
+    """Read back a figure's CSV: codes and labels as text, numbers as numbers, empty as missing."""
+    frame = pd.read_csv(io.BytesIO(content), dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
+    for column in frame.columns:
+        if column in TEXT_COLUMNS:
+            continue
+        numbers = pd.to_numeric(frame[column], errors="coerce")
+        if (numbers.notna() == frame[column].notna()).all():
+            frame[column] = numbers.astype("Int64") if frame[column].dropna().str.fullmatch(r"-?\d+").all() \
+                else numbers.astype("float64")
+    return frame
 
 
 class _Links:

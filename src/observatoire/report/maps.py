@@ -370,10 +370,14 @@ def classes(values: pd.Series, n: int = N_CLASSES) -> np.ndarray:
 
 
 def _decimals(edges: np.ndarray) -> int:
-    if len(edges) < 2:
-        return 1
-    step = np.min(np.diff(edges)) if len(edges) > 1 else 1.0
-    return int(min(3, max(0, -np.floor(np.log10(step)) + 1))) if step > 0 else 1
+    """Fewest decimals (0 to 3) that keep the class edges distinct and within 1 % of their value."""
+    for d in range(4):
+        rounded = np.round(edges, d)
+        distinct = len(np.unique(rounded)) == len(np.unique(edges))
+        close = np.all(np.abs(rounded - edges) <= 0.01 * np.abs(edges) + 1e-12)
+        if distinct and close:
+            return d
+    return 3
 
 
 def class_labels(edges: np.ndarray) -> list[str]:
