@@ -128,9 +128,9 @@ def _standardised(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     for column, (_label, transform) in VARIABLES.items():
         x = table[column].astype("float64")
         transformed[column] = np.log1p(x) if transform == "log" else x
-    frame = pd.DataFrame(transformed).dropna()
-    used = [c for c in frame.columns if frame[c].std(ddof=0) > 0]
-    frame = frame[used]
+    frame = pd.DataFrame(transformed)
+    used = [c for c in frame.columns if frame[c].dropna().std(ddof=0) > 0]
+    frame = frame[used].dropna()
     return (frame - frame.mean()) / frame.std(ddof=0), used
 
 
