@@ -76,3 +76,12 @@ def test_no_peers_without_an_own_area(ref):
         assert peers.nearest_peers(code, reference=ref).empty
     assert "15141" not in {c for c, _ in peers.all_peers("commune", reference=ref, codes=["15142"]).get("15142", [])}
     assert peers.nearest_peers("FR", reference=ref).empty
+
+
+def test_peers_table_for_a_chapter(ref):
+    table = peers.peers_table("200043776", reference=ref)
+    assert list(table["Code"]) == ["200043776", *peers.nearest_peers("200043776", reference=ref)["territoire"]]
+    assert table["Territoire"].iloc[0].endswith("(ce territoire)") and table["Distance"].iloc[0] == 0
+    assert table["Population"].iloc[0] == ref.territory("200043776").population
+    assert "Communes" not in peers.peers_table("33063", reference=ref).columns
+    assert peers.peers_table("15031", reference=ref).empty

@@ -39,7 +39,7 @@ import pandas as pd
 from observatoire.engine import geometries
 from observatoire.engine.reference import Reference, load_reference
 
-__all__ = ["DEFAULT_K", "LEVELS", "VARIABLES", "all_peers", "nearest_peers", "structural_table"]
+__all__ = ["DEFAULT_K", "LEVELS", "VARIABLES", "all_peers", "nearest_peers", "peers_table", "structural_table"]
 
 DEFAULT_K = 5
 LEVELS = ("commune", "epci", "departement", "region")
@@ -214,3 +214,29 @@ def method_summary(level: str, reference: Reference | None = None) -> dict:
     codes, _z, used = _space(reference, level)
     return {"variables": [VARIABLES[c][0] for c in used], "territoires": len(codes), "k": DEFAULT_K,
             "transformations": {VARIABLES[c][0]: VARIABLES[c][1] for c in used}}
+
+
+def peers_table(code: str, k: int = DEFAULT_K, reference: Reference | None = None) -> pd.DataFrame:
+    """The territory and its peers, one row each, with French column names (numbers left as
+    numbers: format them where they are shown). Communes have no « Communes » and « Part de la
+    commune principale » columns (one commune each)."""
+    reference = reference or load_reference()
+    t = reference.territory(code)
+    found = nearest_peers(code, k, reference)
+    if found.empty:
+        return pd.DataFrame(columns=["Territoire", "Code"])
+    own = structural_table(t.level, reference).loc[[t.code]].reset_index().assign(distance=0.0, rang=0)
+    frame = pd.concat([own, found], ignore_index=True)
+    out = pd.DataFrame({
+        "Territoire": frame["nom"] + np.where(frame["rang"] == 0, " (ce territoire)", ""),
+        "Code": frame["territoire"],
+        "Population": frame["population"].astype("int64"),
+        "Superficie (km²)": frame["superficie_km2"],
+        "Densité (hab./km²)": frame["densite"],
+        "Communes": frame["nb_communes"].astype("int64"),
+        "Part de la commune principale (%)": 100 * frame["part_commune_principale"],
+        "Distance": frame["distance"],
+    })
+    if t.level == "commune":
+        out = out.drop(columns=["Communes", "Part de la commune principale (%)"])
+    return out

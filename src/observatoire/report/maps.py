@@ -301,7 +301,7 @@ def _draw_locator(t, dep, reg, zone, width, reference: Reference):
     departements = _drawn("departement", zone, detail)
     if t.level == "commune":
         # A commune: the communes of its département, the commune in dark.
-        detail = 100.0 if zone != "metropole" else 250.0
+        detail = 150.0 if zone != "metropole" else 450.0
         departements = _drawn("departement", zone, detail)
         shown = [f"DEP-{dep}"]
         communes = _drawn("commune", zone, detail, dep)
