@@ -44,7 +44,7 @@ def test_generated_values_pass_validation_and_are_labelled(demo, tmp_path):
     write_values_csv(demo, path)
     data = validate_data(read_table(path), load_catalogue(), load_reference())
     assert len(data.values) == len(demo)
-    assert (demo["source"] == DEMO_SOURCE).all() and "démonstration" in DEMO_SOURCE
+    assert (demo["source"] == DEMO_SOURCE).all() and "fictives" in DEMO_SOURCE
 
 
 def test_a_new_indicator_gets_values_without_changing_the_others(tmp_path):
@@ -72,3 +72,40 @@ def test_profiles_give_plausible_contrasts(demo):
 
     rural = territory_sheet("200043776", DEFAULT_DATA).scores.communs
     assert rural.loc["200043776", "sante"] < rural.loc[["33063", "200046977"], "sante"].mean()
+
+
+def test_committed_fictional_file_is_exactly_what_the_generator_writes(tmp_path):
+    from observatoire.cli import main
+    from observatoire.report.demo import DEMO_DATA
+
+    out = tmp_path / "fictif.csv"
+    assert main(["demo", "--sortie", str(out)]) == 0
+    assert out.read_bytes() == DEMO_DATA.read_bytes(), "run `make demo-data` and commit the result"
+
+
+def test_fictional_values_only_for_fictional_codes_and_refused_outside_demonstrations():
+    from observatoire.engine.reference import is_fictional
+    from observatoire.engine.validate import validate_file
+    from observatoire.errors import ValidationError
+    from observatoire.report.demo import DEMO_DATA, MAIN_FICTIONAL
+
+    data = validate_file(DEMO_DATA, demonstration=True).values
+    assert data["territoire"].map(is_fictional).all()
+    assert MAIN_FICTIONAL in set(data["territoire"])
+    with pytest.raises(ValidationError) as refused:
+        validate_file(DEMO_DATA)
+    assert "réservé aux démonstrations" in str(refused.value)
+    reference = load_reference()
+    for code in data["territoire"].unique():
+        t = reference.territory(code)
+        assert "fictif" in t.nom.lower() or "fictive" in t.nom.lower(), t.nom
+
+
+def test_a_fictional_code_can_never_be_an_insee_code():
+    from observatoire.engine.reference import TerritoryCodeError, parse_territory_code
+
+    assert parse_territory_code("FICTIF-BRUMEVAL") == ("fictif", "FICTIF-BRUMEVAL", None)
+    with pytest.raises(TerritoryCodeError, match="fictif"):
+        parse_territory_code("FICTIF-")
+    for real in ("33063", "200046977", "DEP-33", "REG-94", "FR"):
+        assert not parse_territory_code(real)[1].startswith("FICTIF-")

@@ -68,7 +68,7 @@ def test_chapters_are_numbered_and_annexes_lettered():
     assert labels["book/territoires/index"] == "7"
     assert [labels[f"book/territoires/{p.slug}"] for p in pilots()] == ["7.1", "7.2", "7.3", "7.4", "7.5"]
     assert labels["book/annexes/methode-de-calcul"] == "A" and labels["book/annexes/glossaire"] == "C"
-    from conftest import toc_files
+    from observatoire.build.toc import toc_files
 
     assert [d.file for d in docs] == list(toc_files())
 
@@ -77,9 +77,21 @@ def test_cover_quotes_the_partners_of_the_commun_chapter():
     facts = pdf.book_facts("pilotes.csv")
     assert "Cerema" in facts.partners["Initiateurs"] and "Alters" in facts.partners["Initiateurs"]
     assert re.fullmatch(r"\d+\.\d+\.\d+", facts.version)
-    cover = pdf.cover(facts)
+    page = pdf.render_edition(facts, [], [], "<main></main>")
+    cover = page[page.index('<section class="couverture">'):page.index('<section class="colophon">')]
+    colophon = page[page.index('<section class="colophon">'):page.index('<nav class="tdm"')]
     assert "Cerema" in cover and facts.version in cover and "CC BY 4.0" in cover and facts.date in cover
-    assert "Contributeurs déclarés" in pdf.colophon(facts)
+    assert "Contributeurs déclarés" in colophon
+
+
+def test_the_edition_page_escapes_what_it_quotes():
+    import dataclasses
+
+    facts = dataclasses.replace(pdf.book_facts("pilotes.csv"), title="Livre <script>alert(1)</script> & co",
+                                partners={"Initiateurs": "A <b>gras</b>, B"})
+    page = pdf.render_edition(facts, [], [], "<main></main>")
+    assert "<script>alert" not in page and "&lt;script&gt;" in page and "&amp; co" in page
+    assert "A &lt;b&gt;gras&lt;/b&gt; · B" in page
 
 
 def test_french_date():
@@ -159,13 +171,28 @@ def test_french_glyphs_print_and_extract(tmp_path):
 # ---- The whole book --------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def book_pdf(built_book, tmp_path_factory):
-    """The PDF edition built once for this module (the pilot chapters are already up to date:
-    built_book executed them), with the edition page it was printed from."""
-    out = tmp_path_factory.mktemp("edition") / "pdf" / "livre-blanc.pdf"
-    path = pdf.build_pdf(DEFAULT_DATA, out)
-    page = out.parent / ".edition" / "_build" / "singlehtml" / pdf.HTML_NAME
-    return path, page
+def book_pdf(built_book):
+    """The PDF edition built once for this module, in the HTML book's build folder (the pilot
+    chapters and the MyST notebooks were executed for the HTML book), with the edition page it
+    was printed from and what the build printed."""
+    import contextlib
+    import io
+
+    build_dir = built_book.parent
+    out = build_dir / "pdf" / "livre-blanc.pdf"
+    said = io.StringIO()
+    with contextlib.redirect_stdout(said):
+        path = pdf.build_pdf(DEFAULT_DATA, out)
+    page = build_dir / ".edition" / "_build" / "singlehtml" / pdf.HTML_NAME
+    return path, page, said.getvalue()
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_the_pdf_after_the_html_book_executes_no_notebook_again(book_pdf):
+    said = book_pdf[2]
+    assert "rien à exécuter" in said and "exécution de" not in said
+    assert "0 cahier(s) exécuté(s) par jupyter-book" in said
 
 
 @pytest.fixture(scope="module")

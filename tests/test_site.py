@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import toc_files
+from observatoire.build.toc import toc_files
 from observatoire.build.pdf import CHROMIUM, CHROMIUM_ARGS, PDF_NAME
 
 pytestmark = [

@@ -1,9 +1,11 @@
 """Traceability of the book to its founding document, and coherence of the survey questionnaire.
 
-The annex book/annexes/tracabilite.md maps every part of the founding document to the book
-sections that cover it, with {ref} roles. These tests check that every target of those roles is
-a label that exists somewhere in the book, that the table is substantial, and that each row says
-where and how far the book covers the passage.
+The annex book/annexes/tracabilite.md maps every part of the founding document (the seed) to the
+book sections that cover it, with {ref} roles. These tests check that every target of those roles
+is a label that exists somewhere in the book, that the table is substantial, that each row says
+where and how far the book covers the passage (traité / partiel / non traité), with the reason
+for every partial or missing point, and that the chapters do not use the seed as their narrator
+(« le document fondateur ») — the mapping to the seed lives in the annex only.
 
 The model questionnaire (book/annexes/questionnaire.md) and the Campus (book/campus.md) name
 catalogue indicators; the questionnaire also summarises, in two tables, which questions each
@@ -32,7 +34,11 @@ CATALOGUE = ROOT / "data" / "catalogue"
 LABEL_LINE = re.compile(r"^\(([^()\s]+)\)=\s*$", re.MULTILINE)
 REF_ROLE = re.compile(r"\{ref\}`([^`]+)`")
 SEPARATOR = re.compile(r"\|[\s:|-]+\|")
-COVERAGE = ("traité", "en partie", "non repris")
+COVERAGE = ("traité", "partiel", "non traité")
+# « partiel : <why> » and « non traité : <why> » must say why, in a few words at least.
+STATUS = re.compile(r"^(traité|partiel|non traité)(?: : (.+))?$")
+MIN_REASON = 15
+NARRATOR = re.compile(r"document fondateur", re.IGNORECASE)
 MIN_ROWS = 25
 
 # A catalogue identifier written as code: snake_case with at least one underscore.
@@ -179,7 +185,28 @@ def test_every_row_says_where_and_how_far(annex):
         passage, summary, where, coverage = row
         assert passage and summary, row
         assert ref_targets(where), f"aucun renvoi pour « {passage} »"
-        assert coverage.startswith(COVERAGE), f"couverture inconnue pour « {passage} » : {coverage}"
+        match = STATUS.match(coverage)
+        assert match, f"statut inconnu pour « {passage} » : {coverage}"
+        status, reason = match.groups()
+        if status != "traité":
+            assert reason and len(reason) >= MIN_REASON, f"« {passage} » est {status} sans dire pourquoi"
+
+
+def test_statuses_are_all_used(annex):
+    """A table where everything is « traité » is not a check: the three statuses appear."""
+    statuses = {STATUS.match(row[3]).group(1) for row in table_rows(annex) if STATUS.match(row[3])}
+    assert statuses == set(COVERAGE), statuses
+
+
+def test_the_seed_is_not_the_narrator():
+    """Chapters and annexes speak in the book's own voice; the seed is cited where it is the source
+    of a proposal, never as « le document fondateur » (the pilot chapters, written elsewhere, are
+    left to their own tests)."""
+    pages = [p for p in BOOK.rglob("*.md") if "territoires" not in p.relative_to(BOOK).parts]
+    assert len(pages) > 10
+    hits = [f"{p.relative_to(ROOT)}:{n}" for p in pages
+            for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if NARRATOR.search(line)]
+    assert hits == [], f"« document fondateur » employé comme narrateur : {hits}"
 
 
 def test_every_section_of_the_seed_has_its_table(annex):
@@ -197,6 +224,9 @@ def test_parsers_themselves():
     assert LABEL_LINE.findall("(a-b)=\n# Titre\n(c)= \n x (d)=\n") == ["a-b", "c"]
     assert expand("P-1 à P-3 ; A1-2, A1-4 à A1-5") == {"P-1", "P-2", "P-3", "A1-2", "A1-4", "A1-5"}
     assert expand("—") == set()
+    assert STATUS.match("partiel : le montant n'est pas repris").groups() == ("partiel", "le montant n'est pas repris")
+    assert STATUS.match("traité").groups() == ("traité", None)
+    assert STATUS.match("en partie : ancien libellé") is None
 
 
 # --------------------------------------------------------------------------- catalogue identifiers

@@ -63,6 +63,9 @@ DEPARTEMENT_PATTERN = re.compile(r"0[1-9]|1\d|2[1-9AB]|[3-8]\d|9[0-5]|97[1-46]")
 REGION_PATTERN = re.compile(r"\d{2}")
 
 _PREFIXED = re.compile(r"(COM|EPCI|DEP|REG)-(.*)", re.IGNORECASE)
+#: Fictional territories (demonstrations only): a prefix no INSEE code can have.
+FICTIONAL_PREFIX = "FICTIF-"
+FICTIONAL_PATTERN = re.compile(r"FICTIF-[A-Z0-9]+(?:-[A-Z0-9]+)*")
 _EXPECTED_FORMS = (
     "formes attendues : commune « 33063 » ou « 2A004 », EPCI « 200046977 » (SIREN), "
     "département « DEP-33 », région « REG-75 », France « FR »"
@@ -158,6 +161,13 @@ def parse_territory_code(raw: str) -> tuple[str, str, str | None]:
         raise TerritoryCodeError(f"code de territoire vide ; {_EXPECTED_FORMS}")
     if text == FRANCE_CODE:
         return "france", FRANCE_CODE, None
+    if text.startswith(FICTIONAL_PREFIX):
+        if FICTIONAL_PATTERN.fullmatch(text):
+            return "fictif", text, None
+        raise TerritoryCodeError(
+            f"code de territoire fictif « {shown} » invalide : attendu « FICTIF- » suivi de lettres "
+            "majuscules, de chiffres et de tirets (par ex. « FICTIF-BRUMEVAL »)"
+        )
 
     prefixed = _PREFIXED.fullmatch(text)
     if prefixed:
@@ -228,6 +238,7 @@ class Reference:
         departements: pd.DataFrame,
         regions: pd.DataFrame,
         source: Path | None = None,
+        fictional: pd.DataFrame | None = None,
     ) -> None:
         self.communes = communes
         self.epci = epci
@@ -235,11 +246,15 @@ class Reference:
         self.departements = departements
         self.regions = regions
         self.source = source
+        #: Fictional territories for demonstrations (``data/demo/territoires-fictifs.csv``):
+        #: code, nom, niveau, population, departement, region, profil.
+        self.fictional = fictional if fictional is not None else pd.DataFrame(columns=list(FICTIONAL_COLUMNS))
         self._by_level = {
             "commune": communes.set_index("code", drop=False),
             "epci": epci.set_index("code", drop=False),
             "departement": departements.set_index("code", drop=False),
             "region": regions.set_index("code", drop=False),
+            "fictif": self.fictional.set_index("code", drop=False),
         }
         self._territories: dict[str, Territory] = {}
 
@@ -287,6 +302,18 @@ class Reference:
         return cached
 
     def _build(self, level: str, canonical: str) -> Territory:
+        if level == "fictif":
+            table = self._by_level["fictif"]
+            if canonical not in table.index:
+                raise TerritoryCodeError(
+                    f"territoire fictif inconnu : « {canonical} » n'est pas dans le registre des "
+                    "territoires fictifs (data/demo/territoires-fictifs.csv)")
+            row = table.loc[canonical]
+            return Territory(code=canonical, level=str(row["niveau"]), nom=str(row["nom"]),
+                             population=int(row["population"]),
+                             departement=None if pd.isna(row["departement"]) else str(row["departement"]),
+                             region=None if pd.isna(row["region"]) else str(row["region"]),
+                             communes=(canonical,))
         if level == "france":
             communes = self._members["france", FRANCE_CODE]
             population = int(self.departements["population"].sum())
@@ -433,6 +460,13 @@ TABLE_COLUMNS = {
     "regions": ("code", "nom", "chef_lieu", "population"),
 }
 _INTEGER_COLUMNS = ("population", "nb_communes")
+FICTIONAL_COLUMNS = ("code", "nom", "niveau", "population", "departement", "region", "profil")
+FICTIONAL_FILE = paths.DATA / "demo" / "territoires-fictifs.csv"
+
+
+def is_fictional(code: str) -> bool:
+    """True for a fictional territory's code (``FICTIF-…``): demonstrations only."""
+    return isinstance(code, str) and code.strip().upper().startswith(FICTIONAL_PREFIX)
 
 
 def default_reference_directory() -> Path:
@@ -467,7 +501,14 @@ def _read_table(directory: Path, name: str) -> pd.DataFrame:
 @functools.lru_cache(maxsize=8)
 def _load(directory: Path) -> Reference:
     tables = {name: _read_table(directory, name) for name in TABLE_COLUMNS}
-    return Reference(**tables, source=directory)
+    fictional = None
+    if FICTIONAL_FILE.is_file():
+        fictional = pd.read_csv(FICTIONAL_FILE, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
+        if tuple(fictional.columns) != FICTIONAL_COLUMNS:
+            raise ValueError(f"{FICTIONAL_FILE} : colonnes {list(fictional.columns)} inattendues, "
+                             f"attendues {list(FICTIONAL_COLUMNS)}")
+        fictional["population"] = fictional["population"].astype("int64")
+    return Reference(**tables, source=directory, fictional=fictional)
 
 
 def load_reference(directory: str | os.PathLike[str] | None = None) -> Reference:
@@ -496,6 +537,8 @@ def population_by_code(reference: Reference) -> pd.Series:
         pd.Series(reference.regions["population"].to_numpy(),
                   index=("REG-" + reference.regions["code"]).to_numpy()),
         pd.Series([int(reference.departements["population"].sum())], index=[FRANCE_CODE]),
+        pd.Series(reference.fictional["population"].to_numpy(dtype="int64"),
+                  index=reference.fictional["code"].to_numpy()),
     ]
     out = pd.concat(parts)
     out.index = pd.Index(out.index.to_numpy(dtype=object), dtype=object)

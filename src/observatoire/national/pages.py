@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import re
-from functools import lru_cache
 from html import escape
 from pathlib import Path
 
@@ -31,30 +30,12 @@ from dataclasses import replace  # noqa: E402
 
 from observatoire.report import figures  # noqa: E402
 from observatoire.report.figure_data import FigureData  # noqa: E402
-from observatoire.text import fr_int, fr_number  # noqa: E402
+from observatoire.report.html import environment  # noqa: E402
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: Files of the site that are copied as they are (shared style sheet).
 STATIC_FILES = ("style.css",)
 KINDS = ("territoire", "accueil", "classement", "distributions", "niveaux")
-
-
-@lru_cache(maxsize=4)
-def environment(directory: str):
-    import jinja2
-
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(directory), autoescape=True,
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                             trim_blocks=True, lstrip_blocks=True)
-    env.filters["fr"] = _fr
-    env.filters["fr_int"] = lambda x: "n.d." if x is None else fr_int(x)
-    return env
-
-
-def _fr(x, decimals: int = 1) -> str:
-    if x is None or (isinstance(x, float) and np.isnan(x)):
-        return "n.d."
-    return fr_number(x, decimals)
 
 
 def render_page(task: dict) -> tuple[str, str, dict[str, bytes]]:

@@ -49,6 +49,8 @@ file system).
 from __future__ import annotations
 
 from observatoire import paths
+from observatoire.files import write_atomic
+from observatoire.fingerprints import code_digest, digest_object, digest_path
 import hashlib
 import json
 import os
@@ -57,7 +59,6 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -117,29 +118,6 @@ class NationalReport:
 
 # -- fingerprints ----------------------------------------------------------------------------
 
-def _digest_files(paths, root: Path) -> str:
-    h = hashlib.sha256()
-    for path in sorted(paths):
-        h.update(str(Path(path).relative_to(root)).encode("utf-8") + b"\0")
-        h.update(Path(path).read_bytes() + b"\0")
-    return h.hexdigest()
-
-
-def directory_digest(directory: str | os.PathLike, patterns=("*",)) -> str:
-    """SHA-256 of the names and contents of the files of ``directory`` (recursively)."""
-    directory = Path(directory)
-    files = {p for pattern in patterns for p in directory.rglob(pattern)
-             if p.is_file() and "__pycache__" not in p.parts}
-    return _digest_files(files, directory)
-
-
-@lru_cache(maxsize=1)
-def engine_digest() -> str:
-    """Fingerprint of the engine's source code (every module of ``src/observatoire``), once per
-    process: a run reads it at its start, as it imports the code at its start."""
-    return directory_digest(PACKAGE, ("*.py",))
-
-
 def territory_digests(values: pd.DataFrame) -> pd.Series:
     """Territory → SHA-256 of its rows of the data file (all columns but the line number; the
     order of the rows does not matter)."""
@@ -152,28 +130,6 @@ def territory_digests(values: pd.DataFrame) -> pd.Series:
     ends = np.r_[starts[1:], len(codes)]
     return pd.Series({codes[s]: hashlib.sha256(hashed[s:e].tobytes()).hexdigest() for s, e in zip(starts, ends)},
                      dtype=object)
-
-
-def _sha(obj) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")).hexdigest()
-
-
-# -- atomic writes ---------------------------------------------------------------------------
-
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write ``path`` through a temporary file in the same folder and a rename: an interrupted
-    run leaves either the old file or the new one, never half a page."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        if isinstance(data, str):
-            tmp.write_text(data, encoding="utf-8")
-        else:
-            tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def read_manifest(output: Path) -> dict[str, str]:
@@ -401,19 +357,18 @@ def prepare(values: pd.DataFrame, level: str, catalogue: Catalogue, reference: R
 
     # Fingerprints: the page's own rows + everything every page depends on.
     common = {
-        "catalogue": directory_digest(catalogue.directory, ("*.csv", "*.json")),
-        "reference": directory_digest(reference.source, ("*.csv", "*.json")),
-        "moteur": engine_digest(), "gabarits": directory_digest(templates),
+        "catalogue": digest_path(catalogue.directory, ("*.csv", "*.json")),
+        "reference": digest_path(reference.source, ("*.csv", "*.json")),
+        "moteur": code_digest(), "pages": digest_path(PACKAGE, ("*.py",)), "gabarits": digest_path(templates),
         "choix": asdict(choices), "tirages": draws, "graine": seed, "niveau": level, "fichier": data_name,
     }
     own_rows = territory_digests(values)
     if choices.normalisation in RELATIVE_METHODS or choices.imputation is not None:
-        common["toutes_les_donnees"] = _sha(own_rows.sort_index().tolist())  # scores depend on every territory
-    common["cartes"] = _maps_digest()  # issue #18: maps, peers, figure data
-    common_digest = _sha(common)
+        common["toutes_les_donnees"] = digest_object(own_rows.sort_index().tolist())  # scores depend on every territory
+    common_digest = digest_object(common)
     # A page shows its peers' indices: their rows are inputs of the page (issue #18).
-    digests = {code: _sha([common_digest, own_rows[code],
-                           *[own_rows.get(p["code"], "") for p in contexts[code]["semblables"]]])
+    digests = {code: digest_object([common_digest, own_rows[code],
+                                    *[own_rows.get(p["code"], "") for p in contexts[code]["semblables"]]])
                for code in codes}
 
     # Summary pages.
@@ -632,14 +587,6 @@ def _given(executor):
 
 
 # -- maps, peers and figure data (issue #18) -------------------------------------------------
-
-def _maps_digest() -> str:
-    """Fingerprint of the code that draws the maps, finds the peers and writes the figure data."""
-    src = PACKAGE.parent
-    files = [src / "report" / "maps.py", src / "report" / "figure_data.py", src / "report" / "figures.py",
-             src / "engine" / "peers.py", src / "engine" / "geometries.py"]
-    return _digest_files(files, src)
-
 
 def _figure_source(values: pd.DataFrame, data_name: str, demonstration: bool) -> dict:
     """Source and millésime written with every figure's data."""

@@ -24,7 +24,6 @@ from observatoire.report import demo
 from observatoire.engine.catalogue import ACTORS, SPATIAL_SCALES, TIME_SCALES, Catalogue, load_catalogue
 from observatoire.engine.pipeline import Choices, Scores, compute_scores
 from observatoire.engine.reference import load_reference, population_by_code
-from observatoire.engine.snapshot import DEFAULT_HORIZON
 
 EPCI_TYPE_LABELS = {
     "METRO": "métropole",
@@ -167,6 +166,9 @@ def yearly_index(values: pd.DataFrame, catalogue: Catalogue, population: pd.Seri
     """Overall index on the yearly indicators (see :func:`yearly_scores`): years × territories."""
     by_year = yearly_scores(values, catalogue, population, years, choices)
     table = pd.DataFrame({y: s.index for y, s in by_year.items()}).T
+    # Every territory of the file has its column, empty when it has no yearly value (a file of
+    # monthly values or projections only).
+    table = table.reindex(columns=list(dict.fromkeys([*table.columns, *values["territoire"]])))
     return table.rename_axis(index="annee", columns="territoire")
 
 

@@ -16,7 +16,6 @@ from observatoire import paths
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -30,8 +29,11 @@ from observatoire.engine.catalogue import load_catalogue
 from observatoire.engine.snapshot import DEFAULT_HORIZON
 
 PILOTS_FILE = paths.PILOTS_FILE
+PROFILES_FILE = paths.DATA / "demo" / "profils.yml"
+#: The demonstration data file: fictional territories only.
+DEMO_DATA = paths.DATA / "demo" / "fictif.csv"
 DEFAULT_SEED = 20260101
-DEMO_SOURCE = "Données de démonstration (générateur à graine fixe, non issues de l'enquête)"
+DEMO_SOURCE = "Valeurs fictives (générateur à graine fixe de l'Observatoire, territoire imaginaire)"
 
 YEARS = list(range(2015, 2026))
 # The 24 months up to the reference data's vintage date (fixed so the output never depends on
@@ -57,8 +59,40 @@ def pilots() -> tuple[Pilot, ...]:
     return tuple(Pilot(**p) for p in _pilots_config()["pilotes"])
 
 
+@lru_cache(maxsize=1)
 def profiles() -> dict:
-    return _pilots_config()["profils"]
+    """The generator's profiles (``data/demo/profils.yml``), by name."""
+    return yaml.safe_load(PROFILES_FILE.read_text(encoding="utf-8"))["profils"]
+
+
+def fictional_territories(reference=None) -> list[tuple[str, str]]:
+    """(code, generator profile) of every fictional territory of the registry."""
+    reference = reference or load_reference()
+    return list(zip(reference.fictional["code"], reference.fictional["profil"]))
+
+
+#: The fictional territories whose whole series are generated (the others, fictional peers,
+#: get their scored periods only).
+NAMED_FICTIONAL = ("FICTIF-R-HAUTES-BRUMES", "FICTIF-D-VAL-DE-BRUME", "FICTIF-BRUMEVAL", "FICTIF-PORT-LUMIERE",
+                   "FICTIF-COMBE-AUX-FEES", "FICTIF-ILE-DES-GOELANDS")
+#: The fictional territory of the book's demonstrations (method, uncertainty, template example).
+MAIN_FICTIONAL = "FICTIF-BRUMEVAL"
+
+
+def fictional_demo_data(catalogue: Catalogue | None = None, reference=None, seed: int = DEFAULT_SEED) -> pd.DataFrame:
+    """The demonstration data file (``data/demo/fictif.csv``): whole series for the named
+    fictional territories, scored periods for the fictional peers. Every value is invented."""
+    catalogue = catalogue or load_catalogue()
+    reference = reference or load_reference()
+    everyone = fictional_territories(reference)
+    named = [(c, p) for c, p in everyone if c in NAMED_FICTIONAL]
+    peers = [(c, p) for c, p in everyone if c not in NAMED_FICTIONAL]
+    full = generate_demo_data(catalogue, reference, named, seed)
+    scored = scored_demo_values(catalogue, peers, population_by_code(reference), seed)
+    scored["unite"] = scored["indicateur"].map(catalogue.indicators["unite"])
+    scored["source"] = DEMO_SOURCE
+    scored["commentaire"] = ""
+    return pd.concat([full, scored[full.columns]], ignore_index=True)
 
 
 def _stream(seed: int, *keys: str) -> np.random.Generator:
