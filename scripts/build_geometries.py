@@ -219,7 +219,8 @@ def _fill_gaps(geometry, tree, all_geometries):
             if covered > 0.5 * hole.area:  # an enclave: other communes fill it
                 kept.append(ring)
         polygons.append(shapely.Polygon(polygon.exterior, kept))
-    return shapely.MultiPolygon(polygons) if len(polygons) > 1 else polygons[0]
+    # A part that lay in a filled hole now overlaps it: the union makes the result valid again.
+    return _polygonal(shapely.union_all(polygons, grid_size=10.0 ** -DECIMALS))
 
 
 def write(frame: gpd.GeoDataFrame, path: Path) -> None:

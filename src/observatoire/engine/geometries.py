@@ -20,7 +20,7 @@ import pandas as pd
 
 from observatoire.engine.reference import default_reference_directory
 
-__all__ = ["FILES", "LEVELS", "areas", "directory", "layer"]
+__all__ = ["FILES", "LEVELS", "areas", "directory", "layer", "shared_contours"]
 
 #: Level → file name in the geometries folder.
 FILES = {"commune": "communes.parquet", "epci": "epci.parquet", "departement": "departements.parquet",
@@ -60,6 +60,22 @@ def areas(level: str, reference_directory: str | Path | None = None) -> pd.Serie
     share the contour of 15141, see the data package)."""
     folder = str(Path(reference_directory).resolve()) if reference_directory is not None else None
     return _areas(level, folder)
+
+
+@functools.lru_cache(maxsize=4)
+def _shared(folder: str | None) -> pd.Series:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(_path("commune", folder), columns=["code", "unite", "origine"]).to_pandas()
+    shared = table[table["origine"] == "partage"]
+    return pd.Series(shared["unite"].astype(str).to_numpy(), index=pd.Index(shared["code"].astype(str), dtype=object))
+
+
+def shared_contours(reference_directory: str | Path | None = None) -> pd.Series:
+    """Commune → commune holding its contour, for the communes without a contour of their own
+    (restored in 2026 out of a commune nouvelle whose contour the source still has)."""
+    folder = str(Path(reference_directory).resolve()) if reference_directory is not None else None
+    return _shared(folder)
 
 
 @functools.lru_cache(maxsize=8)

@@ -80,8 +80,7 @@ def _structural(reference: Reference, level: str) -> pd.DataFrame:
     area = geometries.areas(level).reindex(total.index)
     if level == "commune":
         # A contour shared by several communes is the area of none of them.
-        contours = geometries.layer("commune")
-        shared = contours.loc[contours["origine"] == "partage", "unite"]
+        shared = geometries.shared_contours()
         area[area.index.isin(set(shared) | set(shared.index))] = np.nan
     names, deps, regs = _labels(reference, level, total.index)
     table = pd.DataFrame({
