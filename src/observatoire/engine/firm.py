@@ -201,12 +201,13 @@ def parse_firm_code(raw: str, demonstration: bool = False,
                           "fictives (data/demo/entreprises-fictives.csv)"), None
         return upper, None, None
     if not _DIGITS_AND_SPACES.match(text):
-        return None, "SIREN attendu : 9 chiffres (par exemple « 123 456 782 »)", None
+        return None, "SIREN attendu : 9 chiffres, sans lettre ni autre signe", None
     digits = re.sub(r"[ \u00a0\u202f.]", "", text)
     warning = None if digits == text else f"espaces retirés du SIREN : lu « {digits} »"
     if len(digits) == 14:
-        return None, (f"numéro SIRET (14 chiffres) : l'autodiagnostic porte sur l'entreprise, indiquez son "
-                      f"SIREN (les 9 premiers chiffres, « {digits[:9]} »)"), None
+        siren = f" (les 9 premiers chiffres, « {digits[:9]} »)" if siren_is_valid(digits[:9]) else " (9 chiffres)"
+        return None, ("numéro SIRET (14 chiffres) : l'autodiagnostic porte sur l'entreprise, indiquez son "
+                      f"SIREN{siren}"), None
     if len(digits) != 9:
         lost = " (un tableur a-t-il retiré des zéros initiaux ?)" if len(digits) < 9 else ""
         return None, f"SIREN attendu : 9 chiffres, ce code en a {len(digits)}{lost}", None
