@@ -45,6 +45,8 @@ from observatoire.errors import Problem, ValidationError
 FRAMEWORK_PATH = paths.CATALOGUE / "entreprise" / "cadre.csv"
 SCHEMA_PATH = paths.DATA / "schema" / "donnees-entreprise.schema.json"
 FICTIONAL_FIRMS_PATH = paths.DATA / "demo" / "entreprises-fictives.csv"
+#: The worked case of the book: a fictional firm, hand-written values.
+DEMO_PATH = paths.DATA / "demo" / "entreprise-fictive.csv"
 COMMUNS_PATH = paths.CATALOGUE / "communs.csv"
 
 #: Columns of the framework table that an indicator row must fill, beyond the framework's own.
@@ -278,7 +280,8 @@ def validate_firm_data(raw: RawTable, framework: FirmFramework | None = None,
 
         for column in required:
             if not cell[column]:
-                problem(column, "", "valeur obligatoire manquante")
+                problem(column, "", "valeur obligatoire manquante" + (
+                    " (supprimez la ligne d'un indicateur sans objet ou non mesuré)" if column == "valeur" else ""))
         code = None
         if cell["entreprise"]:
             code, error, warning = parse_firm_code(cell["entreprise"], demonstration, fictional)

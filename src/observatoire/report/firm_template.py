@@ -64,7 +64,7 @@ def canonical_siren(code: str) -> str:
     """The SIREN of ``code`` as the validator reads it; ValidationError (French) otherwise."""
     siren, error, _warning = parse_firm_code(code)
     if error:
-        raise ValidationError([Problem("code", None, "entreprise", str(code), error)])
+        raise ValidationError([Problem("code de l'entreprise", None, None, str(code), error)])
     return siren
 
 
