@@ -319,3 +319,22 @@ def test_the_fictional_firm_is_registered_and_its_values_are_labelled_fiction(fr
     assert profile.name == firm["nom"] and "entreprise fictive" in out
     assert f"{profile.index:.1f}".replace(".", ",") in out
     assert profile.filled == len(framework.indicators)
+
+
+def test_profile_figure_has_a_bar_per_indicator_and_a_line_per_pillar(framework):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from observatoire.report.figures import firm_profile
+
+    profile = score_firms(validate_firm_file(DEMO_PATH, framework, demonstration=True), framework).profile()
+    fig = firm_profile(profile.indicators, profile.pillars)
+    ax = fig.axes[0]
+    widths = [round(p.get_width(), 6) for p in ax.patches]
+    assert widths == [round(s, 6) for s in profile.indicators["score"]]
+    dashed = [line for line in ax.lines if line.get_linestyle() == "--"]
+    assert [line.get_xdata()[0] for line in dashed] == pytest.approx(list(profile.pillars["score"]))
+    assert ax.get_xlim() == (0, 105)
+    plt.close(fig)
