@@ -292,11 +292,16 @@ class _Prepared:
 
 
 def prepare(values: pd.DataFrame, level: str, catalogue: Catalogue, reference: Reference,
-            choices: Choices | None, draws: int, seed: int, data_name: str, templates: Path) -> _Prepared:
+            choices: Choices | None, draws: int, seed: int, data_name: str, templates: Path,
+            codes: list[str] | None = None) -> _Prepared:
+    """Everything the pages show. ``codes``: the territories to show (default: those of
+    ``values``); one without any value gets a page of its real facts, its indicators « à
+    renseigner » and no score."""
     choices = choices or Choices()
-    codes = sorted(values["territoire"].unique())
+    codes = sorted(codes if codes is not None else values["territoire"].unique())
     population = population_by_code(reference).reindex(codes).astype("float64")
-    scores = compute_scores(values, catalogue, choices, population)
+    scores = compute_scores(values, catalogue, choices, population_by_code(reference).astype("float64"))
+    scores = scores.covering(codes)
     own = monte_carlo(scores, draws, seed, Space(normalisations=ABSOLUTE_METHODS))
     band = own.index_quantiles()
     band_axes, band_communs = own.axis_quantiles(), own.commun_quantiles()
@@ -307,6 +312,7 @@ def prepare(values: pd.DataFrame, level: str, catalogue: Catalogue, reference: R
 
     text = LEVEL_TEXT[level]
     is_demo = values.groupby("territoire")["source"].agg(lambda s: bool((s == demo.DEMO_SOURCE).any()))
+    is_demo = is_demo.reindex(codes, fill_value=False)
     departements = reference.departements.set_index("code")["nom"]
     regions = reference.regions.set_index("code")["nom"]
     if level == "epci":
@@ -501,7 +507,11 @@ def run_national(data_path: str | os.PathLike | None = None, level: str = "epci"
                  reference: Reference | None = None, progress: bool = True) -> NationalReport:
     """Score every territory of ``level`` in the data file and write the national site.
 
-    Without ``data_path`` the national demonstration file is generated (``output/donnees/``).
+    Without ``data_path``, the pages show the real data the project holds (the pilots' public
+    statistics; the COG structure and population of every territory) and « à renseigner » for
+    the rest: one page per territory of the level. Synthetic national files
+    (:func:`demo_data_file`) are for benchmarks and tests only; pages built from them carry a
+    « DÉMONSTRATION — valeurs fictives » banner and are never published.
     ``executor``: an executor to use instead of making one (it is not shut down).
     Raises :class:`~observatoire.errors.ValidationError` on an invalid file (nothing written) and
     :class:`ValueError` (French message) on an unusable option.
@@ -518,20 +528,22 @@ def run_national(data_path: str | os.PathLike | None = None, level: str = "epci"
     reference = reference or load_reference()
     output, templates = Path(output), Path(templates)
     draws = DEFAULT_DRAWS[level] if draws is None else int(draws)
-    if data_path is None:
-        data_path = demo_data_file(output, level, catalogue, reference)
+    every_territory = data_path is None
+    if every_territory:  # the real data the project holds: every territory of the level is shown
+        data_path = paths.DEFAULT_DATA
     data = validate_file(data_path, catalogue, reference)  # raises before anything is written
     values = data.values
     wanted = level_codes(reference, level)
     present = values["territoire"].isin(wanted)
-    codes = sorted(values.loc[present, "territoire"].unique())
+    codes = sorted(wanted) if every_territory else sorted(values.loc[present, "territoire"].unique())
     if not codes:
         raise ValueError(f"le fichier {data_path} n'a aucune valeur pour un territoire de niveau « {level} » "
                          f"({LEVEL_TEXT[level]['pluriel']})")
     if limit is not None:
         codes = codes[:limit]
     values = values[values["territoire"].isin(codes)]
-    prepared = prepare(values, level, catalogue, reference, choices, draws, seed, Path(data_path).name, templates)
+    prepared = prepare(values, level, catalogue, reference, choices, draws, seed, Path(data_path).name, templates,
+                       codes)
 
     output.mkdir(parents=True, exist_ok=True)
     manifest = read_manifest(output)
