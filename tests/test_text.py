@@ -42,13 +42,13 @@ from observatoire.text import (  # noqa: E402
     fr_month,
     fr_percent,
     fr_plain,
-    fr_value,
+    fr_sized,
 )
 
 
 def test_missing_values_of_every_kind_read_nd():
     for missing in (None, float("nan"), np.nan, pd.NA, np.float64("nan")):
-        assert fr_number(missing) == "n.d." and fr_plain(missing) == "n.d." and fr_value(missing) == "n.d."
+        assert fr_number(missing) == "n.d." and fr_plain(missing) == "n.d." and fr_sized(missing) == "n.d."
     assert fr_int(None) == "n.d." and fr_percent(None) == "n.d."
 
 
@@ -68,7 +68,7 @@ def test_plain_numbers_keep_only_their_decimals():
 
 
 def test_values_take_a_precision_that_suits_their_size():
-    assert [fr_value(x) for x in (1234.4, 45.23, 3.14159, 0.05234, -12.34)] == \
+    assert [fr_sized(x) for x in (1234.4, 45.23, 3.14159, 0.05234, -12.34)] == \
         ["1\u202f234", "45,2", "3,14", "0,052", "-12,3"]
 
 

@@ -50,5 +50,5 @@ def test_values_keep_their_decimals(x, expected):
 
 
 def test_months_in_words():
-    assert fr_month("2025-03") == "mars 2025" and fr_month("2024-12") == "décembre 2024"
+    assert fr_month("2025-03", short=False) == "mars 2025" and fr_month("2024-12", short=False) == "décembre 2024"
     assert fr_month("2050") == "2050"

@@ -78,8 +78,8 @@ def fr_plain(x: float | int | None, *, typographic_minus: bool = False) -> str:
     return fr_number(float(x), decimals_of(x), typographic_minus=typographic_minus)
 
 
-def fr_value(x: float | int | None, *, typographic_minus: bool = False) -> str:
-    """A measured value with a precision that suits its size: 0 decimals from 100, 1 from 10,
+def fr_sized(x: float | int | None, *, typographic_minus: bool = False) -> str:
+    """A computed value with a precision that suits its size: 0 decimals from 100, 1 from 10,
     2 from 1, 3 below (« 1 234 », « 45,2 », « 3,14 », « 0,052 »); missing → « n.d. »."""
     if _missing(x):
         return MISSING
@@ -111,6 +111,8 @@ def fr_month(month: dt.date | str, short: bool = True) -> str:
     """A month as axes and tables show it: « janv. 2025 » (``short``) or « janvier 2025 ».
     Accepts a date (or pandas Timestamp) or a period text « 2025-01 »."""
     if isinstance(month, str):
+        if re.fullmatch(r"\d{4}", month.strip()):  # a year (or a projection horizon) reads as it is
+            return month.strip()
         m = re.fullmatch(r"(\d{4})-(\d{2})", month.strip())
         if not m or not 1 <= int(m.group(2)) <= 12:
             raise ValueError(f"mois attendu au format AAAA-MM, reçu « {month} »")
@@ -222,15 +224,6 @@ def fr_value(x: float | int | None, max_decimals: int = 6) -> str:
     whole = f"{int(whole.lstrip('-')):,}".replace(",", NBSP)
     return sign + whole + ("," + decimals if decimals else "")
 
-
-_MONTH_NAMES = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-                "octobre", "novembre", "décembre")
-
-
-def fr_month(period: str) -> str:
-    """« 2025-03 » → « mars 2025 » (a period that is not a month is returned as it is)."""
-    match = re.fullmatch(r"(\d{4})-(0[1-9]|1[0-2])", str(period))
-    return f"{_MONTH_NAMES[int(match.group(2)) - 1]} {match.group(1)}" if match else str(period)
 
 NO_BREAK = "\u00a0"  # between a number and its unit (Imprimerie nationale)
 MINUS = "\u2212"

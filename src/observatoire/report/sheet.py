@@ -226,7 +226,8 @@ class TerritorySheet:
             return "Le fichier ne contient aucune valeur mensuelle : il n'y a pas de série à tracer."
         months = sorted(monthly["periode"].astype(str).unique())
         n, k = len(months), monthly["indicateur"].nunique()
-        span = f"de {fr_month(months[0])} à {fr_month(months[-1])}" if n > 1 else f"en {fr_month(months[0])}"
+        span = (f"de {fr_month(months[0], short=False)} à {fr_month(months[-1], short=False)}" if n > 1
+                else f"en {fr_month(months[0], short=False)}")
         return (f"Les séries ci-dessous couvrent {fr_int(n)} mois des données, {span}, pour "
                 f"{fr_int(k)} indicateur{'s' if k > 1 else ''} mensuel{'s' if k > 1 else ''}.")
 
