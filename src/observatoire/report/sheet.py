@@ -96,8 +96,13 @@ class TerritorySheet:
     def styled_indicator_table(self):
         """The indicator table as shown in the book. Cells are HTML-escaped and MathJax is told
         to leave the table alone: sources and comments are free text from a data file."""
-        return (self.indicator_table().style.hide(axis="index")
-                .format(precision=1, decimal=",", thousands="\u202f", na_rep="n.d.", escape="html")
+        from observatoire.text import fr_number
+
+        table = self.indicator_table()
+        numbers = [c for c in table.columns if pd.api.types.is_float_dtype(table[c])]
+        return (table.style.hide(axis="index")
+                .format(na_rep="n.d.", escape="html")
+                .format(lambda v: fr_number(v, 1), subset=numbers, na_rep="n.d.")
                 .set_table_attributes('class="tex2jax_ignore mathjax_ignore"'))
 
     @property
