@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from observatoire.build import pdf
-from observatoire.report.demo import pilots
+from observatoire.report.pilots import pilots
 from observatoire.errors import ValidationError
 from observatoire.report.sheet import territory_sheet
 from observatoire.paths import DEFAULT_DATA

@@ -120,13 +120,16 @@ class _FrenchParser(argparse.ArgumentParser):
         for english, french in self.ERRORS:
             message = message.replace(english, french)
         message = message.replace(": ", " : ")
+        if any(a.startswith("-") and a != "--" for a in sys.argv[2:]) and "FICHIER" in self.format_usage():
+            message += ("\n(un nom de fichier qui commence par un tiret s'écrit après « -- » : "
+                        f"{self.prog} -- -fichier.csv)")
         self.print_usage(sys.stderr)
         self.exit(2, f"{self.prog} : erreur : {message}\n")
 
 
 def add_pilot_data_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--donnees", metavar="FICHIER", help="fichier de données des pilotes (CSV ou XLSX) ; "
-                        "par défaut les données de démonstration data/pilotes/pilotes.csv")
+                        "par défaut leurs statistiques publiques data/pilotes/observations.csv")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -162,8 +165,8 @@ def _parser() -> argparse.ArgumentParser:
     exporter = sub.add_parser("exporter", help="exporter les résultats en données ouvertes "
                               "(CSV, Parquet et datapackage.json)", parents=[choix])
     exporter.add_argument("--donnees", metavar="FICHIER", default=None,
-                          help="fichier de données (CSV ou XLSX) ; par défaut les données de "
-                               "démonstration data/pilotes/pilotes.csv")
+                          help="fichier de données (CSV ou XLSX) ; par défaut les statistiques "
+                               "publiques des pilotes data/pilotes/observations.csv")
     exporter.add_argument("--sortie", metavar="DOSSIER", required=True,
                           help="dossier où écrire resultats.csv, resultats.parquet et datapackage.json")
 
@@ -203,15 +206,33 @@ def _parser() -> argparse.ArgumentParser:
 
     campus = sub.add_parser("campus", help="servir les exercices interactifs du Campus (Voilà) sur 127.0.0.1",
                             description="Démarre Voilà sur les exercices de notebooks/campus/ (sources masquées, "
-                                        "traces d'erreur cachées, noyaux préchauffés, noyaux inactifs arrêtés) "
-                                        "et affiche l'adresse de chaque exercice. Ctrl-C pour arrêter.")
+                                        "traces d'erreur cachées, noyaux préchauffés, noyau libéré à la fermeture "
+                                        "de l'onglet, noyaux inactifs arrêtés) et affiche l'adresse de chaque "
+                                        "exercice. Ctrl-C pour arrêter.")
     campus.add_argument("--port", type=int, default=None, help="port d'écoute (défaut : un port libre)")
+    campus.add_argument("--hote", action="append", default=[], metavar="NOM",
+                        help="nom ou adresse par lequel les apprenants joignent le Campus lors d'une séance "
+                             "(accepté en plus de 127.0.0.1 et localhost ; répétable)")
+    campus.add_argument("--ecoute", default="127.0.0.1", metavar="ADRESSE",
+                        help="interface d'écoute (défaut : 127.0.0.1 ; 0.0.0.0 pour une salle, avec --hote)")
     campus.add_argument("--sans-prechauffage", action="store_true",
                         help="ne pas préparer de noyau d'avance (premier affichage plus lent, moins de mémoire)")
+    campus.add_argument("--reserve", type=int, default=1, metavar="N",
+                        help="noyaux préparés d'avance par exercice (défaut : 1)")
+    campus.add_argument("--max-par-apprenant", type=int, default=6, metavar="N",
+                        help="exercices ouverts à la fois par apprenant (défaut : 6)")
+    campus.add_argument("--max-noyaux", type=int, default=40, metavar="N",
+                        help="exercices ouverts à la fois sur le serveur, tous apprenants confondus (défaut : 40)")
     campus.add_argument("--delai-cellule", type=int, default=120, metavar="SECONDES",
                         help="durée maximale d'exécution d'une cellule à l'affichage (défaut : 120)")
-    campus.add_argument("--inactivite", type=int, default=30, metavar="MINUTES",
+    campus.add_argument("--inactivite", type=float, default=30, metavar="MINUTES",
                         help="arrêter le noyau d'une page inactive depuis ce délai (défaut : 30)")
+    campus.add_argument("--delai-orphelin", type=float, default=20, metavar="SECONDES",
+                        help="arrêter le noyau d'une page qui n'est plus ouverte dans aucun navigateur (onglet fermé "
+                             "sans prévenir, navigateur arrêté) après ce délai (défaut : 20)")
+    campus.add_argument("--livre", default=None, metavar="ADRESSE",
+                        help="adresse du livre publié, vers laquelle renvoient les bilans quand le livre "
+                             "n'est pas construit ici (_build/html)")
 
     demo = sub.add_parser("demo", help="générer les données de démonstration (valeurs fictives, générateur à graine "
                           "fixe) : territoires fictifs, ou fichiers nationaux fictifs pour les bancs d'essai")
@@ -231,10 +252,10 @@ def _parser() -> argparse.ArgumentParser:
                          help="dossier de la publication (défaut : _build/publication)")
     publier.add_argument("--sans-construction", action="store_true",
                          help="ne pas reconstruire : reprendre _build/html et _build/pdf/livre-blanc.pdf tels quels")
-    demo.add_argument("--niveau", choices=["fictif", "pilotes", "epci", "commune"], default="fictif",
-                      help="fictif (les territoires fictifs, défaut) ; pilotes (ancien jeu de démonstration) ; "
-                           "epci ou commune : valeurs fictives pour tous les EPCI ou toutes les communes, "
-                           "réservées aux bancs d'essai et aux tests")
+    demo.add_argument("--niveau", choices=["fictif", "epci", "commune"], default="fictif",
+                      help="fictif (les territoires fictifs, défaut) ; epci ou commune : valeurs fictives pour "
+                           "tous les EPCI ou toutes les communes, réservées aux bancs d'essai et aux tests "
+                           "(jamais publiées)")
 
     national = sub.add_parser("national", parents=[choix],
                               help="calculer tous les EPCI (ou toutes les communes) et écrire une page par "
@@ -287,8 +308,30 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+#: Commands whose FICHIER argument may be a file name beginning with a dash.
+_FILE_COMMANDS = ("territoire", "valider", "remonter")
+
+
+def _files_with_a_dash(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """``valider -données.csv``: argparse would take an existing file whose name begins with a
+    dash for an option; such a name is moved after ``--``, which ends the options."""
+    if len(argv) < 2 or argv[0] not in _FILE_COMMANDS or "--" in argv:
+        return argv
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[argv[0]]
+    options = set(sub._option_string_actions)
+    dashed = [k for k, a in enumerate(argv[1:], start=1)
+              if a.startswith("-") and a.split("=", 1)[0] not in options and Path(a).is_file()
+              and argv[k - 1] not in options]
+    if len(dashed) != 1:
+        return argv
+    k = dashed[0]
+    return argv[:k] + argv[k + 1:] + ["--", argv[k]]
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(_files_with_a_dash(argv, parser))
     try:
         return _run(args)
     except ValidationError as exc:
@@ -299,6 +342,11 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INVALID
     except ValueError as exc:  # the engine's refusals of an option (French messages)
         print(f"Erreur : {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except OSError as exc:  # a file or folder that cannot be written or read
+        where = f" : {exc.filename}" if exc.filename else ""
+        print(f"Erreur : opération impossible sur le disque{where} ({exc.strerror or type(exc).__name__})",
+              file=sys.stderr)
         return EXIT_INVALID
 
 
@@ -342,10 +390,14 @@ def _run(args) -> int:
     if args.commande == "valider":
         from observatoire.engine.validate import validate_file
 
+        from observatoire.text import fr_int
+
         data = validate_file(args.fichier)
         v = data.values
-        print(f"{args.fichier} est valide : {len(v)} valeurs, {v['territoire'].nunique()} territoire(s), "
-              f"{v['indicateur'].nunique()} indicateur(s).")
+        counts = [(len(v), "valeur"), (v["territoire"].nunique(), "territoire"),
+                  (v["indicateur"].nunique(), "indicateur")]
+        print(f"{args.fichier} est valide : "
+              + ", ".join(f"{fr_int(n)} {word}{'s' if n > 1 else ''}" for n, word in counts) + ".")
         if data.warnings:
             print(format_problems(data.warnings))
         return EXIT_OK
@@ -377,12 +429,10 @@ def _run(args) -> int:
 
             frame = fictional_demo_data(load_catalogue(), load_reference(), seed)
             args.sortie = args.sortie or str(DEMO_DATA)
-        elif args.niveau != "pilotes":
+        else:
             from observatoire.report.demo import national_demo_data
 
             frame = national_demo_data(load_catalogue(), load_reference(), args.niveau, seed)
-        else:
-            frame = generate_demo_data(load_catalogue(), load_reference(), seed=seed)
         if not args.sortie:
             print("Erreur : indiquez le fichier à écrire avec --sortie FICHIER", file=sys.stderr)
             return EXIT_INVALID
@@ -412,10 +462,13 @@ def _run(args) -> int:
         return _collect(args)
 
     if args.commande == "campus":
-        from observatoire.campus.serve import serve
+        from observatoire.campus.serve import Options, serve
 
-        return serve(args.port, preheat=not args.sans_prechauffage, cell_timeout=args.delai_cellule,
-                     cull_idle=args.inactivite * 60)
+        return serve(Options(port=args.port, listen=args.ecoute, hosts=tuple(args.hote),
+                             preheat=not args.sans_prechauffage, pool_size=args.reserve,
+                             cell_timeout=args.delai_cellule, cull_idle=args.inactivite * 60,
+                             per_client=args.max_par_apprenant, total=args.max_noyaux,
+                             orphan_seconds=args.delai_orphelin, book_url=args.livre))
 
     if args.commande == "exporter":
         return _export(args)
@@ -430,11 +483,12 @@ def _export(args) -> int:
     """``observatoire exporter [--donnees FICHIER] --sortie DOSSIER``."""
     from observatoire.engine.export import export_scores
     from observatoire.engine.pipeline import score_data_file
+    from observatoire import paths
     from observatoire.paths import DEFAULT_DATA
 
     data_path = Path(args.donnees or DEFAULT_DATA)
-    scores = score_data_file(data_path, choices_from_args(args))[0]
-    demonstration = data_path.resolve() == Path(DEFAULT_DATA).resolve()
+    demonstration = data_path.resolve() == paths.DEMO_DATA.resolve()
+    scores = score_data_file(data_path, choices_from_args(args), demonstration=demonstration)[0]
     written = export_scores(scores, args.sortie, data_path, demonstration)
     rows = len(scores.tidy())
     print(f"Résultats exportés dans {args.sortie} : {written['csv'].name} ({rows} lignes), "

@@ -14,7 +14,7 @@ from observatoire.engine.reference import TerritoryCodeError, load_reference
 from observatoire.engine.validate import ValidatedData, validate_file
 from observatoire.errors import Problem, ValidationError
 from observatoire.build.jobs import DATA_LABELS, NATURES, Chapter, finish_chapter
-from observatoire.report.demo import pilots
+from observatoire.report.pilots import pilots
 
 ROOT = paths.ROOT
 TEMPLATE = paths.TEMPLATE

@@ -50,6 +50,8 @@ from observatoire import paths
 
 #: Environment variable holding the path of the kernel server's socket.
 SERVER_VARIABLE = "OBSERVATOIRE_NOYAUX"
+#: Set to 1, kernels start the usual way (benchmarks, debugging).
+NO_FORK_VARIABLE = "OBSERVATOIRE_SANS_FOURCHE"
 #: The provisioner's name under the ``jupyter_client.kernel_provisioners`` entry point.
 PROVISIONER_NAME = "observatoire-fourche"
 #: What the server imports before forking: everything the book's notebooks import.
@@ -96,7 +98,7 @@ def preload() -> None:
         importlib.import_module(name)
     from observatoire.engine.catalogue import load_catalogue
     from observatoire.engine.reference import load_reference
-    from observatoire.report.demo import pilots
+    from observatoire.report.pilots import pilots
 
     reference = load_reference()
     load_catalogue()
@@ -209,7 +211,7 @@ def kernel_server() -> Iterator[str]:
     if running and os.path.exists(running):
         yield running
         return
-    if not fork_supported():
+    if not fork_supported() or os.environ.get(NO_FORK_VARIABLE) == "1":
         yield ""
         return
     folder = tempfile.mkdtemp(prefix="noyaux-")  # private (0700): only this user may connect

@@ -32,8 +32,8 @@ from observatoire.build.pipeline import Build, run
 from observatoire.build.toc import read_toc
 from observatoire.engine.reference import Territory, TerritoryCodeError, load_reference
 from observatoire.engine.validate import ValidatedData, validate_file
-from observatoire.errors import Problem, ValidationError
-from observatoire.text import escape_markdown, fr_int
+from observatoire.errors import Problem, ValidationError, format_problems
+from observatoire.text import escape_markdown, fr_int, of_name
 
 OUTPUT_NAME = "territoires"
 
@@ -77,6 +77,7 @@ def home_page(territory: Territory, data: ValidatedData, data_path: Path, chapte
     v = data.values[data.values["territoire"] == territory.code]
     periods = sorted(v["periode"].astype(str).unique())
     name = escape_markdown(territory.nom)
+    of_territory = escape_markdown(of_name(territory.nom, territory.level))  # « d'Ambérieu-en-Bugey »
     text = f"""# {name} : édition territoriale du Livre Blanc vivant
 
 Cette édition du Livre Blanc vivant de l'approche globale, résiliente et solidaire a été
@@ -87,19 +88,20 @@ périodes {escape_markdown(periods[0])} à {escape_markdown(periods[-1])}.
 
 :::{{admonition}} D'où viennent les chiffres
 :class: important
-Les valeurs de {name} sont celles de son fichier, validé par l'Observatoire : leur exactitude
+Les valeurs {of_territory} sont celles de son fichier, validé par l'Observatoire : leur exactitude
 relève de qui les a produites. Celles des cinq territoires pilotes, auxquels il est comparé, sont
-des **données de démonstration** tirées par un générateur à graine fixe, en attendant les données
-de l'enquête : elles ne décrivent pas ces territoires. Les populations et les rattachements
-administratifs sont réels (Code officiel géographique 2026).
+des **statistiques publiques**, chacune avec sa source dans le chapitre du pilote. Les rattachements
+administratifs viennent du Code officiel géographique 2026, les populations des populations
+légales de l'Insee.
 :::
 
+{validation_notes(data)}
 ## Ce que contient ce livre
 
-- {{doc}}`Le chapitre de {name} <{chapter}>` : son profil de résilience par commun et par axe, ses
+- {{doc}}`Le chapitre {of_territory} <{chapter}>` : son profil de résilience par commun et par axe, ses
   séries mensuelles et la table de ses indicateurs, avec les sources et commentaires du fichier ;
-- {{doc}}`La comparaison avec les pilotes <{comparison}>` : profils, couverture des données,
-  tendances et position dans une distribution nationale de démonstration ;
+- {{doc}}`La comparaison avec les pilotes <{comparison}>` : les valeurs côte à côte, avec celles de
+  la France, la couverture des données et les profils là où ils sont calculables ;
 - puis le Livre Blanc entier : ses fondements, sa méthode de calcul, l'analyse de l'incertitude,
   le dictionnaire des données et la bibliographie.
 
@@ -110,6 +112,24 @@ Pour reconstruire ce livre après avoir corrigé ou complété le fichier :
     nb.cells = [nbformat.v4.new_markdown_cell(text)]
     nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
     return nb
+
+
+def validation_notes(data: ValidatedData) -> str:
+    """The data notice's list of what the validation repaired or ignored in the file (escaped:
+    the notes quote the file's own text), or nothing when it had nothing to say."""
+    if not data.warnings:
+        return ""
+    items = "\n".join(f"- {escape_markdown(p.message if not p.column else f'colonne « {p.column} » : {p.message}')}"
+                      for p in data.warnings)
+    return f"""
+:::{{admonition}} Ce que l'Observatoire a corrigé ou ignoré dans le fichier
+:class: note
+La validation a lu le fichier comme suit (rien n'y est modifié : corrigez-le pour la prochaine
+construction si la lecture ne vous convient pas).
+
+{items}
+:::
+"""
 
 
 def territory_toc(home: str, chapter: str, comparison: str) -> dict:
@@ -143,10 +163,13 @@ def build_territory_book(data_path: str | os.PathLike, code: str | None = None,
     slug = territory_slug(territory)
     print(f"      {territory.nom} ({territory.code}) : {fr_int((data.values['territoire'] == territory.code).sum())} "
           "valeurs valides", flush=True)
+    if data.warnings:  # every repair and ignored column, once each (also in the book's data notice)
+        print("      " + format_problems(data.warnings).replace("\n", "\n      "), flush=True)
 
     own = Chapter(territory.code, slug, territory.nom, data_path, nature="territoire")
     comparison = ComparisonChapter(territory.code, f"comparaison-{slug}",
-                                   f"comparaison de {territory.nom} avec les pilotes", data_path)
+                                   f"comparaison {of_name(territory.nom, territory.level)} avec les pilotes",
+                                   data_path)
     home = f"livre-{slug}"
     rel = "book/territoires/"
     work = build_dir / OUTPUT_NAME / f".travail-{slug}"
@@ -167,5 +190,5 @@ def build_territory_book(data_path: str | os.PathLike, code: str | None = None,
                      config={"title": f"{territory.nom} : Livre Blanc vivant"}, pages=pages,
                      target=build_dir / OUTPUT_NAME / slug / "html", build_dir=build_dir), workers)
     index = (site / "index.html").resolve()
-    print(f"Livre de {territory.nom} prêt. Ouvrez : {index}", flush=True)
+    print(f"Livre {of_name(territory.nom, territory.level)} prêt. Ouvrez : {index}", flush=True)
     return index

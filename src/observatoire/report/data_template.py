@@ -78,6 +78,8 @@ def template_rows(code: str | None, catalogue: Catalogue | None = None) -> pd.Da
         "source": "",
         "commentaire": "",
     })
+    for column in template_columns()[len(rows.columns):]:  # the optional provenance columns
+        rows[column] = ""
     return rows[template_columns()]
 
 
