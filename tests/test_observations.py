@@ -15,7 +15,7 @@ import pytest
 from observatoire import paths
 from observatoire.engine.catalogue import load_catalogue
 from observatoire.engine.reference import is_fictional, load_reference
-from observatoire.report.demo import pilots
+from observatoire.report.pilots import pilots
 
 OBSERVATIONS = paths.PILOTS / "observations.csv"
 SPACES = "[ \u00a0\u202f\u2009]"

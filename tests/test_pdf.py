@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from observatoire.build import pdf
-from observatoire.report.demo import pilots
+from observatoire.report.pilots import pilots
 from observatoire.errors import ValidationError
 from observatoire.report.sheet import territory_sheet
 from observatoire.paths import DEFAULT_DATA
@@ -45,17 +45,23 @@ def test_hyphenation_inserts_soft_hyphens_in_long_french_words_only():
     assert all(len(part) >= 2 for part in pdf.hyphenate_word("constitutionnellement").split("\u00ad"))
 
 
-def test_typeset_leaves_code_math_and_urls_alone():
+def test_typeset_hyphenates_prose_only_and_leaves_code_math_and_urls_alone():
     from bs4 import BeautifulSoup
 
-    soup = BeautifulSoup('<main><p>Une démonstration : <code>a ; b</code> <span class="math">\\(x : y\\)</span> '
-                         '<a href="https://x.fr">https://x.fr/?p=1 ;</a></p><h2>Titre : sous-titre</h2></main>',
-                         "html.parser")
+    soup = BeautifulSoup('<main><p>Une démonstration\u00a0: <code>démonstration</code> <span class="math">'
+                         '\\(démonstration\\)</span> <a href="https://x.fr">https://x.fr/démonstration</a></p>'
+                         '<h2>Démonstration</h2></main>', "html.parser")
     pdf.typeset(soup.main)
-    assert "dé\u00admons\u00adtra\u00adtion" in str(soup.p) or "\u00ad" in soup.p.get_text()
-    assert soup.code.string == "a ; b" and soup.find("span", class_="math").string == "\\(x : y\\)"
-    assert soup.a.string == "https://x.fr/?p=1 ;"
-    assert soup.h2.string == "Titre\u00a0: sous-titre"  # spacing in titles, but no hyphenation
+    assert "dé\u00admons\u00adtra\u00adtion" in soup.p.contents[0]
+    assert soup.code.string == "démonstration" and soup.find("span", class_="math").string == "\\(démonstration\\)"
+    assert soup.a.string == "https://x.fr/démonstration"
+    assert soup.h2.string == "Démonstration"  # no hyphenation in titles
+
+
+def test_the_edition_uses_the_books_own_french_spacing():
+    from observatoire.build import typography
+
+    assert pdf.french_spacing is typography.french_spacing  # one implementation
 
 
 # ---- Structure ------------------------------------------------------------------------------
@@ -67,7 +73,8 @@ def test_chapters_are_numbered_and_annexes_lettered():
     assert labels["book/mutations"] == "1" and labels["book/analyses-specifiques"] == "6"
     assert labels["book/territoires/index"] == "7"
     assert [labels[f"book/territoires/{p.slug}"] for p in pilots()] == ["7.1", "7.2", "7.3", "7.4", "7.5"]
-    assert labels["book/annexes/methode-de-calcul"] == "A" and labels["book/annexes/glossaire"] == "C"
+    assert labels["book/annexes/methode-de-calcul"] == "A" and labels["book/annexes/glossaire"] == "D"
+    assert labels["book/synthese"] == ""  # the synthesis comes before the numbered chapters
     from observatoire.build.toc import toc_files
 
     assert [d.file for d in docs] == list(toc_files())
@@ -244,7 +251,7 @@ def test_pdf_has_cover_contents_bibliography_and_glossary(book_pdf, book_text):
     assert re.search(rf"Bibliographie\s*{bibliography[2]}\b", contents)
     assert "Références citées" in book_text
     assert "10.1191/030913200701540465" in book_text.replace(" ", "")  # a DOI of the bibliography
-    assert "[Alters et al., 2021]" in book_text  # author-year citations
+    assert "(Alters et al., 2021)" in book_text  # author-year citations, in French (parentheses)
     for glyph in ("œ", "É", "«", "»"):
         assert glyph in book_text
 

@@ -129,7 +129,7 @@ class _FrenchParser(argparse.ArgumentParser):
 
 def add_pilot_data_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--donnees", metavar="FICHIER", help="fichier de données des pilotes (CSV ou XLSX) ; "
-                        "par défaut les données de démonstration data/pilotes/pilotes.csv")
+                        "par défaut leurs statistiques publiques data/pilotes/observations.csv")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -165,8 +165,8 @@ def _parser() -> argparse.ArgumentParser:
     exporter = sub.add_parser("exporter", help="exporter les résultats en données ouvertes "
                               "(CSV, Parquet et datapackage.json)", parents=[choix])
     exporter.add_argument("--donnees", metavar="FICHIER", default=None,
-                          help="fichier de données (CSV ou XLSX) ; par défaut les données de "
-                               "démonstration data/pilotes/pilotes.csv")
+                          help="fichier de données (CSV ou XLSX) ; par défaut les statistiques "
+                               "publiques des pilotes data/pilotes/observations.csv")
     exporter.add_argument("--sortie", metavar="DOSSIER", required=True,
                           help="dossier où écrire resultats.csv, resultats.parquet et datapackage.json")
 
@@ -206,15 +206,33 @@ def _parser() -> argparse.ArgumentParser:
 
     campus = sub.add_parser("campus", help="servir les exercices interactifs du Campus (Voilà) sur 127.0.0.1",
                             description="Démarre Voilà sur les exercices de notebooks/campus/ (sources masquées, "
-                                        "traces d'erreur cachées, noyaux préchauffés, noyaux inactifs arrêtés) "
-                                        "et affiche l'adresse de chaque exercice. Ctrl-C pour arrêter.")
+                                        "traces d'erreur cachées, noyaux préchauffés, noyau libéré à la fermeture "
+                                        "de l'onglet, noyaux inactifs arrêtés) et affiche l'adresse de chaque "
+                                        "exercice. Ctrl-C pour arrêter.")
     campus.add_argument("--port", type=int, default=None, help="port d'écoute (défaut : un port libre)")
+    campus.add_argument("--hote", action="append", default=[], metavar="NOM",
+                        help="nom ou adresse par lequel les apprenants joignent le Campus lors d'une séance "
+                             "(accepté en plus de 127.0.0.1 et localhost ; répétable)")
+    campus.add_argument("--ecoute", default="127.0.0.1", metavar="ADRESSE",
+                        help="interface d'écoute (défaut : 127.0.0.1 ; 0.0.0.0 pour une salle, avec --hote)")
     campus.add_argument("--sans-prechauffage", action="store_true",
                         help="ne pas préparer de noyau d'avance (premier affichage plus lent, moins de mémoire)")
+    campus.add_argument("--reserve", type=int, default=1, metavar="N",
+                        help="noyaux préparés d'avance par exercice (défaut : 1)")
+    campus.add_argument("--max-par-apprenant", type=int, default=6, metavar="N",
+                        help="exercices ouverts à la fois par apprenant (défaut : 6)")
+    campus.add_argument("--max-noyaux", type=int, default=40, metavar="N",
+                        help="exercices ouverts à la fois sur le serveur, tous apprenants confondus (défaut : 40)")
     campus.add_argument("--delai-cellule", type=int, default=120, metavar="SECONDES",
                         help="durée maximale d'exécution d'une cellule à l'affichage (défaut : 120)")
-    campus.add_argument("--inactivite", type=int, default=30, metavar="MINUTES",
+    campus.add_argument("--inactivite", type=float, default=30, metavar="MINUTES",
                         help="arrêter le noyau d'une page inactive depuis ce délai (défaut : 30)")
+    campus.add_argument("--delai-orphelin", type=float, default=20, metavar="SECONDES",
+                        help="arrêter le noyau d'une page qui n'est plus ouverte dans aucun navigateur (onglet fermé "
+                             "sans prévenir, navigateur arrêté) après ce délai (défaut : 20)")
+    campus.add_argument("--livre", default=None, metavar="ADRESSE",
+                        help="adresse du livre publié, vers laquelle renvoient les bilans quand le livre "
+                             "n'est pas construit ici (_build/html)")
 
     demo = sub.add_parser("demo", help="générer les données de démonstration (valeurs fictives, générateur à graine "
                           "fixe) : territoires fictifs, ou fichiers nationaux fictifs pour les bancs d'essai")
@@ -234,10 +252,10 @@ def _parser() -> argparse.ArgumentParser:
                          help="dossier de la publication (défaut : _build/publication)")
     publier.add_argument("--sans-construction", action="store_true",
                          help="ne pas reconstruire : reprendre _build/html et _build/pdf/livre-blanc.pdf tels quels")
-    demo.add_argument("--niveau", choices=["fictif", "pilotes", "epci", "commune"], default="fictif",
-                      help="fictif (les territoires fictifs, défaut) ; pilotes (ancien jeu de démonstration) ; "
-                           "epci ou commune : valeurs fictives pour tous les EPCI ou toutes les communes, "
-                           "réservées aux bancs d'essai et aux tests")
+    demo.add_argument("--niveau", choices=["fictif", "epci", "commune"], default="fictif",
+                      help="fictif (les territoires fictifs, défaut) ; epci ou commune : valeurs fictives pour "
+                           "tous les EPCI ou toutes les communes, réservées aux bancs d'essai et aux tests "
+                           "(jamais publiées)")
 
     national = sub.add_parser("national", parents=[choix],
                               help="calculer tous les EPCI (ou toutes les communes) et écrire une page par "
@@ -411,12 +429,10 @@ def _run(args) -> int:
 
             frame = fictional_demo_data(load_catalogue(), load_reference(), seed)
             args.sortie = args.sortie or str(DEMO_DATA)
-        elif args.niveau != "pilotes":
+        else:
             from observatoire.report.demo import national_demo_data
 
             frame = national_demo_data(load_catalogue(), load_reference(), args.niveau, seed)
-        else:
-            frame = generate_demo_data(load_catalogue(), load_reference(), seed=seed)
         if not args.sortie:
             print("Erreur : indiquez le fichier à écrire avec --sortie FICHIER", file=sys.stderr)
             return EXIT_INVALID
@@ -446,10 +462,13 @@ def _run(args) -> int:
         return _collect(args)
 
     if args.commande == "campus":
-        from observatoire.campus.serve import serve
+        from observatoire.campus.serve import Options, serve
 
-        return serve(args.port, preheat=not args.sans_prechauffage, cell_timeout=args.delai_cellule,
-                     cull_idle=args.inactivite * 60)
+        return serve(Options(port=args.port, listen=args.ecoute, hosts=tuple(args.hote),
+                             preheat=not args.sans_prechauffage, pool_size=args.reserve,
+                             cell_timeout=args.delai_cellule, cull_idle=args.inactivite * 60,
+                             per_client=args.max_par_apprenant, total=args.max_noyaux,
+                             orphan_seconds=args.delai_orphelin, book_url=args.livre))
 
     if args.commande == "exporter":
         return _export(args)
@@ -464,11 +483,12 @@ def _export(args) -> int:
     """``observatoire exporter [--donnees FICHIER] --sortie DOSSIER``."""
     from observatoire.engine.export import export_scores
     from observatoire.engine.pipeline import score_data_file
+    from observatoire import paths
     from observatoire.paths import DEFAULT_DATA
 
     data_path = Path(args.donnees or DEFAULT_DATA)
-    scores = score_data_file(data_path, choices_from_args(args))[0]
-    demonstration = data_path.resolve() == Path(DEFAULT_DATA).resolve()
+    demonstration = data_path.resolve() == paths.DEMO_DATA.resolve()
+    scores = score_data_file(data_path, choices_from_args(args), demonstration=demonstration)[0]
     written = export_scores(scores, args.sortie, data_path, demonstration)
     rows = len(scores.tidy())
     print(f"Résultats exportés dans {args.sortie} : {written['csv'].name} ({rows} lignes), "

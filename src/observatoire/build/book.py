@@ -8,12 +8,13 @@ import os
 from pathlib import Path
 
 from observatoire import paths
+from observatoire.build.layout import EDITION_VARIABLE, PDF_NAME
 from observatoire.build.pipeline import Build, BuildError, run
 from observatoire.engine.reference import TerritoryCodeError, load_reference
 from observatoire.engine.validate import ValidatedData, validate_file
 from observatoire.errors import Problem, ValidationError
 from observatoire.build.jobs import DATA_LABELS, NATURES, Chapter, finish_chapter
-from observatoire.report.demo import pilots
+from observatoire.report.pilots import pilots
 
 ROOT = paths.ROOT
 TEMPLATE = paths.TEMPLATE
@@ -55,7 +56,9 @@ def build_book(data_path: str | os.PathLike = DEFAULT_DATA, build_dir: str | os.
     data_path = Path(data_path).resolve() if Path(data_path).exists() else Path(data_path)
     build_dir = Path(build_dir)
     chapters = pilot_chapters(data_path)
+    # The home page links to the PDF edition made next to the site (make pdf), if there is one.
+    edition = {EDITION_VARIABLE: str((build_dir / "pdf" / PDF_NAME).resolve())}
     site = run(Build(data_path=data_path, work=build_dir / WORK_NAME, chapters=chapters,
                      check=lambda: check_inputs(data_path, [c.code for c in chapters]),
-                     target=build_dir / "html", build_dir=build_dir), workers)
+                     target=build_dir / "html", build_dir=build_dir, environment=edition), workers)
     return (site / "index.html").resolve()

@@ -17,9 +17,12 @@ from observatoire import paths
 from observatoire.fingerprints import BookInputs, chapter_fingerprint, engine_files, fingerprint, record_fingerprint
 from observatoire.text import escape_markdown
 
-#: Kinds of data of a chapter: the pilots' data, or a territory's own file.
-NATURES = ("demonstration", "territoire")
-DATA_LABELS = {"demonstration": "données de démonstration", "territoire": "données du territoire"}
+#: Kinds of data of a chapter: the pilots' public statistics, or a territory's own file.
+NATURES = ("pilote", "territoire")
+DATA_LABELS = {"pilote": "statistiques publiques", "territoire": "données du territoire"}
+#: Sourced monographs of the pilots (MyST, included in their chapter by the chapter's slug).
+MONOGRAPHS = paths.CHAPTERS / "monographies"
+MONOGRAPH_TITLE = "## Le territoire vu par ses sources publiques"
 COMPARISON_SOURCE = paths.CHAPTERS / "comparaison.md"
 
 
@@ -35,7 +38,7 @@ class Chapter:
     slug: str
     titre: str
     data_path: Path
-    nature: str = "demonstration"
+    nature: str = "pilote"
 
     def parameters(self) -> dict[str, str]:
         # Codes and paths as str: papermill's CLI would turn 01004 into 1004 (see ARCHITECTURE).
@@ -52,13 +55,16 @@ class Chapter:
         papermill.execute_notebook(str(inputs.template), output, parameters=self.parameters(),
                                    kernel_name="python3", cwd=str(paths.ROOT), progress_bar=False, log_output=False,
                                    request_save_on_cell_execute=False)  # written once, when complete
-        finish_chapter(Path(output), self.titre, self.nature, digest)
+        finish_chapter(Path(output), self.titre, self.nature, digest, self.slug)
 
 
-def finish_chapter(path: Path, title: str, nature: str = "demonstration", digest: str | None = None) -> None:
+def finish_chapter(path: Path, title: str, nature: str = "pilote", digest: str | None = None,
+                   slug: str | None = None) -> None:
     """Give the executed chapter its territory's name as title (escaped: it may be user text),
-    keep the data notice that fits the kind of data, hide papermill's injected parameters (they
-    hold local paths, not content) and record the digest of the chapter's inputs."""
+    keep the data notice that fits the kind of data, include a pilot's sourced monograph after
+    the section on the territory (Sphinx reads it, so editing it re-executes nothing), hide
+    papermill's injected parameters (they hold local paths, not content) and record the digest
+    of the chapter's inputs."""
     if nature not in NATURES:
         raise ValueError(f"nature de données inconnue : {nature!r} (attendu : {', '.join(NATURES)})")
     nb = nbformat.read(path, as_version=4)
@@ -70,7 +76,11 @@ def finish_chapter(path: Path, title: str, nature: str = "demonstration", digest
     for cell in nb.cells:  # the template's figure captions are written for the pilots
         figure = cell.metadata.get("mystnb", {}).get("figure", {})
         if "caption" in figure:
-            figure["caption"] = figure["caption"].replace(DATA_LABELS["demonstration"], DATA_LABELS[nature])
+            figure["caption"] = figure["caption"].replace(DATA_LABELS["pilote"], DATA_LABELS[nature])
+    if nature == "pilote" and slug and (MONOGRAPHS / f"{slug}.md").exists():
+        after = next(i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and c.source.startswith("## "))
+        nb.cells.insert(after + 1, nbformat.v4.new_markdown_cell(
+            f"{MONOGRAPH_TITLE}\n\n```{{include}} monographies/{slug}.md\n```\n"))
     for cell in nb.cells:
         tags = cell.metadata.get("tags", [])
         if "injected-parameters" in tags and "remove-cell" not in tags:

@@ -98,7 +98,7 @@ def preload() -> None:
         importlib.import_module(name)
     from observatoire.engine.catalogue import load_catalogue
     from observatoire.engine.reference import load_reference
-    from observatoire.report.demo import pilots
+    from observatoire.report.pilots import pilots
 
     reference = load_reference()
     load_catalogue()

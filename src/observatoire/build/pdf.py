@@ -34,16 +34,20 @@ from observatoire import paths
 from observatoire.build.book import check_inputs, pilot_chapters
 from observatoire.build.pipeline import Build, BuildError, run
 from observatoire.build.toc import toc_entries
+from observatoire.build.layout import LETTERS, PDF_NAME, is_annex_caption
+# One implementation of French spacing: Sphinx applies it to every page (the single page printed
+# here included); the cover, colophon and contents written here use the same function.
+from observatoire.build.typography import french_spacing  # noqa: F401  (re-exported)
 from observatoire.files import replace_with
+from observatoire.text import fr_date
 
 ROOT, DEFAULT_DATA = paths.ROOT, paths.DEFAULT_DATA
 
 CHROMIUM = Path(os.environ.get("OBSERVATOIRE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-DEFAULT_OUTPUT = paths.BUILD / "pdf" / "livre-blanc.pdf"
+DEFAULT_OUTPUT = paths.BUILD / "pdf" / PDF_NAME
 TEMPLATES = Path(__file__).with_name("templates")
-PDF_NAME = "livre-blanc.pdf"
 HTML_NAME = "livre-blanc.html"
 CSS = Path(__file__).with_name("pdf.css")
 # The edition is served to chromium under this made-up origin, from disk, by request
@@ -51,9 +55,7 @@ CSS = Path(__file__).with_name("pdf.css")
 # and any request to another origin is refused and reported — the edition is self-contained.
 ORIGIN = "http://edition.localhost"
 
-MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-          "octobre", "novembre", "décembre")
-NNBSP, NBSP, SHY = "\u202f", "\u00a0", "\u00ad"
+SHY = "\u00ad"
 
 
 class EditionError(Exception):
@@ -74,7 +76,7 @@ class Facts:
 
 
 def french_date(day: dt.date) -> str:
-    return f"{day.day}{'er' if day.day == 1 else ''} {MONTHS[day.month - 1]} {day.year}"
+    return fr_date(day)
 
 
 def build_date() -> dt.date:
@@ -112,18 +114,8 @@ def book_facts(data_label: str = "") -> Facts:
 
 
 # ---------------------------------------------------------------------------------------------
-# French typography and hyphenation (text nodes of the prose only: never code, math or URLs)
-
-def french_spacing(text: str) -> str:
-    """No-break spaces of French typography, where the text already has a space: narrow
-    (U+202F) before ; ! ?, ordinary no-break (U+00A0) before : and inside « » (Imprimerie
-    nationale). A « ? » glued to an English word (bibliography titles) is left alone."""
-    text = re.sub(r"[ \t\n\u00a0\u202f]+([;!?])", NNBSP + r"\1", text)
-    text = re.sub(r"[ \t\n\u00a0\u202f]+:", NBSP + ":", text)
-    text = re.sub(r"«[ \t\n\u00a0\u202f]*", "«" + NBSP, text)
-    text = re.sub(r"[ \t\n\u00a0\u202f]*»", NBSP + "»", text)
-    return text
-
+# Hyphenation (text nodes of the prose only: never code, math or URLs). French spacing is already
+# in the page: Sphinx's transforms put it there (observatoire.build.typography).
 
 @functools.lru_cache(maxsize=1)
 def _dictionary():
@@ -151,36 +143,34 @@ _PROSE = {"p", "li", "dd", "td", "th", "figcaption", "blockquote", "dt"}
 _URL = re.compile(r"^\s*(?:https?://|www\.|doi:|\S+@\S+)")
 
 
-def _text_context(node) -> tuple[bool, bool]:
-    """(may change the spacing, may hyphenate) for a text node, from its ancestors."""
+def _may_hyphenate(node) -> bool:
+    """Whether a text node is prose (a paragraph, a cell, a caption…; not a title), away from
+    code, math and URLs."""
     block = None
     for parent in node.parents:
         if parent.name is None:
             continue
         classes = parent.get("class") or []
         if parent.name in _NO_TOUCH or "math" in classes or "highlight" in classes or "pre" in classes:
-            return False, False
+            return False
         if parent.name == "a" and _URL.match(parent.get_text()):
-            return False, False
+            return False
         if block is None and (parent.name in _PROSE or re.fullmatch(r"h[1-6]", parent.name)):
             block = parent.name
-    return True, block in _PROSE
+    return block in _PROSE
 
 
 def typeset(container) -> None:
+    """Soft hyphens in the prose of the edition (print only: the web book lets lines be ragged)."""
     from bs4 import NavigableString
 
     for node in list(container.find_all(string=True)):
-        if type(node) is not NavigableString or not node.strip():
+        if type(node) is not NavigableString or not node.strip() or _URL.match(node):
             continue
-        spacing, hyphens = _text_context(node)
-        if not spacing or _URL.match(node):
-            continue
-        text = french_spacing(str(node))
-        if hyphens:
-            text = hyphenate(text)
-        if text != node:
-            node.replace_with(NavigableString(text))
+        if _may_hyphenate(node):
+            text = hyphenate(str(node))
+            if text != node:
+                node.replace_with(NavigableString(text))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -198,21 +188,18 @@ class Doc:
 
 
 def toc_docs(toc_path: Path = paths.TOC) -> list[Doc]:
-    """Every document of the book in reading order, numbered: the parts marked ``numbered``
-    keep Sphinx's numbers and the following parts continue them; parts before the first
-    numbered one (the synthesis) and the home page take none; the annexes take letters, except
-    the bibliography."""
+    """Every document of the book in reading order, labelled as Sphinx numbers it (with
+    :mod:`observatoire.build.layout`): the chapters of the parts marked ``numbered`` continue
+    one count, those of the annexes take letters; the home page and unnumbered parts (the
+    synthesis, the bibliography) take none."""
     docs: list[Doc] = []
-    number, letter, numbering = 0, 0, False
+    number, letter = 0, 0
     for entry in toc_entries(toc_path):
         doc = Doc(entry.file, max(entry.depth, 1), entry.part)
-        numbering = numbering or entry.numbered
-        annexes = (entry.part or "").lower().startswith("annexe")
-        if entry.depth == 1 and annexes:
-            if not doc.file.endswith("bibliographie"):
-                doc.label = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[letter]
-                letter += 1
-        elif entry.depth == 1 and numbering:
+        if entry.depth == 1 and entry.numbered and is_annex_caption(entry.part):
+            doc.label = LETTERS[letter]
+            letter += 1
+        elif entry.depth == 1 and entry.numbered:
             number += 1
             doc.label = str(number)
         elif entry.depth == 2:
@@ -298,14 +285,11 @@ def edition_html(site: Path, facts: Facts, docs: list[Doc] | None = None) -> Pat
                 top.insert(0, number)
             number.string = text
 
-    # Figures numbered by chapter: « Figure 5.2 », « Figure 7.14 », « Figure A.1 ».
-    counter, chapter = 0, ""
+    # Figures keep the numbers Sphinx gave them, as in the web book (« Figure 5.2 », « Figure B.1 »),
+    # followed by a full stop on paper.
     for doc in docs:
-        if doc.depth == 1:
-            counter, chapter = 0, doc.label
         for caption_number in doc.section.select("figure figcaption .caption-number"):
-            counter += 1
-            caption_number.string = f"Figure {chapter + '.' if chapter else ''}{counter}. "
+            caption_number.string = caption_number.get_text().strip() + ". "
             doc.figures += 1
 
     typeset(main)
@@ -539,4 +523,24 @@ def build_pdf(data_path: str | os.PathLike = DEFAULT_DATA, output: str | os.Path
         replace_with(fresh, output)
     print(f"PDF construit en {time.perf_counter() - started:.0f} s ({report.pages} pages) : {output.resolve()}",
           flush=True)
+    link_from_site(data_path, output)
     return output.resolve()
+
+
+def link_from_site(data_path: Path, pdf: Path, site: Path = paths.BUILD / "html") -> bool:
+    """Once the PDF is made, the HTML book built next to it on the same inputs links to it: the
+    book is rebuilt by the one pipeline (nothing to execute, Sphinx re-reads the home page only:
+    :mod:`observatoire.build.layout` sees the PDF appear and copies it beside ``index.html``).
+    A site built on other data or code (or none) is left as it is: ``make book`` will link it.
+    Returns whether the site was updated."""
+    from observatoire.build import book, pipeline
+
+    build_dir = site.parent
+    stamp = build_dir / book.WORK_NAME / pipeline.STAMP_NAME
+    if Path(pdf).resolve() != (build_dir / "pdf" / PDF_NAME).resolve() or not (site / "index.html").exists():
+        return False
+    if not stamp.exists() or stamp.read_text() != pipeline.notebooks_fingerprint(Path(data_path)):
+        return False
+    print("Lien vers le PDF depuis la page d'accueil du livre HTML…", flush=True)
+    book.build_book(data_path, build_dir)
+    return True

@@ -80,6 +80,8 @@ class Build:
     destination: Path = paths.CHAPTERS
     build_dir: Path = paths.BUILD
     inputs: BookInputs = field(default_factory=BookInputs)
+    #: Environment variables of the build (e.g. the PDF edition the HTML site links to).
+    environment: dict[str, str] = field(default_factory=dict)
 
 
 # -- digests and the shared notebook cache ---------------------------------------------------
@@ -343,7 +345,9 @@ def build_summary(log: str) -> str:
     m = re.search(r"updating environment: (?:\[[^\]]*\] )?(\d+) added, (\d+) changed, (\d+) removed", log)
     reread = int(m.group(1)) + int(m.group(2)) if m else 0
     executed = len(re.findall(r"Executed notebook in", log))
-    return f"{reread} page(s) relue(s), {executed} cahier(s) exécuté(s) par jupyter-book"
+    summary = f"{reread} page(s) relue(s), {executed} cahier(s) exécuté(s) par jupyter-book"
+    typography = re.search(r"typographie française : ([^\n]+)", log)  # observatoire.build.typography
+    return summary + (f" ; typographie : {typography.group(1).strip()}" if typography else "")
 
 
 # -- the pipeline ------------------------------------------------------------------------------
@@ -355,7 +359,7 @@ def run(build: Build, workers: int | None = None) -> Path:
     digest = notebooks_fingerprint(build.data_path, build.inputs)
     cache = notebook_cache(build.build_dir, digest)
     toc = build.toc if build.toc != paths.TOC else None
-    env = {paths.DATA_VARIABLE: str(build.data_path)}
+    env = {**build.environment, paths.DATA_VARIABLE: str(build.data_path)}
     with contextlib.ExitStack() as stack:
         settings = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="observatoire-livre-")))
         config = build_config(build, cache, settings)

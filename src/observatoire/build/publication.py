@@ -177,7 +177,7 @@ def publish(output: str | os.PathLike = DEFAULT_OUTPUT, data_path: str | os.Path
         shutil.copytree(site, folder, ignore=shutil.ignore_patterns(".buildinfo", "*.pyc", "__pycache__"))
         shutil.copyfile(pdf, folder / edition.PDF_NAME)
         scores = score_data_file(data_path)[0]
-        demonstration = data_path.resolve() == DEFAULT_DATA.resolve()
+        demonstration = data_path.resolve() == paths.DEMO_DATA.resolve()
         export_scores(scores, folder / DATA_DIR, data_path, demonstration)
         shutil.copytree(TEMPLATE_DIR, folder / MODEL_DIR)
         (folder / "README.md").write_text(README.format(

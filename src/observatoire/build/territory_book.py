@@ -90,9 +90,9 @@ périodes {escape_markdown(periods[0])} à {escape_markdown(periods[-1])}.
 :class: important
 Les valeurs {of_territory} sont celles de son fichier, validé par l'Observatoire : leur exactitude
 relève de qui les a produites. Celles des cinq territoires pilotes, auxquels il est comparé, sont
-des **données de démonstration** tirées par un générateur à graine fixe, en attendant les données
-de l'enquête : elles ne décrivent pas ces territoires. Les populations et les rattachements
-administratifs sont réels (Code officiel géographique 2026).
+des **statistiques publiques**, chacune avec sa source dans le chapitre du pilote. Les rattachements
+administratifs viennent du Code officiel géographique 2026, les populations des populations
+légales de l'Insee.
 :::
 
 {validation_notes(data)}
@@ -100,8 +100,8 @@ administratifs sont réels (Code officiel géographique 2026).
 
 - {{doc}}`Le chapitre {of_territory} <{chapter}>` : son profil de résilience par commun et par axe, ses
   séries mensuelles et la table de ses indicateurs, avec les sources et commentaires du fichier ;
-- {{doc}}`La comparaison avec les pilotes <{comparison}>` : profils, couverture des données,
-  tendances et position dans une distribution nationale de démonstration ;
+- {{doc}}`La comparaison avec les pilotes <{comparison}>` : les valeurs côte à côte, avec celles de
+  la France, la couverture des données et les profils là où ils sont calculables ;
 - puis le Livre Blanc entier : ses fondements, sa méthode de calcul, l'analyse de l'incertitude,
   le dictionnaire des données et la bibliographie.
 

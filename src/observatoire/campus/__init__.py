@@ -7,13 +7,15 @@ the tests and the live app run the same code:
 ================  ==============================  ===========================================
 module            exercise                        engine it drives
 ================  ==============================  ===========================================
-``composite``     Construire un indice            pipeline, uncertainty (Monte Carlo)
+``composite``     Construire un indice            pipeline, uncertainty (vectorised model)
 ``shock``         Choc et résilience              a shock/recovery model over the communs
-``diagnosis``     Diagnostiquer mon territoire    reference search, demo generator, comparaison
+``diagnosis``     Diagnostiquer mon territoire    reference search, normalisation, aggregation
 ``quiz``          Quiz                            questions as data (``data/campus/quiz.yml``)
 ================  ==============================  ===========================================
 
-``serve`` starts Voilà on them (``observatoire campus``).
+``fiction`` loads the fictional territories the exercises run on (``data/demo/``), ``ui`` the
+frame every exercise shares (prediction, checkpoints, notes, summary), ``svg`` their figures.
+``serve`` starts Voilà on them (``observatoire campus``), ``server`` is its web layer.
 """
 
 from __future__ import annotations
@@ -49,16 +51,16 @@ class Exercise:
 
 EXERCISES = (
     Exercise("indice", "composite", "01-construire-un-indice.ipynb", "Construire un indice",
-             "normaliser, pondérer, agréger les indicateurs des pilotes et voir bouger profils, rangs "
-             "et marges d'incertitude"),
+             "normaliser, pondérer, agréger les indicateurs de quatre territoires fictifs et voir bouger rangs et "
+             "marges d'incertitude"),
     Exercise("choc", "shock", "02-choc-et-resilience.ipynb", "Choc et résilience",
-             "faire subir un choc à un territoire et régler ses capacités d'absorption, d'adaptation "
-             "et de transformation"),
+             "faire subir un choc à un territoire fictif, suivre ses effets en cascade entre communs et régler ses "
+             "capacités d'absorption, d'adaptation et de transformation"),
     Exercise("diagnostic", "diagnosis", "03-diagnostiquer-mon-territoire.ipynb", "Diagnostiquer mon territoire",
-             "chercher n'importe quel territoire, ajuster quelques valeurs et lire son profil face aux "
-             "pilotes et à la distribution nationale"),
+             "chercher un territoire réel, saisir les valeurs que l'on connaît et les lire face à des territoires "
+             "fictifs"),
     Exercise("quiz", "quiz", "04-quiz.ipynb", "Quiz", "vérifier les notions clés du livre, avec une explication "
-             "pour chaque réponse"),
+             "pour chaque réponse ; la première réponse compte"),
 )
 
 

@@ -1,22 +1,24 @@
 """Serve the Campus with Voilà (``observatoire campus``, ``make campus``).
 
-One Voilà server in tree mode on ``notebooks/campus/``, listening on 127.0.0.1 only, with:
+One Voilà server on ``notebooks/campus/``, listening on 127.0.0.1 unless told otherwise, with:
 
 - sources stripped (``VoilaConfiguration.strip_sources``) and tracebacks hidden
-  (``show_tracebacks=False``): learners see widgets and text, never code or stack traces;
+  (``show_tracebacks=False``, French instructions in their place): learners see widgets and
+  text, never code, stack traces or server paths (see also :mod:`observatoire.campus.server`);
 - a cell timeout (``VoilaExecutor.timeout``): a notebook stuck at render time is stopped;
-- idle-kernel culling (``MappingKernelManager.cull_idle_timeout``/``cull_interval``, connected
-  kernels included): Voilà starts one kernel per page view and shuts it down when the page is
-  closed, but a crashed browser or a forgotten tab would otherwise hold it forever;
+- kernels freed when a tab closes (the Campus template sets the ``_xsrf`` cookie Voilà's
+  shutdown request needs), a safety net for lost requests, caps on kernels per learner and in
+  total, and idle-kernel culling (``MappingKernelManager.cull_idle_timeout``, connected kernels
+  included) for forgotten tabs, whose page then says so in French with a reload button;
 - preheated kernels (``VoilaConfiguration.preheat_kernel``, ``default_pool_size`` per notebook):
   each exercise is executed in advance in a kernel waiting for the next learner. The Campus
   notebooks read nothing from the request (no query string, no ``wait_for_request``), which is
   what makes them compatible; ``preheat_kernel`` excludes ``progressive_rendering`` and
   ``prelaunch_hook``, neither of which is used;
-- the ``campus`` template (``jupyter/voila/templates/campus``): the lab template without its
-  links to the Font Awesome CDN (the same CSS and fonts ship in Voilà's own bundle);
-- a French home page at ``/`` listing the exercises (Voilà's file tree stays at /voila/tree);
-- the built book (``_build/html``) served under ``/livre/``, where the debriefs link.
+- a ``Host`` allow-list (127.0.0.1, localhost, ::1 and ``--hote``), French error pages, Voilà's
+  file tree replaced by the French home page at ``/``;
+- the built book (``_build/html``) under ``/livre/``, where the debriefs link, or a redirection
+  to the published book (``--livre``), or a French page saying how to build it.
 
 The frontend may only send comm and kernel-info messages to a kernel (Voilà's own
 ``allowed_message_types``): an ``execute_request`` from a browser is refused.
@@ -24,10 +26,12 @@ The frontend may only send comm and kernel-info messages to a kernel (Voilà's o
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import signal
 import socket
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from observatoire.campus import EXERCISES, NOTEBOOKS, ROOT
@@ -38,113 +42,169 @@ BOOK_HTML = ROOT / "_build" / "html"
 HOST = "127.0.0.1"
 CELL_TIMEOUT = 120  # seconds
 CULL_IDLE = 30 * 60  # seconds without activity before a kernel is shut down
-CULL_INTERVAL = 60  # seconds between two checks
+CELL_ERROR = ("Cet exercice n'a pas pu s'afficher entièrement. Rechargez la page ; si le problème persiste, "
+              "prévenez la personne qui anime la séance.")
+CELL_TIMEOUT_MESSAGE = "Le calcul de cet exercice a pris trop de temps. Rechargez la page dans un instant."
+
+
+@dataclass
+class Options:
+    """How the Campus is served (the CLI's flags)."""
+
+    port: int | None = None
+    listen: str = HOST  # interface the server listens on
+    hosts: tuple[str, ...] = ()  # names the learners use, besides 127.0.0.1 and localhost (--hote)
+    preheat: bool = True
+    pool_size: int = 1
+    cell_timeout: int = CELL_TIMEOUT
+    cull_idle: float = CULL_IDLE  # seconds
+    per_client: int = 6
+    total: int = 40
+    orphan_seconds: float = 20.0
+    book_url: str | None = None  # the published book, when it is not built here
+
+    @property
+    def cull_interval(self) -> int:
+        return int(max(5, min(60, self.cull_idle // 4)))
 
 
 def free_port(host: str = HOST) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
 
 
-def voila_argv(port: int, preheat: bool = True, pool_size: int = 1, cell_timeout: int = CELL_TIMEOUT,
-               cull_idle: int = CULL_IDLE, cull_interval: int = CULL_INTERVAL) -> list[str]:
+def voila_argv(options: Options) -> list[str]:
     """Voilà's command-line arguments (traitlets) for the Campus."""
     return [
         str(NOTEBOOKS),
-        f"--port={port}",
+        f"--port={options.port}",
         "--Voila.port_retries=0",
-        f"--Voila.ip={HOST}",
+        f"--Voila.ip={options.listen}",
         "--no-browser",
         f"--template={TEMPLATE}",
         "--theme=light",
         "--VoilaConfiguration.strip_sources=True",
         "--VoilaConfiguration.show_tracebacks=False",
-        f"--VoilaExecutor.timeout={cell_timeout}",
-        f"--MappingKernelManager.cull_idle_timeout={cull_idle}",
-        f"--MappingKernelManager.cull_interval={cull_interval}",
+        f"--VoilaExecutor.cell_error_instruction={CELL_ERROR}",
+        f"--VoilaExecutor.cell_timeout_instruction={CELL_TIMEOUT_MESSAGE}",
+        f"--VoilaExecutor.timeout={options.cell_timeout}",
+        "--Voila.kernel_websocket_connection_class=observatoire.campus.server.CampusKernelConnection",
+        f"--MappingKernelManager.cull_idle_timeout={int(options.cull_idle)}",
+        f"--MappingKernelManager.cull_interval={options.cull_interval}",
         "--MappingKernelManager.cull_connected=True",
-        f"--VoilaConfiguration.preheat_kernel={preheat}",
-        f"--VoilaConfiguration.default_pool_size={pool_size if preheat else 0}",
+        f"--VoilaConfiguration.preheat_kernel={options.preheat}",
+        f"--VoilaConfiguration.default_pool_size={options.pool_size if options.preheat else 0}",
     ]
+
+
+def allowed_hosts(options: Options) -> tuple[str, ...]:
+    from observatoire.campus.server import LOCAL_HOSTS
+
+    return tuple(dict.fromkeys((*LOCAL_HOSTS, *(h.strip().lower() for h in options.hosts if h.strip()))))
+
+
+def public_host(options: Options) -> str:
+    """The address announced to learners: the first --hote, else the listening address."""
+    host = options.hosts[0] if options.hosts else options.listen
+    try:
+        if ipaddress.ip_address(host).version == 6:
+            return f"[{host}]"
+    except ValueError:
+        pass
+    return host
 
 
 def exercise_urls(port: int, host: str = HOST) -> dict[str, str]:
     return {e.title: f"http://{host}:{port}/voila/render/{e.notebook}" for e in EXERCISES}
 
 
-def home_page(book_available: bool) -> str:
-    """The Campus home (French): one card per exercise. Voilà's own file tree stays at /voila/tree."""
-    from html import escape
-
-    cards = "".join(
-        f'<li><a href="voila/render/{escape(e.notebook)}">{escape(e.title)}</a><br>'
-        f'<span>{escape(e.summary[0].upper() + e.summary[1:])}.</span></li>' for e in EXERCISES)
-    book = ('<p>Les bilans renvoient au <a href="livre/">Livre Blanc</a>.</p>' if book_available else
-            "<p>Le livre n'est pas construit : lancez <code>make book</code> pour que les liens des bilans "
-            "fonctionnent.</p>")
-    return f"""<!DOCTYPE html>
-<html lang="fr"><head><meta charset="utf-8"><title>Le Campus du Livre Blanc</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:;base64,=">
-<style>body{{font-family:system-ui,sans-serif;max-width:46em;margin:3em auto;padding:0 1em;line-height:1.5;color:#222}}
-li{{margin:0 0 1em}} a{{color:#1f5fa8;font-weight:600}} span{{color:#444}}
-.demo{{border-left:4px solid #b35900;background:#fff4e5;padding:.5em .8em}}</style></head>
-<body><h1>Le Campus</h1>
-<p>Quatre exercices interactifs sur le moteur de l'Observatoire : on fait varier un choix et on observe.</p>
-<ol>{cards}</ol>
-<p class="demo"><strong>Données de démonstration.</strong> Les valeurs d'indicateurs des territoires pilotes sont
-tirées par un générateur à graine fixe, en attendant les données de l'enquête.</p>
-{book}</body></html>"""
+def book_settings(options: Options) -> dict:
+    built = (BOOK_HTML / "index.html").exists()
+    return {"built": built, "url": None if built else options.book_url}
 
 
-def _app_class():
-    from tornado.ioloop import IOLoop
-    from tornado.web import RequestHandler, StaticFileHandler
+def _app_class(options: Options):
+    from tornado.ioloop import IOLoop, PeriodicCallback
+    from tornado.web import StaticFileHandler
     from voila.app import Voila
+    from voila.handler import VoilaHandler
 
-    class HomeHandler(RequestHandler):
-        def get(self):
-            self.set_header("Content-Type", "text/html; charset=utf-8")
-            self.finish(home_page((BOOK_HTML / "index.html").exists()))
+    from observatoire.campus import server
 
     class CampusVoila(Voila):
-        """Voilà plus the built book under /livre/, announcing its addresses in French."""
+        """Voilà with the Campus's routes (see :mod:`observatoire.campus.server`)."""
+
+        def init_settings(self):
+            settings = super().init_settings()
+            settings["campus_hosts"] = allowed_hosts(options)
+            settings["campus_book"] = book_settings(options)
+            settings["campus_sessions"] = self.sessions = server.Sessions(server.Limits(
+                per_client=options.per_client, total=options.total, orphan_seconds=options.orphan_seconds))
+            return settings
 
         def init_handlers(self):
-            handlers = super().init_handlers()
-            book = (r"/livre/(.*)", StaticFileHandler, {"path": str(BOOK_HTML), "default_filename": "index.html"})
-            return [(r"/", HomeHandler), book, *handlers]
+            from jupyter_server.base.handlers import path_regex
+
+            routes = []
+            for route in super().init_handlers():
+                pattern, handler, *kwargs = route
+                if pattern in ("/", "/voila/tree" + path_regex) or pattern.startswith("/voila/api/contents"):
+                    continue  # Voilà's file tree: replaced by the home page
+                if issubclass(handler, VoilaHandler):
+                    handler = server.exercise_handler(handler)
+                routes.append((pattern, server.guarded(handler), *kwargs))
+            book = self.settings_book = book_settings(options)
+            book_route = ((r"/livre/(.*)", server.guarded(StaticFileHandler),
+                           {"path": str(BOOK_HTML), "default_filename": "index.html"}) if book["built"]
+                          else (r"/livre/?(.*)", server.BookHandler))
+            return [(r"/", server.HomeHandler), (r"/voila/tree(.*)", server.RedirectHome), book_route,
+                    *routes, (r"/.*", server.NotFound)]
 
         def start(self):
             IOLoop.current().add_callback(self.announce)
+            IOLoop.current().add_callback(self.start_sweeping)
             super().start()
 
+        def start_sweeping(self):
+            async def sweep():
+                await self.sessions.sweep(self.kernel_manager, self.log)
+
+            self.sweeper = PeriodicCallback(sweep, self.sessions.limits.sweep_seconds * 1000)
+            self.sweeper.start()
+
         def announce(self):
-            print(f"Campus servi sur http://{HOST}:{self.port}/ (port {self.port})", flush=True)
-            for title, url in exercise_urls(self.port).items():
+            host = public_host(options)
+            print(f"Campus servi sur http://{host}:{self.port}/ (port {self.port})", flush=True)
+            for title, url in exercise_urls(self.port, host).items():
                 print(f"  {title} : {url}", flush=True)
-            if (BOOK_HTML / "index.html").exists():
-                print(f"  Livre (liens des bilans) : http://{HOST}:{self.port}/livre/", flush=True)
+            book = self.settings_book
+            if book["built"]:
+                print(f"  Livre (liens des bilans) : http://{host}:{self.port}/livre/", flush=True)
+            elif book["url"]:
+                print(f"  Livre (liens des bilans) : {book['url']}", flush=True)
             else:
                 print("  Livre non construit : lancez « make book » pour que les liens des bilans "
                       "vers le livre fonctionnent.", flush=True)
+            print(f"  Au plus {options.per_client} exercices ouverts par apprenant et {options.total} en tout ; "
+                  f"noyaux inactifs arrêtés après {int(options.cull_idle // 60)} min.", flush=True)
             print("Ctrl-C pour arrêter.", flush=True)
 
     return CampusVoila
 
 
-def serve(port: int | None = None, preheat: bool = True, pool_size: int = 1, cell_timeout: int = CELL_TIMEOUT,
-          cull_idle: int = CULL_IDLE, cull_interval: int = CULL_INTERVAL) -> int:
+def serve(options: Options | None = None) -> int:
     """Run the Campus until Ctrl-C (or SIGTERM); kernels are shut down on the way out."""
-    port = port or free_port()
+    options = options or Options()
+    options.port = options.port or free_port(options.listen)
     # Ctrl-C must stop the server even when started from a shell that ignores SIGINT (« & »).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     # Voilà finds its templates in the Jupyter data path: ours first.
     os.environ["JUPYTER_PATH"] = os.pathsep.join(
         p for p in (str(TEMPLATES_ROOT), os.environ.get("JUPYTER_PATH", "")) if p)
-    app = _app_class()
+    app = _app_class(options)
     try:
-        app.launch_instance(argv=voila_argv(port, preheat, pool_size, cell_timeout, cull_idle, cull_interval))
+        app.launch_instance(argv=voila_argv(options))
     except KeyboardInterrupt:  # Ctrl-C during start-up, before Voilà's own handler is in place
         pass
     print("Campus arrêté.", file=sys.stderr, flush=True)

@@ -23,7 +23,10 @@ DEFAULT_DIRECTORY = paths.CATALOGUE
 ACTORS = ("entreprises", "territoires", "société")
 SPATIAL_SCALES = ("local", "régional", "national-mondial")
 TIME_SCALES = ("mois", "années", "décennies")
-PERIODICITY_OF_TIME_SCALE = {"mois": "mensuelle", "années": "annuelle", "décennies": "projection"}
+#: Periodicities each time scale admits: the decades are either a projection at a multi-decade
+#: horizon or an observed long-run change or structure measured each year (emissions since
+#: 1990, the age of farm managers who will retire within the decade).
+PERIODICITIES_OF_TIME_SCALE = {"mois": ("mensuelle",), "années": ("annuelle",), "décennies": ("projection", "annuelle")}
 NUMERIC = ["borne_basse", "borne_haute", "cible", "min_plausible", "max_plausible",
            "demo_centre", "demo_dispersion"]
 #: Columns the engine reads, checked even when a catalogue folder has no Table Schema beside its
@@ -130,10 +133,10 @@ def _check_consistency(path, ind, axes, communs) -> list[Problem]:
         if not (row.min_plausible <= row.borne_basse and row.borne_haute <= row.max_plausible):
             bad("min_plausible", row.min_plausible,
                 "les bornes doivent être dans la plage plausible [min_plausible, max_plausible]")
-        expected = PERIODICITY_OF_TIME_SCALE.get(row.echelle_temporelle)
-        if expected and row.periodicite != expected:
-            bad("periodicite", row.periodicite,
-                f"« {expected} » attendu pour l'échelle temporelle « {row.echelle_temporelle} »")
+        expected = PERIODICITIES_OF_TIME_SCALE.get(row.echelle_temporelle, ())
+        if expected and row.periodicite not in expected:
+            bad("periodicite", row.periodicite, " ou ".join(f"« {e} »" for e in expected)
+                + f" attendu pour l'échelle temporelle « {row.echelle_temporelle} »")
     return problems
 
 
@@ -217,12 +220,9 @@ ARROW_MEANINGS = {"↑": "une valeur plus élevée est meilleure", "↓": "une v
 
 def _fr_plain(x: float) -> str:
     """A catalogue number in French, with only the decimals it has: 0.5 → « 0,5 », 100 → « 100 »."""
-    from observatoire.text import fr_number
+    from observatoire.text import fr_plain
 
-    if pd.isna(x):
-        return ""
-    decimals = len(f"{float(x):.6f}".rstrip("0").split(".")[1])
-    return fr_number(float(x), decimals).replace("-", "\u2212")
+    return "" if pd.isna(x) else fr_plain(x, typographic_minus=True)
 
 
 def data_dictionary(catalogue: Catalogue) -> pd.DataFrame:

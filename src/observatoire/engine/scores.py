@@ -96,3 +96,20 @@ class Scores:
                                    ["manquant", "impute"], "")
         cols = ["territoire", "niveau", "element", "libelle", "periode", "valeur", "score", "couverture", "drapeau"]
         return out[cols]
+
+    def covering(self, codes) -> "Scores":
+        """These scores with a row for every territory of ``codes`` (empty, « not computed »,
+        for a territory without any value): a national run shows every territory of a level,
+        including those the data do not describe yet."""
+        import dataclasses
+
+        wanted = list(dict.fromkeys(codes))
+        datasets = {}
+        for name, data in self.datasets.items():
+            if isinstance(data, pd.DataFrame) and data.index.name == "territoire":
+                order = pd.Index(wanted + [c for c in data.index if c not in set(wanted)], name="territoire")
+                fill = False if all(t == bool for t in data.dtypes) else np.nan
+                datasets[name] = data.reindex(order, fill_value=fill)
+            else:
+                datasets[name] = data
+        return dataclasses.replace(self, datasets=datasets)

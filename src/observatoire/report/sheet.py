@@ -14,6 +14,9 @@ from observatoire.engine.reference import Reference, Territory, load_reference
 from observatoire.engine.validate import ValidatedData
 from observatoire.text import escape_markdown, fr_int, fr_month, fr_number, fr_value
 
+#: What the table says of an indicator without a value: public statistics do not give it.
+MISSING = "à renseigner"
+
 LEVEL_LABELS = {
     "commune": "une commune",
     "epci": "un établissement public de coopération intercommunale (EPCI)",
@@ -94,12 +97,39 @@ class TerritorySheet:
                 table[label] = text
         return table
 
+    def shown_table(self) -> pd.DataFrame:
+        """The rows of :meth:`display_table` that hold a value, for the territory or one of its
+        reference levels; the others are listed by :meth:`missing_markdown`."""
+        table = self.display_table()
+        informative = table["Valeur"] != MISSING
+        for label in ("Département", "Région", "France"):
+            if label in table:
+                informative |= table[label] != ""
+        return table[informative].reset_index(drop=True)
+
+    def missing_markdown(self) -> str:
+        """The indicators without any value, by commun, as escaped MyST (a short paragraph)."""
+        table = self.display_table()
+        missing = table[table["Valeur"] == MISSING]
+        shown = set(self.shown_table()["Indicateur"])
+        missing = missing[~missing["Indicateur"].isin(shown)]
+        if missing.empty:
+            return "Tous les indicateurs du catalogue ont une valeur."
+        groups = missing.groupby("Commun (axe)", sort=False)["Indicateur"].apply(list)
+        lines = [f"- **{escape_markdown_text(commun)}** : " + " ; ".join(escape_markdown_text(i) for i in names)
+                 for commun, names in groups.items()]
+        n = len(missing)
+        return (f"{fr_int(n)} indicateur{'s' if n > 1 else ''} du catalogue n'{'ont' if n > 1 else 'a'} de valeur "
+                "ni pour le territoire ni pour ses niveaux de référence : à renseigner par l'enquête ou par "
+                "le territoire.\n\n" + "\n".join(lines))
+
     def styled_indicator_table(self):
-        """The indicator table as shown in the book (:meth:`display_table`). Cells are
+        """The indicator table as shown in the book (:meth:`shown_table`). Cells are
         HTML-escaped and MathJax is told to leave the table alone: sources are free text from a
         data file. The table takes the page's width and wraps its cells: never a sideways scroll."""
-        return _fitted(self.display_table().style, {"Indicateur": 3, "Commun (axe)": 2, "Période": 1.2,
-                                                    "Valeur": 1.6, "Score (0-100)": 1.2, "Source": 3})
+        return _fitted(self.shown_table().style, {"Indicateur": 3, "Commun (axe)": 2, "Période": 1.2,
+                                                    "Valeur": 1.6, "Score (0-100)": 1.2, "Département": 1.6,
+                                                    "Région": 1.6, "France": 1.6, "Source": 3})
 
     # -- what a chapter says, whatever the file holds (issue #19: sparse files build a book) ----
 
@@ -229,14 +259,38 @@ class TerritorySheet:
                          for t in parts]
             sources.append(", ".join(parts) if parts else f"prévue : {planned}")
         units = rows["element"].map(meta["unite"]).to_numpy()
-        return pd.DataFrame({
+        out = pd.DataFrame({
             "Indicateur": table["Indicateur"],
             "Commun (axe)": [f"{c} ({a})" for c, a in zip(table["Commun"], table["Axe"])],
             "Période": table["Période"].fillna("").astype(str),
-            "Valeur": [("n.d." if pd.isna(v) else f"{fr_value(v)}\u00a0{u}") for v, u in zip(table["Valeur"], units)],
+            "Valeur": [(MISSING if pd.isna(v) else f"{fr_value(v)}\u00a0{u}") for v, u in zip(table["Valeur"], units)],
             "Score (0-100)": table["Score (0-100)"],
-            "Source": sources,
         })
+        for label, values in self.reference_values().items():
+            out[label] = values.reindex(rows["element"].to_numpy()).fillna("").to_numpy()
+        out["Source"] = sources
+        return out
+
+    def reference_levels(self) -> dict[str, str]:
+        """The territory's reference levels (column label → canonical code): its département, its
+        région, France — those that are not the territory itself."""
+        levels = {"Département": self.territory.departement, "Région": self.territory.region, "France": "FR"}
+        return {label: code for label, code in levels.items() if code and code != self.code}
+
+    def reference_values(self) -> dict[str, pd.Series]:
+        """Column label → (indicator → « value unit (period) ») of each reference level present in
+        the data file, at its latest period (the value as published, with its own year)."""
+        values = self.data.values
+        meta = self.catalogue.indicators
+        out = {}
+        for label, code in self.reference_levels().items():
+            rows = values[values["territoire"] == code]
+            if rows.empty:
+                continue
+            latest = rows.sort_values("periode", kind="stable").groupby("indicateur").tail(1).set_index("indicateur")
+            out[label] = pd.Series({ind: f"{fr_value(r.valeur)}\u00a0{meta.at[ind, 'unite']} ({r.periode})"
+                                    for ind, r in latest.iterrows()}, dtype=object)
+        return out
 
     def file_notes(self) -> pd.DataFrame:
         """Every value of the file that comes with a comment or an excerpt, all periods (not only
