@@ -142,17 +142,6 @@ def test_a_single_commun_and_a_single_axis_are_scored_alone():
     assert axis.axis_texts()[2] == f"non calculé : aucun indicateur renseigné sur {size}"
 
 
-def test_the_comparison_keeps_a_territory_without_yearly_values():
-    from observatoire.engine.catalogue import load_catalogue
-    from observatoire.engine.reference import load_reference, population_by_code
-    from observatoire.engine.validate import validate_file
-    from observatoire.report import comparison
-
-    values = validate_file(HERE / "mensuel-seulement.csv").values
-    table = comparison.yearly_index(values, load_catalogue(), population_by_code(load_reference()))
-    assert CODE in table.columns and table[CODE].isna().all()
-
-
 def pd_isna(x) -> bool:
     import pandas as pd
 

@@ -197,40 +197,6 @@ def of_name(name: str, level: str = "commune") -> str:
     return f"de {name}"
 
 
-# -- a value as it was given ---------------------------------------------------------------
-
-def fr_value(x: float | int | None, max_decimals: int = 6) -> str:
-    """A measured value with the decimals it was given, never rounded to a fixed precision:
-    1.694 → « 1,694 », 81.5 → « 81,5 », 12345 → « 12 345 »; missing → « n.d. ».
-
-    Values come from data files that state their own precision (a price in €/L has three
-    decimals, a share in % one): the shortest decimal form of the float, up to
-    ``max_decimals`` decimals (beyond that, binary noise such as 0.1 + 0.2).
-    """
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "n.d."
-    text = f"{float(x):.{max_decimals}f}".rstrip("0").rstrip(".")
-    shortest = repr(float(x))
-    if "e" not in shortest and "." in shortest and len(shortest.split(".")[1]) < max_decimals:
-        text = shortest.rstrip("0").rstrip(".")
-    if text in ("-0", "0", "") and x != 0:  # smaller than the decimals shown: keep it visible
-        return f"{float(x):.3g}".replace(".", ",")
-    if text in ("-0", ""):
-        text = "0"
-    whole, _, decimals = text.partition(".")
-    sign = "-" if whole.startswith("-") else ""
-    whole = f"{int(whole.lstrip('-')):,}".replace(",", NBSP)
-    return sign + whole + ("," + decimals if decimals else "")
-
-
-_MONTH_NAMES = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-                "octobre", "novembre", "décembre")
-
-
-def fr_month(period: str) -> str:
-    """« 2025-03 » → « mars 2025 » (a period that is not a month is returned as it is)."""
-    match = re.fullmatch(r"(\d{4})-(0[1-9]|1[0-2])", str(period))
-    return f"{_MONTH_NAMES[int(match.group(2)) - 1]} {match.group(1)}" if match else str(period)
 
 NO_BREAK = "\u00a0"  # between a number and its unit (Imprimerie nationale)
 MINUS = "\u2212"
