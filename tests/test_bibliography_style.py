@@ -10,7 +10,7 @@ import pytest
 from pybtex.database import parse_string
 from pybtex.plugin import find_plugin
 
-from conftest import ROOT
+from observatoire.paths import ROOT
 from observatoire.build.bibliography import collation_key, french_access_date, french_month
 from sphinx_project import BIB, body, build, write_project
 

@@ -17,7 +17,7 @@ import seaborn as sns  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
 from observatoire.report import figures  # noqa: E402
-from observatoire.report.demo import pilots  # noqa: E402
+from observatoire.report.pilots import pilots  # noqa: E402
 from observatoire.paths import DEFAULT_DATA  # noqa: E402
 
 

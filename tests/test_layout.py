@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT
+from observatoire.paths import ROOT
 from observatoire.build.toc import toc_files
 from observatoire.build.layout import MISSING_PDF_COMMAND, PDF_NAME, is_annex_caption, unlink_missing_pdf
 from sphinx_project import body, build, written_pages, write_project

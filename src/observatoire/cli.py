@@ -306,6 +306,24 @@ def _parser() -> argparse.ArgumentParser:
                                 "~/.cache/observatoire/collecte)")
     collecter.add_argument("--silencieux", action="store_true", help="sans barre de progression")
     # --- end collecter ------------------------------------------------------------------------
+    # --- entreprise (issue #15, point 4): a firm's self-diagnosis -----------------------------
+    modele.add_argument("--entreprise", action="store_true",
+                        help="écrire le modèle d'autodiagnostic d'une entreprise (CODE : son SIREN, facultatif ; "
+                             "défaut : modele-entreprise-SIREN.xlsx)")
+    entreprise = sub.add_parser(
+        "entreprise", help="vérifier l'autodiagnostic d'une entreprise et afficher son profil "
+                           "(indice, piliers, indicateurs, communs)",
+        description="Lit le fichier d'autodiagnostic d'une entreprise (CSV ou XLSX, modèle : observatoire modele "
+                    "--entreprise), le vérifie (tous les problèmes en une fois) et le note sur le cadre "
+                    "data/catalogue/entreprise/cadre.csv : chaque indicateur entre ses bornes, puis des moyennes par "
+                    "pilier et pour l'indice.")
+    entreprise.add_argument("fichier", metavar="FICHIER", help="fichier d'autodiagnostic (CSV ou XLSX)")
+    entreprise.add_argument("--code", metavar="SIREN", default=None,
+                            help="entreprise à afficher quand le fichier en contient plusieurs")
+    entreprise.add_argument("--demonstration", action="store_true",
+                            help="accepter les entreprises fictives (codes FICTIF-…, valeurs inventées) ; implicite "
+                                 "pour data/demo/entreprise-fictive.csv")
+    # --- end entreprise -----------------------------------------------------------------------
     return p
 
 
@@ -390,6 +408,8 @@ def _build(args) -> int:
 def _run(args) -> int:
     if args.commande in BUILD_COMMANDS:
         return _build(args)
+    if args.commande == "entreprise" or (args.commande == "modele" and args.entreprise):
+        return _firm(args)
 
     if args.commande == "valider":
         from observatoire.engine.validate import validate_file
@@ -661,3 +681,89 @@ def _collect(args) -> int:
         return EXIT_PARTIAL
     return EXIT_OK
 # --- end collecter ------------------------------------------------------------------------------
+
+
+# --- entreprise (issue #15, point 4): a firm's self-diagnosis -----------------------------------
+
+
+def _firm(args) -> int:
+    """``observatoire entreprise FICHIER [--code SIREN]`` and ``observatoire modele --entreprise [SIREN]``."""
+    if args.commande == "modele":
+        return _firm_template(args)
+    from observatoire.engine.firm import DEMO_PATH, load_firm_framework, score_firms, validate_firm_file
+
+    demonstration = args.demonstration or Path(args.fichier).resolve() == DEMO_PATH.resolve()
+    framework = load_firm_framework()
+    data = validate_firm_file(args.fichier, framework, demonstration)
+    scores = score_firms(data, framework)
+    if data.warnings:
+        print(format_problems(data.warnings))
+    if args.code is None and len(scores.firms) > 1:
+        _print_firm_ranking(scores)
+        return EXIT_OK
+    _print_firm_profile(scores.profile(args.code))
+    return EXIT_OK
+
+
+def _firm_template(args) -> int:
+    from observatoire.report.firm_template import SUFFIXES, canonical_siren, default_output, write_firm_template
+
+    code = canonical_siren(args.code) if args.code else None
+    path = Path(args.sortie) if args.sortie else default_output(code)
+    if path.suffix.lower() not in SUFFIXES:
+        print(f"Erreur : extension « {path.suffix or '(aucune)'} » non prise en charge pour {path} : "
+              "choisissez un fichier .xlsx ou .csv", file=sys.stderr)
+        return EXIT_INVALID
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_firm_template(path, code)
+    whom = f"pour l'entreprise {code}" if code else "générique : inscrivez le SIREN dans la colonne entreprise"
+    print(f"Modèle d'autodiagnostic écrit dans {path} ({whom}).")
+    print("Remplissez la colonne valeur (supprimez les lignes sans objet), puis vérifiez et calculez : "
+          f"observatoire entreprise {path}")
+    return EXIT_OK
+
+
+def _fr_value(x: float) -> str:
+    """A raw value as typed: no useless decimals (« 40 », « 41,5 »)."""
+    from observatoire.text import fr_number
+
+    for decimals in range(0, 4):
+        if round(x, decimals) == round(x, 6):
+            return fr_number(x, decimals)
+    return fr_number(x, 3)
+
+
+def _print_firm_ranking(scores) -> None:
+    from observatoire.text import fr_number
+
+    results = scores.coin.results()
+    root = scores.framework.root
+    print(f"{len(scores.firms)} entreprises dans le fichier ; indice « {scores.framework.framework.labels[root]} » :")
+    for code, row in results.iterrows():
+        print(f"  {code} : {fr_number(row[root])} / 100")
+    print("Profil détaillé d'une entreprise : ajoutez --code SIREN.")
+
+
+def _print_firm_profile(profile) -> None:
+    from observatoire.text import fr_number
+
+    name = f"{profile.name} ({profile.code}) — entreprise fictive, valeurs inventées" if profile.name else profile.code
+    print(name)
+    n = len(profile.indicators)
+    years = sorted({str(y) for y in profile.indicators["periode"].dropna()})
+    print(f"Autodiagnostic : {profile.filled} indicateur(s) renseigné(s) sur {n}"
+          + (f" (année{'s' if len(years) > 1 else ''} {', '.join(years)})" if years else ""))
+    print(f"{profile.index_label} : {fr_number(profile.index)} / 100")
+    for pillar, row in profile.pillars.iterrows():
+        print(f"  Pilier « {row['libelle']} » : {fr_number(row['score'])}")
+        for code, ind in profile.indicators[profile.indicators["pilier"] == pillar].iterrows():
+            if ind["valeur"] != ind["valeur"]:  # NaN: not filled
+                print(f"    {ind['libelle']} : non renseigné")
+                continue
+            print(f"    {ind['libelle']} : {_fr_value(ind['valeur'])} {ind['unite']} ({ind['periode']}) "
+                  f"→ {fr_number(ind['score'])}")
+    print("Par commun du territoire (moyenne des scores des indicateurs qui y sont rattachés) :")
+    for _commun, row in profile.communs.iterrows():
+        k = int(row["indicateurs"])
+        print(f"  {row['libelle']} : {fr_number(row['score'])} ({k} indicateur{'s' if k > 1 else ''})")
+# --- end entreprise -----------------------------------------------------------------------------

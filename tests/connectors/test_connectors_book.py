@@ -8,7 +8,7 @@ from observatoire import cli
 from observatoire.build.book import BuildError
 from observatoire.build.territory_book import build_territory_book
 
-from conftest import EPCI
+from support import EPCI
 
 
 @pytest.mark.slow

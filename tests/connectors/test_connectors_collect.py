@@ -14,7 +14,7 @@ from observatoire.engine.catalogue import load_catalogue
 from observatoire.engine.reference import Reference, load_reference
 from observatoire.engine.validate import validate_file
 
-from conftest import COMMUNES, EPCI, Factory, fixture_text
+from support import COMMUNES, EPCI, Factory, fixture_text
 
 POP = {"30003": 8699, "30133": 8588, "30276": 3690}
 
@@ -88,33 +88,11 @@ def test_an_epci_file_in_the_contract_with_provenance_and_rows_to_fill(server, r
 
     communal = only_provenance_warnings(tmp_path / "camargue-communes.csv").values
     assert set(communal["territoire"]) == set(COMMUNES)
-    proposed = read(tmp_path / "camargue-hors-catalogue.csv").set_index("indicateur")
-    assert set(proposed.index) == {"pprn_population_part", "personnes_75plus_part", "dependance_agee_rapport",
-                                   "niveau_vie_median"}
-    assert float(proposed.loc["niveau_vie_median", "valeur"]) == 20870
-
-
-def test_proposed_indicators_are_accepted_once_in_the_catalogue(server, factory, tmp_path, monkeypatch):
-    """With the proposals merged into the catalogue, their values go to the main file and validate."""
-    import shutil
-
-    from observatoire.engine import catalogue as catalogue_module
-
-    folder = tmp_path / "catalogue"
-    shutil.copytree(catalogue_module.DEFAULT_DIRECTORY, folder)
-    proposals = collect.load_proposals()
-    rows = pd.read_csv(folder / "indicateurs.csv", dtype=str, keep_default_na=False)
-    added = proposals.reset_index()[rows.columns]
-    pd.concat([rows, added], ignore_index=True).to_csv(folder / "indicateurs.csv", index=False, lineterminator="\n")
-    monkeypatch.setenv("OBSERVATOIRE_CATALOGUE", str(folder))
-    catalogue = catalogue_module.load_catalogue()
-    server.everything()
-    output = tmp_path / "camargue.csv"
-    result = collect.collect(EPCI, output, catalogue, load_reference(), client_factory=factory, say=lambda _: None)
+    # The indicators the connectors proposed are in the catalogue: their values are in the file.
+    assert {"pprn_population_part", "personnes_75plus_part", "dependance_agee_rapport", "niveau_vie_median"} <= \
+        set(values.index)
+    assert values["niveau_vie_median"] == 20870
     assert not (tmp_path / "camargue-hors-catalogue.csv").exists()
-    data = validate_file(output, catalogue)
-    assert {"pprn_population_part", "personnes_75plus_part", "niveau_vie_median"} <= set(data.values["indicateur"])
-    assert result.status == collect.COMPLETE
 
 
 def test_a_commune_gets_its_own_values_and_the_reason_of_each_gap(server, run_cli, tmp_path):
@@ -149,7 +127,7 @@ def test_one_source_failing_keeps_the_others_and_says_why(server, run_cli, tmp_p
     assert "Hub'Eau — qualité de l'eau potable (contrôle sanitaire) : aucun indicateur rempli" in text
     assert "Aigues-Mortes (30003) — Hub'Eau : erreur du serveur (HTTP 500) après 4 essais" in text
     values = only_provenance_warnings(output).values
-    assert "eau_conformite_microbio" not in set(values["indicateur"]) and len(values) == 5
+    assert "eau_conformite_microbio" not in set(values["indicateur"]) and len(values) == 9
     reasons = read(tmp_path / "camargue-a-renseigner.csv").set_index("indicateur")["commentaire"]
     assert reasons["eau_conformite_microbio"].startswith("À renseigner — la collecte a échoué : ")
     assert "HTTP 500" in reasons["eau_conformite_microbio"]
@@ -313,15 +291,14 @@ def test_an_interrupted_collection_writes_nothing_and_says_how_to_resume(run_cli
     assert list(tmp_path.iterdir()) == []
 
 
-def test_catalogue_proposals_add_new_ids_and_redefine_existing_ones_with_a_reason():
+def test_catalogue_proposals_were_applied_with_their_reasons():
     rows = pd.read_csv(collect.PROPOSALS, dtype=str, keep_default_na=False)
     catalogue = load_catalogue()
     header = list(pd.read_csv(collect.paths.CATALOGUE / "indicateurs.csv", nrows=0).columns)
     assert list(rows.columns) == ["action", *header, "justification"]
     assert set(rows["action"]) == {"ajouter", "redefinir"} and (rows["justification"].str.len() > 200).all()
-    added = set(rows.loc[rows["action"] == "ajouter", "id"])
-    assert not added & set(catalogue.indicators.index)
-    assert set(rows.loc[rows["action"] == "redefinir", "id"]) <= set(catalogue.indicators.index)
-    # Every indicator a connector fills is in the catalogue or proposed here.
+    # Applied (data/catalogue/propositions/README.md): every proposed id is in the catalogue now,
+    # and every indicator a connector fills is a catalogue indicator.
+    assert set(rows["id"]) <= set(catalogue.indicators.index)
     filled = {i for c in collect.CONNECTORS for i in c.indicators}
-    assert filled <= set(catalogue.indicators.index) | added
+    assert filled <= set(catalogue.indicators.index)

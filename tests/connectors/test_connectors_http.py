@@ -11,7 +11,7 @@ from pyrate_limiter import AbstractClock
 from observatoire.connectors import georisques, http
 from observatoire.connectors.errors import HttpFailure, MalformedResponse, NetworkUnavailable
 
-from conftest import TODAY, Factory, fixture_text
+from support import TODAY, Factory, fixture_text
 
 URL = f"{georisques.BASE}/gaspar/catnat"
 PARAMS = {"code_insee": "30276", "page": 1, "page_size": 100}
@@ -152,7 +152,7 @@ def test_published_rate_limits():
 
 
 def test_fixture_files_say_they_are_hand_written():
-    from conftest import FIXTURES
+    from support import FIXTURES
 
     files = [p for p in FIXTURES.rglob("*") if p.is_file()]
     assert len(files) >= 30

@@ -9,7 +9,7 @@ from observatoire.connectors import datagouv, georisques, hubeau, insee
 from observatoire.connectors.base import Context, Unit
 from observatoire.connectors.errors import MalformedResponse, NoData
 
-from conftest import EPCI, fixture_text
+from support import EPCI, fixture_text
 
 AIGUES, GRAU, LAURENT = (Unit("30003", "Aigues-Mortes (30003)"), Unit("30133", "Le Grau-du-Roi (30133)"),
                          Unit("30276", "Saint-Laurent-d'Aigouze (30276)"))

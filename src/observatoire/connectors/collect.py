@@ -27,7 +27,7 @@ Files written, for ``--sortie fichier.csv``:
     for an EPCI, a département or a région: the communal values the rolled-up ones rest on,
     each with its own query and excerpt;
 ``fichier-hors-catalogue.csv``
-    values of indicators proposed in ``data/catalogue/propositions-collecte.csv`` but not yet in
+    values of indicators proposed in ``data/catalogue/propositions/collecte.csv`` but not yet in
     the catalogue (the validator would refuse them in the first file).
 
 Each API runs in its own thread with its own token bucket, so the slowest API sets the pace.
@@ -65,7 +65,7 @@ from observatoire.text import fr_int, fr_number
 #: Every connector, in the order of the summary.
 CONNECTORS: tuple[Connector, ...] = (georisques.CONNECTORS + insee.CONNECTORS + hubeau.CONNECTORS
                                      + datagouv.CONNECTORS)
-PROPOSALS = paths.CATALOGUE / "propositions-collecte.csv"
+PROPOSALS = paths.CATALOGUE / "propositions" / "collecte.csv"
 PROVENANCE_COLUMNS = ["producteur", "jeu_de_donnees", "url", "millesime", "date_consultation", "licence", "extrait"]
 COLUMNS = ["territoire", "indicateur", "periode", "valeur", "unite", "source", "commentaire"] + PROVENANCE_COLUMNS
 SURVEY = "Enquête de l'Observatoire"

@@ -32,7 +32,7 @@ What each connector fills:
   risk recorded in GASPAR, 100 if its DICRIM is recorded, else 0; a commune without recorded
   risk is outside the indicator's field (no value). Rolled up, the population-weighted mean is
   exactly the catalogue's definition (share of the exposed communes' population).
-- :class:`Pprn` → ``pprn_population_part`` (proposed in data/catalogue/propositions-collecte.csv):
+- :class:`Pprn` → ``pprn_population_part`` (proposed in data/catalogue/propositions/collecte.csv (now in the catalogue)):
   same construction for the communes exposed to a natural risk (GASPAR risk codes starting
   with 1), 100 if at least one PPRN not marked « abrogé » covers the commune. Only the number of
   plans and their state are read: the field names of the PPRN records differ between the

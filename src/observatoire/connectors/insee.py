@@ -25,7 +25,7 @@ read them at the territory's own level (``scale = territoire``), never rolled up
 - :class:`CensusRatio` on ``DS_RP_POPULATION_PRINC`` (``SEX=_T``, ``RP_MEASURE=POP``):
   ``personnes_75plus_part`` = 100 × ``AGE=Y_GE75`` / ``AGE=_T``, and
   ``dependance_agee_rapport`` = 100 × ``Y_GE65`` / ``Y20T64`` (both proposed in
-  data/catalogue/propositions-collecte.csv);
+  data/catalogue/propositions/collecte.csv (now in the catalogue));
 - :class:`FilosofiMeasure` on ``DS_FILOSOFI_CC``: ``pauvrete_taux`` (``FILOSOFI_MEASURE=PR_MD60``),
   ``rapport_interdecile_niveau_vie`` (``IR_D9_D1_SL``) and ``niveau_vie_median`` (``MED_SL``,
   proposed), as published (no recomputation). Values under statistical secrecy come back empty

@@ -121,8 +121,7 @@ class NationalReport:
 def territory_digests(values: pd.DataFrame) -> pd.Series:
     """Territory → SHA-256 of its rows of the data file (all columns but the line number; the
     order of the rows does not matter)."""
-    columns = [c for c in ("territoire", "indicateur", "periode", "valeur", "unite", "source", "commentaire")
-               if c in values.columns]
+    columns = [c for c in values.columns if c != "ligne_source"]
     rows = values[columns].sort_values(["territoire", "indicateur", "periode"], kind="stable")
     hashed = pd.util.hash_pandas_object(rows, index=False).to_numpy()
     codes = rows["territoire"].to_numpy(dtype=object)
@@ -311,8 +310,8 @@ def prepare(values: pd.DataFrame, level: str, catalogue: Catalogue, reference: R
     del everything
 
     text = LEVEL_TEXT[level]
-    is_demo = values.groupby("territoire")["source"].agg(lambda s: bool((s == demo.DEMO_SOURCE).any()))
-    is_demo = is_demo.reindex(codes, fill_value=False)
+    demo_codes = set(values.loc[values["source"] == demo.DEMO_SOURCE, "territoire"])
+    is_demo = pd.Series([c in demo_codes for c in codes], index=codes, dtype=bool)
     departements = reference.departements.set_index("code")["nom"]
     regions = reference.regions.set_index("code")["nom"]
     if level == "epci":
@@ -373,7 +372,7 @@ def prepare(values: pd.DataFrame, level: str, catalogue: Catalogue, reference: R
         common["toutes_les_donnees"] = digest_object(own_rows.sort_index().tolist())  # scores depend on every territory
     common_digest = digest_object(common)
     # A page shows its peers' indices: their rows are inputs of the page (issue #18).
-    digests = {code: digest_object([common_digest, own_rows[code],
+    digests = {code: digest_object([common_digest, own_rows.get(code, ""),
                                     *[own_rows.get(p["code"], "") for p in contexts[code]["semblables"]]])
                for code in codes}
 

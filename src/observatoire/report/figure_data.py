@@ -34,7 +34,7 @@ from html import escape
 
 import pandas as pd
 
-__all__ = ["FigureData", "LICENCE", "show", "read_csv"]
+__all__ = ["FigureData", "LICENCE", "show", "show_links", "read_csv"]
 
 #: Licence of the numbers the Observatoire computes (its own open data).
 LICENCE = "Licence Ouverte 2.0 (Etalab)"
@@ -145,6 +145,14 @@ class _Links:
 
     def __repr__(self) -> str:  # text outputs (the PDF's text fallbacks never need the URIs)
         return "Données de la figure : tableau CSV et métadonnées JSON (édition en ligne)."
+
+
+def show_links(data: FigureData) -> None:
+    """In a notebook: display the links to a figure's data (``data:`` URIs), in a cell of their
+    own after the figure's cell: a figure cell keeps a single output, its figure and caption."""
+    from IPython.display import display
+
+    display(_Links(data.links(None)))
 
 
 def show(fig, data: FigureData) -> None:

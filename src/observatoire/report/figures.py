@@ -334,3 +334,38 @@ def against_distribution(distribution: pd.DataFrame, territories: pd.DataFrame,
     ax.set_xlabel(xlabel)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False, fontsize=SMALL)
     return _finish(fig)
+
+
+def firm_profile(indicators: pd.DataFrame, pillars: pd.DataFrame):
+    """Profile of one firm: a horizontal bar per indicator (score 0–100), grouped and coloured by
+    pillar, with the pillar's score as a dashed line across its group.
+
+    ``indicators``: rows in framework order with ``pilier``, ``libelle`` and ``score``;
+    ``pillars``: indexed by pillar code, with ``libelle`` and ``score`` (an
+    :class:`observatoire.engine.firm.FirmProfile`'s tables)."""
+    style()
+    colours = dict(zip(pillars.index, sns.color_palette(PALETTE, len(pillars))))
+    fig, ax = plt.subplots(figsize=(7.6, 0.5 * len(indicators) + 0.5 * len(pillars) + 1.0))
+    y, ticks, labels = 0.0, [], []
+    for pillar, row in pillars.iterrows():
+        group = indicators[indicators["pilier"] == pillar]
+        top = y
+        for _, ind in group.iterrows():
+            score = ind["score"]
+            ax.barh(y, 0 if pd.isna(score) else score, color=colours[pillar], height=0.72)
+            ax.text((0 if pd.isna(score) else score) + 1, y, "n.d." if pd.isna(score) else fr_number(score, 0),
+                    va="center", fontsize=SMALL)
+            ticks.append(y)
+            labels.append(_wrap(ind["libelle"], 40))
+            y += 1
+        if not pd.isna(row["score"]):
+            ax.plot([row["score"]] * 2, [top - 0.45, y - 0.55], color=colours[pillar], linestyle="--", linewidth=1.4)
+        ax.text(101, top - 0.75, f"{row['libelle']} : {fr_number(row['score'], 0)}",
+                ha="right", va="bottom", fontsize=SMALL, fontweight="bold", color=colours[pillar])
+        y += 0.9
+    ax.set_yticks(ticks, labels, fontsize=SMALL)
+    ax.set_ylim(y - 0.6, -1.4)
+    ax.set_xlim(0, 105)
+    ax.set_xlabel("Score de 0 à 100 entre les bornes (tirets : score du pilier)")
+    ax.set_ylabel("")
+    return _finish(fig)
