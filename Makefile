@@ -14,7 +14,7 @@ help:
 	@echo "make test            installe puis lance tous les tests"
 	@echo "make pdf             construit l'édition PDF du livre dans _build/pdf/livre-blanc.pdf (chromium)"
 	@echo "make publish         assemble le site à publier (HTML, PDF, données ouvertes, modèle) dans _build/publication"
-	@echo "make territoire DONNEES=fichier.csv  construit le livre d'un territoire sur ses propres données"
+	@echo "make territoire DONNEES=fichier.csv [CODE=…] [SORTIE=dossier]  construit le livre d'un territoire sur ses propres données (tout nom de fichier)"
 	@echo "make collecter CODE=200046977 [SORTIE=f.csv] [DEPUIS=2015]  pré-remplit un fichier de données depuis les API publiques"
 	@echo "make bench           mesure les performances (tableau + _build/bench/resultats.json)"
 	@echo "make national        une page par EPCI et des pages de synthèse nationales dans _build/national"

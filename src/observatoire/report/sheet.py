@@ -12,7 +12,7 @@ from observatoire.report.demo import DEMO_SOURCE
 from observatoire.engine.pipeline import Choices, Scores, score_data_file
 from observatoire.engine.reference import Reference, Territory, load_reference
 from observatoire.engine.validate import ValidatedData
-from observatoire.text import escape_markdown, fr_int, fr_month, fr_number, fr_value
+from observatoire.text import escape_markdown, fr_int, fr_month, fr_number, fr_plain
 
 #: What the table says of an indicator without a value: public statistics do not give it.
 MISSING = "à renseigner"
@@ -264,7 +264,7 @@ class TerritorySheet:
             "Indicateur": table["Indicateur"],
             "Commun (axe)": [f"{c} ({a})" for c, a in zip(table["Commun"], table["Axe"])],
             "Période": table["Période"].fillna("").astype(str),
-            "Valeur": [(MISSING if pd.isna(v) else f"{fr_value(v)}\u00a0{u}") for v, u in zip(table["Valeur"], units)],
+            "Valeur": [(MISSING if pd.isna(v) else f"{fr_plain(v)}\u00a0{u}") for v, u in zip(table["Valeur"], units)],
             "Score (0-100)": table["Score (0-100)"],
         })
         for label, values in self.reference_values().items():
@@ -289,7 +289,7 @@ class TerritorySheet:
             if rows.empty:
                 continue
             latest = rows.sort_values("periode", kind="stable").groupby("indicateur").tail(1).set_index("indicateur")
-            out[label] = pd.Series({ind: f"{fr_value(r.valeur)}\u00a0{meta.at[ind, 'unite']} ({r.periode})"
+            out[label] = pd.Series({ind: f"{fr_plain(r.valeur)}\u00a0{meta.at[ind, 'unite']} ({r.periode})"
                                     for ind, r in latest.iterrows()}, dtype=object)
         return out
 
@@ -305,7 +305,7 @@ class TerritorySheet:
         out = pd.DataFrame({
             "Indicateur": noted["indicateur"].map(meta["libelle"]).to_numpy(),
             "Période": noted["periode"].astype(str).to_numpy(),
-            "Valeur": [f"{fr_value(x)}\u00a0{u}" for x, u in zip(noted["valeur"], noted["indicateur"].map(meta["unite"]))],
+            "Valeur": [f"{fr_plain(x)}\u00a0{u}" for x, u in zip(noted["valeur"], noted["indicateur"].map(meta["unite"]))],
             "Commentaire": noted["commentaire"].astype(str).to_numpy(),
         })
         if "extrait" in noted and (noted["extrait"].astype(str) != "").any():
