@@ -199,7 +199,7 @@ class TerritorySheet:
         table["Score (0-100)"] = [self.score_text(s, f, n) for s, f, n in
                                   zip(table.pop("Score"), table["Renseignés"], table["Indicateurs"])]
         return (table.style.hide(axis="index").format(escape="html")
-                .set_table_attributes('class="tex2jax_ignore mathjax_ignore"'))
+                .set_table_attributes('class="tex2jax_ignore mathjax_ignore texte-donnees"'))
 
     def index_markdown(self) -> str:
         """The paragraph on the overall index, as MyST for ``{glue:md}``: with its 5–95 % band
@@ -340,7 +340,7 @@ def _fitted(styler, widths: dict[str, float]):
     return (styler.hide(axis="index")
             .format(precision=1, decimal=",", thousands="\u202f", na_rep="n.d.", escape="html")
             .set_table_styles(styles, overwrite=False)
-            .set_table_attributes('class="tex2jax_ignore mathjax_ignore"'))
+            .set_table_attributes('class="tex2jax_ignore mathjax_ignore texte-donnees"'))
 
 
 def escape_markdown_text(text: str) -> str:
