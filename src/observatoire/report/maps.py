@@ -37,7 +37,7 @@ import pandas as pd
 
 from observatoire import paths
 from observatoire.engine import geometries
-from observatoire.engine.reference import FRANCE_CODE, Reference, load_reference
+from observatoire.engine.reference import Reference, load_reference
 from observatoire.report.figure_data import LICENCE, FigureData
 from observatoire.text import fr_int, fr_number
 
