@@ -59,7 +59,7 @@ def test_pilot_chapter_shows_its_public_statistics_with_their_sources(built, pil
 def test_pilot_chapter_figures_have_captions_and_alt_text(built, pilot):
     page = (built / "book" / "territoires" / f"{pilot.slug}.html").read_text(encoding="utf-8")
     figures = re.findall(r"<figure.*?</figure>", page, re.S)
-    assert len(figures) == 3
+    assert len(figures) == 4  # locator map, profile by commun, axes, monthly series
     for fig in figures:
         assert "<figcaption" in fig
         alt = re.search(r'<img[^>]*alt="([^"]+)"', fig)
