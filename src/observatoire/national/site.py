@@ -48,12 +48,14 @@ file system).
 
 from __future__ import annotations
 
+from observatoire.files import replace_with
 from observatoire import paths
 from observatoire.files import write_atomic
 from observatoire.fingerprints import code_digest, digest_object, digest_path
 import hashlib
 import json
 import os
+import tempfile
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -182,9 +184,9 @@ def demo_data_file(output: Path, level: str, catalogue: Catalogue, reference: Re
     path = output / "donnees" / f"demonstration-{level}.csv"
     frame = demo.national_demo_data(catalogue, reference, level, seed)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    write_values_csv(frame, tmp)
-    os.replace(tmp, path)
+    with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
+        write_values_csv(frame, Path(tmp) / path.name)
+        replace_with(Path(tmp) / path.name, path)
     return path
 
 
