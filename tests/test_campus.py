@@ -369,6 +369,20 @@ def test_book_url_can_point_to_the_published_book(monkeypatch):
 
 # -- notebooks -------------------------------------------------------------------------
 
+def test_the_books_previews_show_results_without_the_prediction_step():
+    """book/campus.md shows each exercise's first result (static preview): nothing hidden."""
+    for app in (composite.IndexApp(preview=True), shock.ShockApp(preview=True),
+                diagnosis.DiagnosisApp(code="29019", preview=True), quiz.QuizApp(preview=True)):
+        assert app.after.layout.display is None
+        assert app.prediction.widget not in app.widget.children
+    brest = diagnosis.DiagnosisApp(code="29019", preview=True)
+    assert "Brest" in plain(brest.card.value) and brest.table.value == "", "no invented value for a real territory"
+    book = (ROOT / "book" / "campus.md").read_text(encoding="utf-8")
+    for call in ("composite.app(preview=True)", "shock.app(preview=True)", 'diagnosis.app(code="29019", preview=True)',
+                 "quiz.app(preview=True)"):
+        assert call in book, call
+
+
 @pytest.mark.parametrize("exercise", EXERCISES, ids=[e.slug for e in EXERCISES])
 def test_notebooks_are_thin_and_complete(exercise):
     nb = json.loads(exercise.path.read_text(encoding="utf-8"))

@@ -389,6 +389,11 @@ class IndexApp:
                            self.power_box, *rows, self.reset])
         results = w.VBox([ui.heading("Résultats"), self.verdict, self.feedback, self.table, self.figure],
                          layout=w.Layout(width="100%"))
+        # Prepared while the kernel waits in Voilà's pool, not when the learner moves a control: the
+        # five normalisations of the full catalogue.
+        model = model_of(tuple(cat.communs.index))
+        for method in normalise.METHODS:
+            model.normalised(method)
         self.case, self.drops = geometric_case()
         name = fiction.named(self.case)
         self.prediction = ui.Prediction(

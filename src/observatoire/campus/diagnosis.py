@@ -364,6 +364,7 @@ class DiagnosisApp:
         import ipywidgets as w
 
         self.catalogue = cat = load_catalogue()
+        load_reference().search("Paris", limit=1)  # the search index, built while the kernel waits in the pool
         self.code: str | None = None
         self.diagnosis: Diagnosis | None = None
         self.file_values: dict[str, float] = {}
