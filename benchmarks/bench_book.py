@@ -39,39 +39,49 @@ def baseline() -> float:
     """Jupyter Book alone: every notebook executed in sequence at build time (force)."""
     import papermill
 
-    from observatoire.build import book
+    from observatoire import paths
+    from observatoire.build import book, pipeline
 
     out = Path(tempfile.mkdtemp(prefix="reference-", dir=WORK))
     try:
         started = time.perf_counter()
-        for c in book.pilot_chapters(book.DEFAULT_DATA):
-            papermill.execute_notebook(str(book.TEMPLATE), str(book.CHAPTERS / f"{c.slug}.ipynb"),
+        for c in book.pilot_chapters(paths.DEFAULT_DATA):
+            papermill.execute_notebook(str(paths.TEMPLATE), str(paths.CHAPTERS / f"{c.slug}.ipynb"),
                                        parameters=c.parameters(), prepare_only=True, progress_bar=False)
-            book.finish_chapter(book.CHAPTERS / f"{c.slug}.ipynb", c.titre)
+            book.finish_chapter(paths.CHAPTERS / f"{c.slug}.ipynb", c.titre)
         config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
         config["execute"]["execute_notebooks"] = "force"
         config["execute"].pop("exclude_patterns", None)
         (out / "_config.yml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-        result = book.jupyter_book(ROOT, out, config=out / "_config.yml", program=book.STOCK_JUPYTER_BOOK)
+        result = pipeline.jupyter_book(out, config=out / "_config.yml", program=pipeline.STOCK_JUPYTER_BOOK)
         elapsed = time.perf_counter() - started
         if result.returncode != 0:
-            raise RuntimeError(book.build_problems(result.stdout + result.stderr))
+            raise RuntimeError(pipeline.build_problems(result.stdout + result.stderr))
         return elapsed
     finally:
         shutil.rmtree(out, ignore_errors=True)
-        for c in book.pilot_chapters(book.DEFAULT_DATA):  # prepared, not executed: drop them
-            (book.CHAPTERS / f"{c.slug}.ipynb").unlink(missing_ok=True)
+        for c in book.pilot_chapters(paths.DEFAULT_DATA):  # prepared, not executed: drop them
+            (paths.CHAPTERS / f"{c.slug}.ipynb").unlink(missing_ok=True)
 
 
 def chapters_time(workers: int, forked: bool = False) -> float:
     """The five pilot chapters through papermill, with kernels started the usual way or forked
     by the kernel server (its start-up counted)."""
-    from observatoire.build import book
-    from observatoire.build import kernels
+    import os
+
+    from observatoire import paths
+    from observatoire.build import book, kernels, pipeline
 
     def run():
-        with kernels.kernel_server() if forked else contextlib.nullcontext():
-            book.refresh_chapters(book.pilot_chapters(book.DEFAULT_DATA), staging, workers, destination=dest)
+        previous = os.environ.get(kernels.NO_FORK_VARIABLE)
+        os.environ[kernels.NO_FORK_VARIABLE] = "0" if forked else "1"
+        try:
+            pipeline.execute_everything(book.pilot_chapters(paths.DEFAULT_DATA), [], staging / "cache" / "c", {},
+                                        staging, destination=dest, workers=workers)
+        finally:
+            os.environ.pop(kernels.NO_FORK_VARIABLE)
+            if previous is not None:
+                os.environ[kernels.NO_FORK_VARIABLE] = previous
 
     with tempfile.TemporaryDirectory(dir=WORK) as tmp:
         dest, staging = Path(tmp) / "chapitres", Path(tmp) / "staging"
@@ -80,7 +90,8 @@ def chapters_time(workers: int, forked: bool = False) -> float:
 
 
 def run():
-    from observatoire.build import book
+    from observatoire import paths
+    from observatoire.build import book, pipeline
     from observatoire.build.territory_book import build_territory_book
 
     WORK.mkdir(parents=True, exist_ok=True)
@@ -88,9 +99,9 @@ def run():
 
     def clean_build() -> float:
         shutil.rmtree(build_dir, ignore_errors=True)
-        for c in book.pilot_chapters(book.DEFAULT_DATA):
-            (book.CHAPTERS / f"{c.slug}.ipynb").unlink(missing_ok=True)
-        return _timed(book.build_book, book.DEFAULT_DATA, build_dir)
+        for c in book.pilot_chapters(paths.DEFAULT_DATA):
+            (paths.CHAPTERS / f"{c.slug}.ipynb").unlink(missing_ok=True)
+        return _timed(book.build_book, paths.DEFAULT_DATA, build_dir)
 
     # Interleaved, so that the machine's slow spells fall on both alike; medians compared.
     references, cleans = [], []
@@ -105,11 +116,11 @@ def run():
     yield {"mesure": "Accélération de la construction à neuf / référence", "valeur": reference / clean,
            "unite": "×", "objectif": 3.0,
            "mesures": [r / c for r, c in zip(references, cleans)]}
-    yield {"mesure": "Reconstruction sans changement", "valeur": _timed(book.build_book, book.DEFAULT_DATA,
+    yield {"mesure": "Reconstruction sans changement", "valeur": _timed(book.build_book, paths.DEFAULT_DATA,
            build_dir), "unite": "s", "objectif": 5.0}
     (ROOT / "book" / "mutations.md").touch()
     yield {"mesure": "Reconstruction après modification d'un chapitre de prose",
-           "valeur": _timed(book.build_book, book.DEFAULT_DATA, build_dir), "unite": "s", "objectif": 10.0}
+           "valeur": _timed(book.build_book, paths.DEFAULT_DATA, build_dir), "unite": "s", "objectif": 10.0}
 
     shutil.rmtree(build_dir / "territoires", ignore_errors=True)
     yield {"mesure": "Livre d'un territoire sur ses données (make territoire), première fois",
@@ -118,7 +129,7 @@ def run():
            "valeur": _timed(build_territory_book, TERRITORY_FILE, None, build_dir), "unite": "s", "objectif": 30.0}
 
     sequential, parallel = chapters_time(1), chapters_time(2)
-    workers = book.default_workers()
+    workers = pipeline.default_workers()
     forked = chapters_time(workers, forked=True)
     yield {"mesure": "5 chapitres pilotes (papermill), séquentiel", "valeur": sequential, "unite": "s"}
     yield {"mesure": "5 chapitres pilotes (papermill), 2 processus", "valeur": parallel, "unite": "s"}

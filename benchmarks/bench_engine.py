@@ -42,7 +42,7 @@ def synthetic_values(catalogue, reference, seed: int = SEED) -> pd.DataFrame:
     100,000 inhabitants the same way, then scaled to the commune and rounded down, so that a
     small commune never looks implausibly dense.
     """
-    from observatoire.engine.pipeline import COUNT_BASE_POPULATION
+    from observatoire.engine.denominate import COUNT_BASE_POPULATION
 
     rng = np.random.default_rng(seed)
     meta = catalogue.indicators
@@ -120,7 +120,7 @@ def _timed_runs(path: str) -> dict:
 
 def naive_scores(values: pd.DataFrame, catalogue, population: pd.Series, codes) -> pd.Series:
     """The overall index of each of ``codes``, one commune at a time, in plain pandas."""
-    from observatoire.engine.pipeline import COUNT_BASE_POPULATION
+    from observatoire.engine.denominate import COUNT_BASE_POPULATION
 
     meta = catalogue.indicators
     out = {}

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from observatoire.build import pdf
-from observatoire.build.book import DEFAULT_DATA, ROOT
+from observatoire.paths import DEFAULT_DATA, ROOT
 
 
 def run():

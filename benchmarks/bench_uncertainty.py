@@ -15,7 +15,8 @@ import pandas as pd
 
 from observatoire.engine import uncertainty
 from observatoire.engine.catalogue import load_catalogue
-from observatoire.engine.pipeline import COUNT_BASE_POPULATION, Choices, compute_scores
+from observatoire.engine.denominate import COUNT_BASE_POPULATION
+from observatoire.engine.pipeline import Choices, compute_scores
 from observatoire.engine.reference import load_reference
 
 N_DRAWS = 1000

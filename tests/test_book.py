@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from observatoire.report.demo import pilots
+from observatoire.report.pilots import pilots
 from observatoire.report.sheet import territory_sheet
 from observatoire.paths import DEFAULT_DATA
 from observatoire.text import fr_int, fr_number

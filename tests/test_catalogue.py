@@ -63,3 +63,25 @@ def test_a_broken_catalogue_reports_every_problem_with_its_line(tmp_path):
         load_catalogue(broken)
     located = {(p.line, p.column) for p in exc.value.problems}
     assert (2, "direction") in located and (3, "commun") in located
+
+
+def test_a_catalogue_without_a_column_nor_schema_is_a_french_message(tmp_path, monkeypatch, capsys):
+    """Issue #17: `observatoire valider` with a catalogue lacking `unite` printed a traceback."""
+    import pandas as pd
+
+    from observatoire.cli import main
+    from observatoire.engine.catalogue import DEFAULT_DIRECTORY
+    from observatoire.paths import DEFAULT_DATA
+
+    folder = tmp_path / "catalogue"
+    folder.mkdir()
+    for name in ("axes.csv", "communs.csv"):
+        shutil.copy(DEFAULT_DIRECTORY / name, folder / name)
+    table = pd.read_csv(DEFAULT_DIRECTORY / "indicateurs.csv", dtype=str, keep_default_na=False)
+    table.drop(columns=["unite"]).to_csv(folder / "indicateurs.csv", index=False)
+    with pytest.raises(ValidationError, match=r"colonne\(s\) absente\(s\) : unite"):
+        load_catalogue(folder)
+    monkeypatch.setenv("OBSERVATOIRE_CATALOGUE", str(folder))
+    assert main(["valider", str(DEFAULT_DATA)]) == 1
+    err = capsys.readouterr().err
+    assert "colonne(s) absente(s) : unite" in err and "Traceback" not in err

@@ -23,7 +23,7 @@ def test_help_is_in_french():
 
 def test_valider_accepts_the_pilot_file():
     r = run("valider", "data/pilotes/pilotes.csv")
-    assert r.returncode == 0 and "est valide" in r.stdout and "5 territoire(s)" in r.stdout
+    assert r.returncode == 0 and "est valide" in r.stdout and "5 territoires" in r.stdout
 
 
 def test_valider_lists_every_problem_and_fails():
@@ -123,3 +123,24 @@ def test_help_and_usage_errors_are_in_french(capsys):
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert "choix invalide" in err and "choix possibles" in err and "invalid choice" not in err
+
+
+def test_a_file_name_beginning_with_a_dash_is_a_file(tmp_path):
+    (tmp_path / "-données.csv").write_text("territoire,indicateur,periode,valeur\n01004,eau_rendement_reseau,2024,80\n",
+                                           encoding="utf-8")
+    r = run("valider", "-données.csv", cwd=tmp_path)
+    assert r.returncode == 0 and "-données.csv est valide : 1 valeur, 1 territoire, 1 indicateur." in r.stdout
+    r = run("valider", "-absent.csv", cwd=tmp_path)
+    assert r.returncode == 2 and "s'écrit après « -- »" in r.stderr
+
+
+def test_valider_says_each_repair_once_and_fails_on_a_header_only_file(tmp_path):
+    lines = ["territoire;indicateur;periode;valeur"] + [f"1004;eau_rendement_reseau;{y};80" for y in range(2002, 2026)]
+    (tmp_path / "zeros.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    r = run("valider", str(tmp_path / "zeros.csv"))
+    assert r.returncode == 0
+    assert r.stdout.count("complété") == 1 and "24 codes complétés d'un zéro initial" in r.stdout
+    assert "lignes 2–25" in r.stdout
+    (tmp_path / "entete.csv").write_text(lines[0] + "\n", encoding="utf-8")
+    r = run("valider", str(tmp_path / "entete.csv"))
+    assert r.returncode == 1 and "ne contient que la ligne d'en-tête" in r.stderr and "Traceback" not in r.stderr

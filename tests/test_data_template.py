@@ -46,7 +46,8 @@ def test_xlsx_template_keeps_codes_as_text_and_lists_every_indicator(code, tmp_p
     ws, rows = data_rows_xlsx(path)
     header = [c.value for c in ws[1]]
     assert header == template_columns() == ["territoire", "indicateur", "periode", "valeur", "unite",
-                                            "source", "commentaire"]
+                                            "source", "commentaire", "producteur", "jeu_de_donnees", "url",
+                                            "millesime", "date_consultation", "licence", "extrait"]
     col = {name: k for k, name in enumerate(header)}
     cat = load_catalogue().indicators
     assert [r[col["indicateur"]].value for r in rows] == list(cat.index)

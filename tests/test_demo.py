@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from observatoire.engine.catalogue import load_catalogue
-from observatoire.report.demo import DEMO_SOURCE, HORIZONS, MONTHS, YEARS, generate_demo_data, pilots
+from observatoire.report.demo import DEMO_SOURCE, HORIZONS, MONTHS, YEARS, generate_demo_data
 from observatoire.engine.load import write_values_csv, read_table
 from observatoire.engine.reference import load_reference
 from observatoire.engine.validate import validate_data
@@ -15,18 +15,9 @@ def demo():
     return generate_demo_data(load_catalogue(), load_reference())
 
 
-def test_committed_pilot_file_is_exactly_what_the_generator_writes(demo, tmp_path):
-    from observatoire.paths import DEFAULT_DATA
-
-    out = tmp_path / "pilotes.csv"
-    write_values_csv(demo, out)
-    assert out.read_bytes() == DEFAULT_DATA.read_bytes(), "run `make pilot-data` and commit the result"
-
-
-def test_five_pilots_with_their_real_codes():
-    codes = {p.code: p.profil for p in pilots()}
-    assert codes == {"33063": "metropole", "200046977": "metropole", "78440": "ville_moyenne",
-                     "200043776": "rural", "REG-94": "insulaire"}
+def test_the_generator_refuses_real_territories():
+    with pytest.raises(ValueError, match="territoires réels : 33063"):
+        generate_demo_data(load_catalogue(), load_reference(), [("33063", "metropole")])
 
 
 def test_series_shapes_follow_periodicity(demo):
@@ -42,7 +33,7 @@ def test_series_shapes_follow_periodicity(demo):
 def test_generated_values_pass_validation_and_are_labelled(demo, tmp_path):
     path = tmp_path / "d.csv"
     write_values_csv(demo, path)
-    data = validate_data(read_table(path), load_catalogue(), load_reference())
+    data = validate_data(read_table(path), load_catalogue(), load_reference(), demonstration=True)
     assert len(data.values) == len(demo)
     assert (demo["source"] == DEMO_SOURCE).all() and "fictives" in DEMO_SOURCE
 
@@ -59,19 +50,20 @@ def test_a_new_indicator_gets_values_without_changing_the_others(tmp_path):
     text.append("zz_nouvel_indicateur," + first[1])
     (d / "indicateurs.csv").write_text("\n".join(text) + "\n", encoding="utf-8")
     ref = load_reference()
-    before = generate_demo_data(load_catalogue(), ref, [("33063", "metropole")])
-    after = generate_demo_data(load_catalogue(d), ref, [("33063", "metropole")])
+    before = generate_demo_data(load_catalogue(), ref, [("FICTIF-PORT-LUMIERE", "metropole")])
+    after = generate_demo_data(load_catalogue(d), ref, [("FICTIF-PORT-LUMIERE", "metropole")])
     assert (after["indicateur"] == "zz_nouvel_indicateur").sum() > 0
     pd.testing.assert_frame_equal(after[after["indicateur"] != "zz_nouvel_indicateur"].reset_index(drop=True), before)
 
 
 def test_profiles_give_plausible_contrasts(demo):
-    # The rural pilot's health access is worse than the metropolises' on average (profile shift).
-    from observatoire.report.sheet import territory_sheet
-    from observatoire.paths import DEFAULT_DATA
+    # The fictional rural community's health access is worse than the fictional metropolis's
+    # (profile shift).
+    from observatoire.report.results import scored_file
+    from observatoire.paths import DEMO_DATA
 
-    rural = territory_sheet("200043776", DEFAULT_DATA).scores.communs
-    assert rural.loc["200043776", "sante"] < rural.loc[["33063", "200046977"], "sante"].mean()
+    communs = scored_file(DEMO_DATA, demonstration=True)[0].communs
+    assert communs.loc["FICTIF-COMBE-AUX-FEES", "sante"] < communs.loc["FICTIF-PORT-LUMIERE", "sante"]
 
 
 def test_committed_fictional_file_is_exactly_what_the_generator_writes(tmp_path):

@@ -16,7 +16,7 @@ def _canon(name: str) -> str:
 
 def pyproject_pins() -> dict[str, str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    reqs = project["dependencies"] + project["optional-dependencies"]["test"]
+    reqs = project["dependencies"] + [r for group in project["optional-dependencies"].values() for r in group]
     pins = {}
     for r in map(Requirement, reqs):
         (spec,) = r.specifier  # exactly one specifier, an == pin
@@ -62,3 +62,14 @@ def test_jupyter_book_is_1x_and_voila_is_patched():
     assert pins["jupyter-book"].startswith("1.")
     major, minor, patch = (int(x) for x in pins["voila"].split(".")[:3])
     assert (major, minor, patch) >= (0, 5, 6)  # CVE-2024-30265
+
+
+def test_the_engine_needs_none_of_the_book_tools():
+    """The engine installs without the book: Jupyter Book, papermill, Voilà, Sphinx, the plotting
+    libraries are in the optional group « livre » (tests/test_coin.py checks the imports)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    core = {_canon(Requirement(r).name) for r in project["dependencies"]}
+    book = {"jupyter-book", "papermill", "voila", "sphinx", "myst-nb", "ipywidgets", "ipykernel", "matplotlib",
+            "seaborn", "playwright", "dask", "distributed"}
+    assert not core & book
+    assert book <= {_canon(Requirement(r).name) for r in project["optional-dependencies"]["livre"]}

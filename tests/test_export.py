@@ -14,7 +14,8 @@ import pytest
 from observatoire.engine.catalogue import load_catalogue
 from observatoire.cli import main
 from observatoire.engine.export import (COLUMNS, CSV_NAME, PACKAGE_NAME, PARQUET_NAME, TERRITORY_PATTERN,
-                                 export_scores, scores_of_file)
+                                 export_scores)
+from observatoire.engine.pipeline import score_data_file
 from observatoire.engine.load import read_table
 from observatoire.engine.pipeline import Choices
 from observatoire.engine.tableschema import check_table
@@ -52,7 +53,7 @@ def digests(folder: Path) -> dict[str, str]:
 def exported(tmp_path_factory):
     root = tmp_path_factory.mktemp("export")
     data = write_data_file(root / "entree" / "donnees.csv")
-    scores = scores_of_file(data)
+    scores = score_data_file(data)[0]
     export_scores(scores, root / "sortie", data)
     return root / "sortie", scores
 
@@ -71,8 +72,8 @@ def test_same_inputs_give_byte_identical_files(tmp_path):
     # Same content under the same name in two different folders, exported into two folders.
     a = write_data_file(tmp_path / "a" / "donnees.csv")
     b = write_data_file(tmp_path / "b" / "donnees.csv")
-    export_scores(scores_of_file(a), tmp_path / "sortie-a", a)
-    export_scores(scores_of_file(b), tmp_path / "sortie-b", b)
+    export_scores(score_data_file(a)[0], tmp_path / "sortie-a", a)
+    export_scores(score_data_file(b)[0], tmp_path / "sortie-b", b)
     first, second = digests(tmp_path / "sortie-a"), digests(tmp_path / "sortie-b")
     assert len(first) == 3 and first == second
 
@@ -81,8 +82,8 @@ def test_row_order_of_the_input_does_not_change_the_results(tmp_path):
     a = write_data_file(tmp_path / "a.csv")
     b = write_data_file(tmp_path / "b.csv", shuffle_seed=7)
     assert a.read_bytes() != b.read_bytes()
-    export_scores(scores_of_file(a), tmp_path / "sortie-a")
-    export_scores(scores_of_file(b), tmp_path / "sortie-b")
+    export_scores(score_data_file(a)[0], tmp_path / "sortie-a")
+    export_scores(score_data_file(b)[0], tmp_path / "sortie-b")
     for name in (CSV_NAME, PARQUET_NAME):
         assert digests(tmp_path / "sortie-a")[name] == digests(tmp_path / "sortie-b")[name]
 
@@ -186,7 +187,7 @@ def test_exporter_command_flags_demonstration_data(tmp_path):
 
 def test_imputed_scores_are_flagged_and_described(tmp_path):
     data = write_data_file(tmp_path / "donnees.csv")
-    scores = scores_of_file(data, Choices(imputation="group_median"))
+    scores = score_data_file(data, Choices(imputation="group_median"))[0]
     export_scores(scores, tmp_path / "sortie", data)
     package = json.loads((tmp_path / "sortie" / PACKAGE_NAME).read_text(encoding="utf-8"))
     table = pd.read_csv(tmp_path / "sortie" / CSV_NAME, dtype=str, keep_default_na=False)

@@ -7,9 +7,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from observatoire.build import book
+from observatoire import paths
+from observatoire.build.book import build_book, pilot_chapters
+from observatoire.build.pipeline import build_summary, stale_chapters
 from observatoire.fingerprints import BookInputs, digest_path, record_fingerprint, stored_fingerprint
-from observatoire.build.book import build_book, build_summary, pilot_chapters, stale_chapters
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,15 +21,15 @@ def inputs(tmp_path):
     base = BookInputs()
     copy = tmp_path / "entrees"
     shutil.copytree(base.catalogue, copy / "catalogue")
-    shutil.copytree(base.engine, copy / "moteur", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(base.code[0], copy / "moteur", ignore=shutil.ignore_patterns("__pycache__"))
     (copy / "reference").mkdir()
     for f in ("communes.csv", "datapackage.json"):  # enough to see a change of the reference data
         shutil.copy(base.reference / f, copy / "reference" / f)
     shutil.copy(base.template, copy / "territoire.ipynb")
     shutil.copy(base.extra[0], copy / "territoires.yml")
-    shutil.copy(book.DEFAULT_DATA, copy / "pilotes.csv")
+    shutil.copy(paths.DEFAULT_DATA, copy / "pilotes.csv")
     return BookInputs(template=copy / "territoire.ipynb", catalogue=copy / "catalogue",
-                      reference=copy / "reference", engine=copy / "moteur", extra=(copy / "territoires.yml",))
+                      reference=copy / "reference", code=(copy / "moteur",), extra=(copy / "territoires.yml",))
 
 
 def executed(chapters, inputs, destination):
@@ -50,7 +51,7 @@ CHANGES = {
     "donnees": lambda i, data: append(data, "\n"),
     "catalogue": lambda i, data: append(next(i.catalogue.glob("*.csv")), "\n"),
     "reference": lambda i, data: append(i.reference / "communes.csv", "\n"),
-    "moteur": lambda i, data: append(i.engine / "pipeline.py", "\n# changed\n"),
+    "moteur": lambda i, data: append(i.code[0] / "pipeline.py", "\n# changed\n"),
     "profils des pilotes": lambda i, data: append(i.extra[0], "\n# changed\n"),
 }
 
@@ -78,8 +79,8 @@ def test_unrelated_files_do_not_make_chapters_stale(inputs, tmp_path):
     chapters = pilot_chapters(data)
     out = tmp_path / "chapitres"
     executed(chapters, inputs, out)
-    (inputs.engine / "__pycache__").mkdir(exist_ok=True)
-    (inputs.engine / "__pycache__" / "pipeline.cpython-311.pyc").write_bytes(b"bytecode")
+    (inputs.code[0] / "__pycache__").mkdir(exist_ok=True)
+    (inputs.code[0] / "__pycache__" / "pipeline.cpython-311.pyc").write_bytes(b"bytecode")
     assert stale_chapters(chapters, inputs, out) == []
 
 
@@ -116,14 +117,14 @@ def test_rebuilds_execute_nothing_unchanged(built_book, capsys):
     notebook; touching one prose chapter re-reads that page only."""
     build_dir = built_book.parent
     capsys.readouterr()
-    build_book(book.DEFAULT_DATA, build_dir)
+    build_book(paths.DEFAULT_DATA, build_dir)
     out = capsys.readouterr().out
     assert "5 chapitre(s) territoriaux à jour" in out and "exécution de" not in out
     assert "0 page(s) relue(s), 0 cahier(s) exécuté(s)" in out
 
     prose = ROOT / "book" / "mutations.md"
     prose.touch()  # same content, newer date: Sphinx re-reads it
-    build_book(book.DEFAULT_DATA, build_dir)
+    build_book(paths.DEFAULT_DATA, build_dir)
     out = capsys.readouterr().out
     assert "1 page(s) relue(s), 0 cahier(s) exécuté(s)" in out
     assert (build_dir / "html" / "book" / "mutations.html").exists()

@@ -70,3 +70,134 @@ def test_xlsx_keeps_codes_and_numbers_as_typed(tmp_path):
     assert raw.rows["valeur"].tolist() == ["7.4", "8"]
     assert raw.rows[LINE].tolist() == [2, 3]
     assert "feuille « donnees »" in raw.path
+
+
+# -- files that are not tables, and text in every encoding people send (issue #19) ------------
+
+@pytest.mark.parametrize("content,kind", [
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "une image PNG"), (b"\xff\xd8\xff\xe0\x00\x10JFIF", "une image JPEG"),
+    (b"%PDF-1.7\n%\xe2\xe3", "un document PDF"), (b"GIF89a\x01\x00", "une image GIF"),
+    (b"\x1f\x8b\x08\x00", "une archive compressée gzip"), (bytes(range(256)) * 4, "un fichier binaire"),
+    (b"<!DOCTYPE html>\n<html><head></head><body></body></html>", "une page web (HTML)"),
+    (b"  <html lang='fr'>\n<head><title>x</title></head>", "une page web (HTML)"),
+])
+def test_what_is_not_a_table_is_named_in_french(tmp_path, content, kind):
+    with pytest.raises(ValidationError) as exc:
+        read_table(write_bytes(tmp_path, "donnees.csv", content))
+    (problem,) = exc.value.problems
+    assert problem.message.startswith(f"ce fichier est {kind}") and "pas un tableau CSV ou XLSX" in problem.message
+
+
+def write_bytes(tmp_path, name, content):
+    p = tmp_path / name
+    p.write_bytes(content)
+    return p
+
+
+def test_an_archive_says_what_it_holds(tmp_path):
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("donnees.csv", "a,b\n")
+    with pytest.raises(ValidationError, match="une archive ZIP, pas un tableau CSV ou XLSX : décompressez-la"):
+        read_table(write_bytes(tmp_path, "d.csv", buffer.getvalue()))
+
+
+TEXT = "territoire\tindicateur\tperiode\tvaleur\r\n01004\teau_rendement_reseau\t2024\t80,5\r\n"
+
+
+@pytest.mark.parametrize("encoding,bom", [("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff"), ("utf-16-le", b""),
+                                          ("utf-16-be", b""), ("utf-32-le", b"\xff\xfe\x00\x00"), ("utf-32-le", b""),
+                                          ("utf-32-be", b"\x00\x00\xfe\xff")])
+def test_utf16_and_utf32_are_read(tmp_path, encoding, bom):
+    """Excel's « Texte Unicode » export is UTF-16 with a BOM and tabs: read, not refused."""
+    raw = read_table(write_bytes(tmp_path, "texte.txt", bom + TEXT.replace("Ã", "").encode(encoding)))
+    assert raw.delimiter == "\t"
+    assert raw.rows["territoire"].tolist() == ["01004"] and raw.rows["valeur"].tolist() == ["80,5"]
+
+
+def test_bytes_neither_utf8_nor_windows_1252_are_named(tmp_path):
+    with pytest.raises(ValidationError) as exc:
+        read_table(write_bytes(tmp_path, "d.csv", b"a;b\n1;R\x81gie\n"))
+    (problem,) = exc.value.problems
+    assert problem.line == 2 and "ni en UTF-8 ni en Windows-1252 (octet 0x81)" in problem.message
+
+
+@pytest.mark.parametrize("text", ["\nterritoire,valeur\n", "\n01004,12\n", ";;;\n01004;a;b;c\n", "\ufeff\n1,2\n"])
+def test_an_empty_header_line_has_its_own_message(tmp_path, text):
+    with pytest.raises(ValidationError) as exc:
+        read_table(write(tmp_path, "d.csv", text))
+    (problem,) = exc.value.problems
+    assert problem.line == 1 and problem.message.startswith("la ligne d'en-tête est vide")
+
+
+def test_empty_cells_after_the_last_column_are_harmless(tmp_path):
+    raw = read_table(write(tmp_path, "d.csv", 'a;b\n1;"x";;\n3;4\n'))
+    assert raw.rows["a"].tolist() == ["1", "3"] and raw.rows[LINE].tolist() == [2, 3]
+
+
+def test_a_workbook_renamed_csv_is_read_as_a_workbook(tmp_path):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.append(["territoire", "valeur"])
+    wb.active.append(["01004", 12.5])
+    wb.save(tmp_path / "d.xlsx")
+    (tmp_path / "d.xlsx").rename(tmp_path / "donnees.csv")
+    raw = read_table(tmp_path / "donnees.csv")
+    assert raw.rows["valeur"].tolist() == ["12.5"]
+    (warning,) = raw.warnings
+    assert "classeur XLSX nommé « donnees.csv »" in warning.message and warning.severity == "avertissement"
+
+
+def test_a_text_file_named_xlsx_is_read_as_csv(tmp_path):
+    raw = read_table(write(tmp_path, "d.xlsx", "a,b\n1,2\n"))
+    assert raw.rows["a"].tolist() == ["1"] and "n'est pas un classeur XLSX" in raw.warnings[0].message
+
+
+def test_excel_cells_are_read_as_the_spreadsheet_shows_them(tmp_path):
+    import datetime as dt
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Notes"
+    ws.append(["Lisez-moi"])
+    data = wb.create_sheet("Feuil2")
+    data.append(["territoire", "indicateur", "periode", "valeur"])
+    cells = [(dt.datetime(2023, 1, 1), "yyyy", 0.453, "0%"), (dt.datetime(2024, 3, 1), "mmm-yy", 1.694, "0.00"),
+             (dt.datetime(2024, 3, 15), "dd/mm/yyyy", "12,5", "@"), (dt.datetime(2024, 4, 1), "mm-dd-yy", 0.1 + 0.2, "General"),
+             (dt.datetime(2024, 5, 1), '[$-40C]mmmm\\ yyyy', 7, "General")]
+    for period, period_format, value, value_format in cells:
+        data.append(["01004", "x", period, value])
+        data.cell(data.max_row, 3).number_format = period_format
+        data.cell(data.max_row, 4).number_format = value_format
+    wb.save(tmp_path / "d.xlsx")
+    raw = read_table(tmp_path / "d.xlsx", header_names={"territoire", "indicateur"})
+    assert raw.path.endswith("(feuille « Feuil2 »)")
+    # A year typed in a date cell is the year; a month shown as a month is that month; a full
+    # date is what the cell shows; a percentage is what the cell shows; 0.1 + 0.2 is 0.3.
+    assert raw.rows["periode"].tolist() == ["2023", "2024-03", "15/03/2024", "01/04/2024", "2024-05"]
+    assert raw.rows["valeur"].tolist() == ["45,3 %", "1.694", "12,5", "0.3", "7"]
+    assert raw.shown == {2: {3: "mars-24", 6: "mai 2024"}}
+    sheet, months = raw.warnings
+    assert "feuille « Feuil2 » lue" in sheet.message and "« Notes »" in sheet.message
+    assert months.message == "2 mois saisis comme des dates, lus comme le tableur les affiche (« mars-24 » → 2024-03) : lignes 3 et 6"
+
+
+@pytest.mark.parametrize("lines,text", [([4], "ligne 4"), ([2, 3, 4, 5], "lignes 2–5"), ([2, 3, 9, 12, 13], "lignes 2–3, 9 et 12–13")])
+def test_line_ranges(lines, text):
+    from observatoire.engine.load import line_ranges
+
+    assert line_ranges(lines) == text
+
+
+def test_headers_fold_alike():
+    from observatoire.engine.load import fold_header
+
+    assert fold_header(" Période ") == fold_header("periode") == "periode"
+    assert fold_header("Jeu de données") == fold_header("jeu_de_donnees")
+    assert fold_header("Identifiant de l’indicateur") == fold_header("Identifiant de l'indicateur")

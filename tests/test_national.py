@@ -111,7 +111,7 @@ def test_territory_page_shows_the_engine_numbers(site, data_file):
     rows = re.findall(r"<tr><td>(.*?)</td>.*?<td class=\"nombre\">([^<]*)</td><td>[^<]*</td></tr>", text)
     assert len(rows) == len(table)
     assert [s for _, s in rows] == [fr_number(v) for v in table["Score (0-100)"]]
-    assert "Données de démonstration" in text
+    assert "DÉMONSTRATION — valeurs fictives" in text
 
 
 def test_summary_pages_rank_with_intervals(site, data_file):
@@ -135,7 +135,7 @@ def test_summary_pages_rank_with_intervals(site, data_file):
     distributions = (site / "distributions.html").read_text(encoding="utf-8")
     assert distributions.count("<svg") == 3
     for page in ("index.html", "classement.html", "distributions.html", "niveaux.html"):
-        assert "Données de démonstration" in (site / page).read_text(encoding="utf-8")
+        assert "DÉMONSTRATION — valeurs fictives" in (site / page).read_text(encoding="utf-8")
 
 
 def test_rerun_skips_unchanged_and_rerenders_only_the_changed_territory(site, frame, pool, tmp_path):
@@ -218,21 +218,27 @@ def test_names_from_reference_are_escaped(data_file, pool, tmp_path):
         assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;b&gt;Cie&lt;/b&gt; {{ 7*7 }}" in text
 
 
-def test_cli_national_on_the_demonstration_file(tmp_path, capsys):
+def test_cli_national_on_a_demonstration_file(tmp_path, capsys):
+    """A synthetic national file (benchmarks, tests) is made by ``observatoire demo``, never by
+    ``national`` itself; its pages carry the banner."""
     from observatoire.report.demo import national_demo_values
 
-    output = tmp_path / "site"
-    assert cli.main(["national", "--sortie", str(output), "--limite", "3", "--tirages", "50",
-                     "--processus", "1", "--silencieux"]) == 0
-    assert "3 EPCI : 3 page(s) rendue(s)" in capsys.readouterr().out
-    assert len(list((output / "territoires").glob("*.html"))) == 3
-    # The file generated is the comparison chapter's national distribution, in the data-file format.
-    written = pd.read_csv(output / "donnees" / "demonstration-epci.csv", dtype={"territoire": str, "periode": str})
+    data = tmp_path / "demonstration-epci.csv"
+    assert cli.main(["demo", "--niveau", "epci", "--sortie", str(data)]) == 0
+    written = pd.read_csv(data, dtype={"territoire": str, "periode": str})
     expected = national_demo_values()
     assert written["territoire"].nunique() == len(load_reference().epci)
     assert (written["source"] == DEMO_SOURCE).all()
     assert (written["territoire"].to_numpy() == expected["territoire"].to_numpy()).all()
     np.testing.assert_array_equal(written["valeur"].to_numpy(), expected["valeur"].to_numpy())
+    output = tmp_path / "site"
+    capsys.readouterr()
+    assert cli.main(["national", "--donnees", str(data), "--sortie", str(output), "--limite", "3", "--tirages", "50",
+                     "--processus", "1", "--silencieux"]) == 0
+    assert "3 EPCI : 3 page(s) rendue(s)" in capsys.readouterr().out
+    pages = list((output / "territoires").glob("*.html"))
+    assert len(pages) == 3
+    assert all("DÉMONSTRATION — valeurs fictives" in p.read_text(encoding="utf-8") for p in pages)
 
 
 def test_demo_cli_national_levels(frame, tmp_path, monkeypatch):
@@ -249,3 +255,19 @@ def test_demo_cli_national_levels(frame, tmp_path, monkeypatch):
     assert cli.main(["demo", "--niveau", "commune", "--sortie", str(path), "--graine", "7"]) == 0
     assert asked == [("commune", 7)]
     assert len(pd.read_csv(path)) == len(frame)
+
+
+def test_by_default_every_territory_on_real_data_only(tmp_path):
+    """Without a data file: the EPCI of the COG (not only those the data describe), on the
+    pilots' public statistics; no banner of fictitious values, no score where nothing is filled."""
+    from observatoire.engine.reference import load_reference
+    from observatoire.national.site import run_national
+
+    first = sorted(load_reference().epci["code"])[:3]
+    report = run_national(None, "epci", tmp_path / "site", processes=1, limit=3, draws=10, progress=False)
+    assert report.territories == 3
+    for code in first:
+        text = (tmp_path / "site" / "territoires" / f"{code}.html").read_text(encoding="utf-8")
+        assert "DÉMONSTRATION" not in text and "valeurs fictives" not in text
+        assert "observations.csv" in text
+        assert "Indice global" not in text or "n.d." in text

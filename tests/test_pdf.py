@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from observatoire.build import pdf
-from observatoire.report.demo import pilots
+from observatoire.report.pilots import pilots
 from observatoire.errors import ValidationError
 from observatoire.report.sheet import territory_sheet
 from observatoire.paths import DEFAULT_DATA
@@ -45,17 +45,23 @@ def test_hyphenation_inserts_soft_hyphens_in_long_french_words_only():
     assert all(len(part) >= 2 for part in pdf.hyphenate_word("constitutionnellement").split("\u00ad"))
 
 
-def test_typeset_leaves_code_math_and_urls_alone():
+def test_typeset_hyphenates_prose_only_and_leaves_code_math_and_urls_alone():
     from bs4 import BeautifulSoup
 
-    soup = BeautifulSoup('<main><p>Une démonstration : <code>a ; b</code> <span class="math">\\(x : y\\)</span> '
-                         '<a href="https://x.fr">https://x.fr/?p=1 ;</a></p><h2>Titre : sous-titre</h2></main>',
-                         "html.parser")
+    soup = BeautifulSoup('<main><p>Une démonstration\u00a0: <code>démonstration</code> <span class="math">'
+                         '\\(démonstration\\)</span> <a href="https://x.fr">https://x.fr/démonstration</a></p>'
+                         '<h2>Démonstration</h2></main>', "html.parser")
     pdf.typeset(soup.main)
-    assert "dé\u00admons\u00adtra\u00adtion" in str(soup.p) or "\u00ad" in soup.p.get_text()
-    assert soup.code.string == "a ; b" and soup.find("span", class_="math").string == "\\(x : y\\)"
-    assert soup.a.string == "https://x.fr/?p=1 ;"
-    assert soup.h2.string == "Titre\u00a0: sous-titre"  # spacing in titles, but no hyphenation
+    assert "dé\u00admons\u00adtra\u00adtion" in soup.p.contents[0]
+    assert soup.code.string == "démonstration" and soup.find("span", class_="math").string == "\\(démonstration\\)"
+    assert soup.a.string == "https://x.fr/démonstration"
+    assert soup.h2.string == "Démonstration"  # no hyphenation in titles
+
+
+def test_the_edition_uses_the_books_own_french_spacing():
+    from observatoire.build import typography
+
+    assert pdf.french_spacing is typography.french_spacing  # one implementation
 
 
 # ---- Structure ------------------------------------------------------------------------------
@@ -67,8 +73,9 @@ def test_chapters_are_numbered_and_annexes_lettered():
     assert labels["book/mutations"] == "1" and labels["book/analyses-specifiques"] == "6"
     assert labels["book/territoires/index"] == "7"
     assert [labels[f"book/territoires/{p.slug}"] for p in pilots()] == ["7.1", "7.2", "7.3", "7.4", "7.5"]
-    assert labels["book/annexes/methode-de-calcul"] == "A" and labels["book/annexes/glossaire"] == "C"
-    from conftest import toc_files
+    assert labels["book/annexes/methode-de-calcul"] == "A" and labels["book/annexes/glossaire"] == "D"
+    assert labels["book/synthese"] == ""  # the synthesis comes before the numbered chapters
+    from observatoire.build.toc import toc_files
 
     assert [d.file for d in docs] == list(toc_files())
 
@@ -77,9 +84,21 @@ def test_cover_quotes_the_partners_of_the_commun_chapter():
     facts = pdf.book_facts("pilotes.csv")
     assert "Cerema" in facts.partners["Initiateurs"] and "Alters" in facts.partners["Initiateurs"]
     assert re.fullmatch(r"\d+\.\d+\.\d+", facts.version)
-    cover = pdf.cover(facts)
+    page = pdf.render_edition(facts, [], [], "<main></main>")
+    cover = page[page.index('<section class="couverture">'):page.index('<section class="colophon">')]
+    colophon = page[page.index('<section class="colophon">'):page.index('<nav class="tdm"')]
     assert "Cerema" in cover and facts.version in cover and "CC BY 4.0" in cover and facts.date in cover
-    assert "Contributeurs déclarés" in pdf.colophon(facts)
+    assert "Contributeurs déclarés" in colophon
+
+
+def test_the_edition_page_escapes_what_it_quotes():
+    import dataclasses
+
+    facts = dataclasses.replace(pdf.book_facts("pilotes.csv"), title="Livre <script>alert(1)</script> & co",
+                                partners={"Initiateurs": "A <b>gras</b>, B"})
+    page = pdf.render_edition(facts, [], [], "<main></main>")
+    assert "<script>alert" not in page and "&lt;script&gt;" in page and "&amp; co" in page
+    assert "A &lt;b&gt;gras&lt;/b&gt; · B" in page
 
 
 def test_french_date():
@@ -159,13 +178,28 @@ def test_french_glyphs_print_and_extract(tmp_path):
 # ---- The whole book --------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def book_pdf(built_book, tmp_path_factory):
-    """The PDF edition built once for this module (the pilot chapters are already up to date:
-    built_book executed them), with the edition page it was printed from."""
-    out = tmp_path_factory.mktemp("edition") / "pdf" / "livre-blanc.pdf"
-    path = pdf.build_pdf(DEFAULT_DATA, out)
-    page = out.parent / ".edition" / "_build" / "singlehtml" / pdf.HTML_NAME
-    return path, page
+def book_pdf(built_book):
+    """The PDF edition built once for this module, in the HTML book's build folder (the pilot
+    chapters and the MyST notebooks were executed for the HTML book), with the edition page it
+    was printed from and what the build printed."""
+    import contextlib
+    import io
+
+    build_dir = built_book.parent
+    out = build_dir / "pdf" / "livre-blanc.pdf"
+    said = io.StringIO()
+    with contextlib.redirect_stdout(said):
+        path = pdf.build_pdf(DEFAULT_DATA, out)
+    page = build_dir / ".edition" / "_build" / "singlehtml" / pdf.HTML_NAME
+    return path, page, said.getvalue()
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_the_pdf_after_the_html_book_executes_no_notebook_again(book_pdf):
+    said = book_pdf[2]
+    assert "rien à exécuter" in said and "exécution de" not in said
+    assert "0 cahier(s) exécuté(s) par jupyter-book" in said
 
 
 @pytest.fixture(scope="module")
@@ -217,7 +251,7 @@ def test_pdf_has_cover_contents_bibliography_and_glossary(book_pdf, book_text):
     assert re.search(rf"Bibliographie\s*{bibliography[2]}\b", contents)
     assert "Références citées" in book_text
     assert "10.1191/030913200701540465" in book_text.replace(" ", "")  # a DOI of the bibliography
-    assert "[Alters et al., 2021]" in book_text  # author-year citations
+    assert "(Alters et al., 2021)" in book_text  # author-year citations, in French (parentheses)
     for glyph in ("œ", "É", "«", "»"):
         assert glyph in book_text
 

@@ -149,3 +149,16 @@ def test_imputed_value_is_shown_with_its_flag(inputs):
     row = tidy[(tidy["territoire"] == "78440") & (tidy["element"] == "eau_rendement_reseau")].iloc[0]
     bordeaux = tidy[(tidy["territoire"] == "33063") & (tidy["element"] == "eau_rendement_reseau")].iloc[0]
     assert row["valeur"] == bordeaux["valeur"] and row["couverture"] == 1.0 and row["drapeau"] == "impute"
+
+
+def test_group_median_imputation_accepts_codes_that_are_not_territories(inputs):
+    """Units of any kind: codes that are not French territory codes form their own group."""
+    values, cat, pop = inputs
+    others = values[values["territoire"].isin(["33063", "78440"])].copy()
+    others["territoire"] = others["territoire"].map({"33063": "FIRME-A", "78440": "FIRME-B"})
+    others = others[~((others["territoire"] == "FIRME-B") & (others["indicateur"] == "eau_rendement_reseau"))]
+    population = pd.Series({"FIRME-A": pop["33063"], "FIRME-B": pop["78440"]})
+    s = compute_scores(others, cat, Choices(imputation="group_median"), population=population)
+    m = s.datasets["matrice"]
+    assert m.loc["FIRME-B", "eau_rendement_reseau"] == m.loc["FIRME-A", "eau_rendement_reseau"]
+    assert s.coin is not None and [e["etape"] for e in s.coin.log][-1] == "agregation"

@@ -26,7 +26,9 @@ from observatoire.engine.reference import (
 
 REFERENCE_DIR = Path(__file__).resolve().parents[1] / "data" / "reference"
 DATAPACKAGE = json.loads((REFERENCE_DIR / "datapackage.json").read_text(encoding="utf-8"))
-RESOURCES = {resource["name"]: resource for resource in DATAPACKAGE["resources"]}
+# The CSV tables (the package also describes the map contours, GeoParquet files: tests/test_geometries.py).
+RESOURCES = {resource["name"]: resource for resource in DATAPACKAGE["resources"]
+             if resource["profile"] == "tabular-data-resource"}
 
 
 @pytest.fixture(scope="module")
@@ -225,7 +227,7 @@ def test_epci_departement_holds_most_of_its_population(ref):
 
 
 def test_datapackage_metadata():
-    assert DATAPACKAGE["profile"] == "tabular-data-package"
+    assert DATAPACKAGE["profile"] == "data-package"
     assert set(RESOURCES) == {"communes", "epci", "epci_communes", "departements", "regions"}
     assert DATAPACKAGE["millesime"] == "2026"
     assert any("etalab.gouv.fr/licence-ouverte" in lic["path"] for lic in DATAPACKAGE["licenses"])

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import toc_files
+from observatoire.build.layout import MISSING_PDF_COMMAND
+from observatoire.build.toc import toc_files
 from observatoire.build.pdf import CHROMIUM, CHROMIUM_ARGS, PDF_NAME
 
 pytestmark = [
@@ -76,6 +77,16 @@ _VISIT = """async () => {
   return {
     images: [...document.images].map(img => [img.getAttribute('src'), img.naturalWidth]),
     links: [...document.querySelectorAll('a[href]')].map(a => a.href),
+    // tables cut by the box they sit in: their right edge beyond what the box shows
+    clipped: [...document.querySelectorAll('article table')].filter(t => t.offsetParent !== null).map(t => {
+      const right = t.getBoundingClientRect().right;
+      for (let box = t.parentElement; box && box.tagName !== 'BODY'; box = box.parentElement) {
+        const shown = box.getBoundingClientRect().left + box.clientLeft + box.clientWidth;
+        if (getComputedStyle(box).overflowX !== 'visible' && right > shown + 1)
+          return `${t.getBoundingClientRect().width | 0} px dans ${box.clientWidth} px`;
+      }
+      return null;
+    }).filter(x => x),
   };
 }"""
 
@@ -83,7 +94,7 @@ _VISIT = """async () => {
 def test_every_page_opens_cleanly_in_a_browser(server, browser):
     base, site = server
     context = browser.new_context()
-    outside, errors, broken_images, broken_links = [], [], [], []
+    outside, errors, broken_images, broken_links, clipped = [], [], [], [], []
     pdf_links = 0
 
     def route(r):
@@ -111,6 +122,7 @@ def test_every_page_opens_cleanly_in_a_browser(server, browser):
             page.wait_for_load_state("load")
         found = page.evaluate(_VISIT)
         broken_images += [f"{name}: {src}" for src, width in found["images"] if not width]
+        clipped += [f"{name}: tableau de {width}" for width in found["clipped"]]
         for href in found["links"]:
             if not href.startswith(base + "/"):
                 continue  # links a reader follows to other sites are allowed
@@ -119,9 +131,7 @@ def test_every_page_opens_cleanly_in_a_browser(server, browser):
             target = site / rel
             if target.is_dir():
                 target = target / "index.html"
-            if target.name == PDF_NAME:
-                pdf_links += 1  # the PDF is added next to the site by make publish
-                continue
+            pdf_links += target.name == PDF_NAME  # checked like any other link: it must be there
             if not target.is_file():
                 broken_links.append(f"{name} → {href} (fichier absent)")
             elif parts.fragment and target.suffix == ".html" and urllib.parse.unquote(parts.fragment) not in ids_of(target):
@@ -132,4 +142,35 @@ def test_every_page_opens_cleanly_in_a_browser(server, browser):
     assert not errors, errors[:5]
     assert not broken_images, broken_images[:5]
     assert not broken_links, broken_links[:10]
-    assert pdf_links >= 1  # the home page links to the PDF edition
+    assert not clipped, clipped[:5]  # at 1280 px (the browser's default width here), no table is cut
+    # The home page and its edition PDF: this site was built without one, so the home page says
+    # how to make it instead of linking to a missing file (test below: once made, it links).
+    home = (site / "book" / "index.html").read_text(encoding="utf-8")
+    assert pdf_links == 0 and f'href="../{PDF_NAME}"' not in home and MISSING_PDF_COMMAND in home
+
+
+def test_the_home_page_links_to_the_pdf_once_it_is_made(server, browser):
+    """``make pdf`` after ``make book``: the PDF edition lands in ``_build/pdf`` and the HTML
+    book built next to it links to it (the home page is re-read, the PDF copied beside it)."""
+    from pypdf import PdfWriter
+
+    from observatoire.build.pdf import link_from_site
+    from observatoire.paths import DEFAULT_DATA
+
+    base, site = server
+    pdf = site.parent / "pdf" / PDF_NAME
+    pdf.parent.mkdir(exist_ok=True)
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)  # stands for the edition: the link is under test
+    writer.write(str(pdf))
+    assert link_from_site(DEFAULT_DATA, pdf, site)
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{base}/book/index.html", wait_until="load")
+    links = page.evaluate("() => [...document.querySelectorAll('a[href]')].map(a => a.href)")
+    targets = [href for href in links if href.endswith(PDF_NAME)]
+    assert targets == [f"{base}/{PDF_NAME}"]
+    response = context.request.get(targets[0])
+    assert response.ok and response.body() == pdf.read_bytes()
+    assert MISSING_PDF_COMMAND not in (site / "book" / "index.html").read_text(encoding="utf-8")
+    context.close()

@@ -262,3 +262,18 @@ def test_nan_quantiles_match_numpy():
 def test_rank_descending_shares_ties_and_skips_missing():
     r = uncertainty.rank_descending(np.array([3.0, np.nan, 5.0, 3.0, 1.0]))
     np.testing.assert_array_equal(r, [2.0, np.nan, 1.0, 2.0, 4.0])
+
+
+@pytest.mark.parametrize("choices", [
+    Choices(normalisation="zscore", conventions=uncertainty.normalise.Options(zscore_mean=0, zscore_sd=1, zscore_clip=None),
+            aggregation="arithmetic"),
+    Choices(normalisation="rank", conventions=uncertainty.normalise.Options(rank_ties="min"), aggregation="geometric",
+            floor=None),
+    Choices(normalisation="minmax", aggregation="generalised", power=-0.5, coverage_by="count", min_coverage=0.6,
+            floor=5.0),
+], ids=["zscore-coinr", "rang-min-sans-plancher", "couverture-nombre"])
+def test_vectorised_pipeline_follows_the_conventions(catalogue, synthetic, choices):
+    values, population = synthetic
+    scores = compute_scores(values, catalogue, choices, population)
+    model = uncertainty.ScoringModel.from_scores(scores)
+    assert_same(model.score(choices.normalisation, choices.aggregation, choices.power), scores)

@@ -72,7 +72,7 @@ def test_leading_zero_repaired_with_a_warning_never_silently(tmp_path):
     assert data.values["territoire"].tolist() == ["01004"]
     assert data.values["valeur"].tolist() == [80.5]
     (warning,) = data.warnings
-    assert warning.severity == "avertissement" and warning.line == 2 and "01004" in warning.message
+    assert warning.severity == "avertissement" and "ligne 2" in warning.message and "« 01004 »" in warning.message
 
 
 def test_xlsx_with_dropped_zero_and_decimal_numbers(tmp_path):
@@ -103,8 +103,148 @@ def test_parse_number_rejects_non_numbers(text):
 
 
 def test_schema_examples_beside_the_schema():
+    """The valid example: three real public statistics with their provenance (copied from the
+    pilots' sourced layer); the invalid one: a fictional territory (demonstration mode)."""
+    from observatoire.engine.validate import PROVENANCE, validate_file
+
     schema_dir = Path(__file__).resolve().parents[1] / "data" / "schema"
-    assert len(validate(schema_dir / "exemple-valide.csv").values) == 3
+    values = validate(schema_dir / "exemple-valide.csv").values
+    assert len(values) == 3 and all(c in values.columns for c in PROVENANCE)
+    assert values["url"].str.startswith("https://www.insee.fr/").all() and (values["extrait"] != "").all()
     with pytest.raises(ValidationError) as exc:
-        validate(schema_dir / "exemple-invalide.csv")
-    assert [p.line for p in exc.value.problems if p.severity == "erreur"] == [2, 3, 4]
+        validate_file(schema_dir / "exemple-invalide.csv", demonstration=True)
+    assert [(p.line, p.column) for p in exc.value.problems if p.severity == "erreur"] == [
+        (2, "territoire"), (3, "periode"), (4, "valeur"), (5, "url")]
+
+
+# -- headers as people type them, repairs said once, provenance, fictional codes (issue #19) ---
+
+def write(tmp_path, text, name="d.csv", encoding="utf-8"):
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_headers_with_accents_capitals_spaces_and_titles_are_mapped_with_one_warning(tmp_path):
+    data = validate(write(tmp_path, " Code du territoire ;INDICATEUR;Période;Valeur;Unité\n"
+                                    "01004;eau_rendement_reseau;2024;80,5;%\n"))
+    assert data.values["valeur"].tolist() == [80.5]
+    (warning,) = data.warnings
+    assert warning.line == 1 and warning.message == (
+        "en-tête reconnu d'après les noms du modèle : « Code du territoire » lu comme « territoire », "
+        "« INDICATEUR » lu comme « indicateur », « Période » lu comme « periode », « Valeur » lu comme « valeur », "
+        "« Unité » lu comme « unite »")
+
+
+def test_a_column_given_twice_is_an_error(tmp_path):
+    with pytest.raises(ValidationError, match="les colonnes « valeur » et « Valeur » désignent toutes la colonne"):
+        validate(write(tmp_path, "territoire,indicateur,periode,valeur,Valeur\n01004,eau_rendement_reseau,2024,80,81\n"))
+
+
+def test_title_lines_above_the_header_are_skipped_with_a_warning(tmp_path):
+    data = validate(write(tmp_path, "Relevés 2024;;;\n;;;\nterritoire;indicateur;periode;valeur\n"
+                                    "01004;eau_rendement_reseau;2024;80\n"))
+    assert data.values["ligne_source"].tolist() == [4]
+    assert [w.message for w in data.warnings] == [
+        "l'en-tête du tableau est à la ligne 3 : lignes 1–2 au-dessus (titre, notes) ignorée(s)"]
+
+
+def test_a_header_only_file_is_invalid(tmp_path):
+    with pytest.raises(ValidationError, match="ne contient que la ligne d'en-tête"):
+        validate(write(tmp_path, "territoire,indicateur,periode,valeur\n\n\n"))
+
+
+def test_unknown_and_untitled_columns_are_one_warning(tmp_path):
+    data = validate(write(tmp_path, "Nom,territoire,indicateur,periode,valeur,,\nAmbérieu,01004,eau_rendement_reseau,2024,80,x,\n"))
+    (warning,) = data.warnings
+    assert warning.message.startswith("2 colonnes ignorées, inconnues du modèle : « Nom », colonne 6 (sans titre)")
+
+
+def test_leading_zero_repairs_are_grouped(tmp_path):
+    lines = ["territoire;indicateur;periode;valeur"] + [f"1004;eau_rendement_reseau;{y};80" for y in range(2002, 2026)]
+    lines += ["1007;eau_rendement_reseau;2024;80"]
+    data = validate(write(tmp_path, "\n".join(lines) + "\n"))
+    (warning,) = data.warnings
+    assert warning.message == ("25 codes complétés d'un zéro initial (perdu par un tableur) : lignes 2–26 ; "
+                               "« 1004 » → « 01004 » (lignes 2–25), « 1007 » → « 01007 » (ligne 26)")
+
+
+@pytest.mark.parametrize("text,value", [("80 %", 80.0), ("80%", 80.0), ("12,5\u00a0%", 12.5)])
+def test_a_percent_sign_is_read_in_a_percent_unit(tmp_path, text, value):
+    data = validate(write(tmp_path, f"territoire;indicateur;periode;valeur\n01004;eau_rendement_reseau;2024;{text}\n"))
+    assert data.values["valeur"].tolist() == [value]
+    assert "avec le signe %" in data.warnings[0].message
+
+
+@pytest.mark.parametrize("text,period", [("mars-25", "2025-03"), ("Mar-25", "2025-03"), ("janv. 2025", "2025-01"),
+                                         ("03/2025", "2025-03"), ("2025/3", "2025-03"), ("décembre 2024", "2024-12")])
+def test_a_month_written_as_a_spreadsheet_shows_it(tmp_path, text, period):
+    data = validate(write(tmp_path, f"territoire;indicateur;periode;valeur\n01004;prix_gazole_moyen;{text};1,694\n"))
+    assert data.values["periode"].tolist() == [period]
+    (warning,) = data.warnings
+    assert f"(« {text} » → {period})" in warning.message
+
+
+def test_a_month_read_from_its_display_and_its_twin_are_duplicates(tmp_path):
+    with pytest.raises(ValidationError, match="doublon"):
+        validate(write(tmp_path, "territoire;indicateur;periode;valeur\n01004;prix_gazole_moyen;mars-25;1,7\n"
+                                 "01004;prix_gazole_moyen;2025-03;1,7\n"))
+
+
+def test_a_full_date_for_a_year_is_refused_with_what_to_write(tmp_path):
+    with pytest.raises(ValidationError, match=r"\(c'est une date : pour l'année, écrivez 2024\)"):
+        validate(write(tmp_path, "territoire;indicateur;periode;valeur\n01004;eau_rendement_reseau;15/03/2024;80\n"))
+
+
+PROVENANCE_HEADER = "territoire,indicateur,periode,valeur,producteur,jeu_de_donnees,url,millesime,date_consultation,licence,extrait"
+
+
+def test_provenance_columns_are_kept_with_each_value(tmp_path):
+    data = validate(write(tmp_path, PROVENANCE_HEADER + "\n01004,eau_rendement_reseau,2024,80,SISPEA,P104.3,"
+                                    "https://www.services.eaufrance.fr/,2024,2026-11-20,Licence Ouverte,\"80 %\"\n"))
+    row = data.values.iloc[0]
+    assert list(data.values.columns) == ["territoire", "indicateur", "periode", "valeur", "source", "commentaire",
+                                         "producteur", "jeu_de_donnees", "url", "millesime", "date_consultation",
+                                         "licence", "extrait", "ligne_source"]
+    assert (row["producteur"], row["url"], row["date_consultation"], row["extrait"]) == (
+        "SISPEA", "https://www.services.eaufrance.fr/", "2026-11-20", "80 %")
+    without = validate(HERE / "valide.csv").values
+    assert "producteur" not in without.columns  # kept when the file has them
+
+
+def test_provenance_is_checked(tmp_path):
+    with pytest.raises(ValidationError) as exc:
+        validate(write(tmp_path, "territoire,indicateur,periode,valeur,url,date_consultation\n"
+                                 "01004,eau_rendement_reseau,2024,80,ftp://x,2026-02-30\n"
+                                 "01004,eau_conformite_microbio,2024,99,https://x.fr,2999-01-01\n"))
+    assert [(p.line, p.column) for p in exc.value.problems] == [(2, "date_consultation"), (2, "url"),
+                                                                 (3, "date_consultation")]
+
+
+def test_the_schema_has_the_seven_provenance_fields_after_commentaire():
+    from observatoire.engine.validate import PROVENANCE, load_schema
+
+    names = [f["name"] for f in load_schema()["fields"]]
+    assert names[names.index("commentaire") + 1:] == list(PROVENANCE)
+    assert all(not f["constraints"]["required"] for f in load_schema()["fields"] if f["name"] in PROVENANCE)
+
+
+FICTIONAL = "territoire,indicateur,periode,valeur,unite\nFICTIF-VAL-DE-BRUME,eau_rendement_reseau,2024,80,%\n"
+
+
+def test_a_fictional_code_is_refused_outside_demonstrations(tmp_path):
+    with pytest.raises(ValidationError) as exc:
+        validate(write(tmp_path, FICTIONAL))
+    (problem,) = exc.value.problems
+    assert problem.message.startswith("code de territoire fictif : réservé aux démonstrations")
+
+
+def test_a_fictional_code_is_looked_up_in_demonstration_mode(tmp_path):
+    """In demonstration mode a fictional code is looked up in the registry of fictional
+    territories (data/demo/territoires-fictifs.csv)."""
+    from observatoire.engine.validate import validate_file
+
+    data = validate_file(write(tmp_path, FICTIONAL.replace("VAL-DE-BRUME", "BRUMEVAL")), demonstration=True)
+    assert data.values["territoire"].tolist() == ["FICTIF-BRUMEVAL"]
+    with pytest.raises(ValidationError, match="territoire fictif inconnu"):
+        validate_file(write(tmp_path, FICTIONAL.replace("VAL-DE-BRUME", "AILLEURS"), "e.csv"), demonstration=True)

@@ -46,7 +46,36 @@ def _choices_parser() -> argparse.ArgumentParser:
                    help="imputer les valeurs manquantes (médiane des territoires de même niveau)")
     g.add_argument("--couverture-min", type=float, default=aggregate.DEFAULT_MIN_COVERAGE, metavar="PART",
                    help="part minimale du poids renseignée pour calculer un agrégat (défaut : 0,5)")
+    g.add_argument("--couverture-par", choices=list(aggregate.COVERAGE_LABELS.values()), default="poids",
+                   help="la couverture compte le poids des enfants renseignés (défaut) ou leur nombre "
+                        "(nombre : dat_thresh de COINr)")
+    g.add_argument("--score-z", type=float, nargs=2, default=(50.0, 10.0), metavar=("MOYENNE", "ECART_TYPE"),
+                   help="moyenne et écart-type du score z (défaut : 50 10 ; COINr : 0 1)")
+    g.add_argument("--score-z-sans-ecretage", action="store_true",
+                   help="ne pas borner le score z à [0, 100] (comme COINr)")
+    g.add_argument("--rang-egalites", choices=list(RANK_TIES_LABELS.values()), default="moyenne",
+                   help="rang des ex aequo : moyenne (défaut), min (COINr) ou max")
+    g.add_argument("--plancher", type=float, default=aggregate.FLOOR, metavar="P",
+                   help="moyenne géométrique et moyennes d'ordre ≤ 0 sur [P, 100] (défaut : 1)")
+    g.add_argument("--sans-plancher", action="store_true",
+                   help="moyenne géométrique sur les scores tels quels (un zéro l'annule)")
     return c
+
+
+#: How the rank tie rules are called for people.
+RANK_TIES_LABELS = {"average": "moyenne", "min": "min", "max": "max"}
+
+
+def conventions_from_args(args) -> dict:
+    """The conventions chosen on the command line, as keyword arguments of the engine."""
+    from observatoire.engine import aggregate
+    from observatoire.engine.normalise import Options
+
+    ties = {label: rule for rule, label in RANK_TIES_LABELS.items()}[args.rang_egalites]
+    coverage = {label: base for base, label in aggregate.COVERAGE_LABELS.items()}[args.couverture_par]
+    options = Options(zscore_mean=args.score_z[0], zscore_sd=args.score_z[1],
+                      zscore_clip=None if args.score_z_sans_ecretage else (0.0, 100.0), rank_ties=ties)
+    return {"conventions": options, "coverage_by": coverage, "floor": None if args.sans_plancher else args.plancher}
 
 
 def choices_from_args(args):
@@ -60,7 +89,8 @@ def choices_from_args(args):
         weights = load_weights(args.poids, {"indicateurs": set(cat.indicators.index),
                                             "communs": set(cat.communs.index), "axes": set(cat.axes.index)})
     return Choices(normalisation=args.normalisation, aggregation=args.agregation, power=args.puissance,
-                   min_coverage=args.couverture_min, imputation=args.imputation, weights=weights)
+                   min_coverage=args.couverture_min, imputation=args.imputation, weights=weights,
+                   **conventions_from_args(args))
 
 
 class _FrenchParser(argparse.ArgumentParser):
@@ -90,13 +120,16 @@ class _FrenchParser(argparse.ArgumentParser):
         for english, french in self.ERRORS:
             message = message.replace(english, french)
         message = message.replace(": ", " : ")
+        if any(a.startswith("-") and a != "--" for a in sys.argv[2:]) and "FICHIER" in self.format_usage():
+            message += ("\n(un nom de fichier qui commence par un tiret s'écrit après « -- » : "
+                        f"{self.prog} -- -fichier.csv)")
         self.print_usage(sys.stderr)
         self.exit(2, f"{self.prog} : erreur : {message}\n")
 
 
 def add_pilot_data_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--donnees", metavar="FICHIER", help="fichier de données des pilotes (CSV ou XLSX) ; "
-                        "par défaut les données de démonstration data/pilotes/pilotes.csv")
+                        "par défaut leurs statistiques publiques data/pilotes/observations.csv")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -132,10 +165,29 @@ def _parser() -> argparse.ArgumentParser:
     exporter = sub.add_parser("exporter", help="exporter les résultats en données ouvertes "
                               "(CSV, Parquet et datapackage.json)", parents=[choix])
     exporter.add_argument("--donnees", metavar="FICHIER", default=None,
-                          help="fichier de données (CSV ou XLSX) ; par défaut les données de "
-                               "démonstration data/pilotes/pilotes.csv")
+                          help="fichier de données (CSV ou XLSX) ; par défaut les statistiques "
+                               "publiques des pilotes data/pilotes/observations.csv")
     exporter.add_argument("--sortie", metavar="DOSSIER", required=True,
                           help="dossier où écrire resultats.csv, resultats.parquet et datapackage.json")
+
+    composite = sub.add_parser(
+        "composite", parents=[choix],
+        help="calculer un indicateur composite quelconque : un cadre (une ligne par nœud) et un tableau "
+             "unités × indicateurs ; écrit les résultats, le cadre et le journal des choix",
+        description="Calcule un indicateur composite sur votre propre cadre (colonnes code, parent, direction, "
+                    "et au choix libelle, niveau, poids, normalisation, agregation, bornes…) et vos propres "
+                    "unités (territoires, entreprises, pays). Les choix par défaut sont ceux du livre ; "
+                    "--normalisation minmax suffit quand le cadre n'a pas de bornes. --poids : un fichier YAML "
+                    "code → poids (il remplace les poids du cadre pour les nœuds nommés).")
+    composite.add_argument("cadre", metavar="CADRE", help="table du cadre (CSV ou XLSX), une ligne par nœud")
+    composite.add_argument("donnees", metavar="DONNEES",
+                           help="données (CSV ou XLSX) : une ligne par unité, une colonne par indicateur")
+    composite.add_argument("--unite", metavar="COLONNE", default=None,
+                           help="colonne des codes d'unité (défaut : la première colonne)")
+    composite.add_argument("--groupes", metavar="COLONNE", default=None,
+                           help="colonne des groupes d'unités, pour --imputation (sinon : médiane de toutes les unités)")
+    composite.add_argument("--sortie", metavar="DOSSIER", required=True,
+                           help="dossier où écrire resultats.csv, resultats.parquet, cadre.csv et datapackage.json")
 
     remonter = sub.add_parser("remonter", help="agréger un fichier de valeurs communales à un niveau supérieur "
                               "(moyenne pondérée par la population pour les taux, somme pour les comptes)")
@@ -200,10 +252,10 @@ def _parser() -> argparse.ArgumentParser:
                          help="dossier de la publication (défaut : _build/publication)")
     publier.add_argument("--sans-construction", action="store_true",
                          help="ne pas reconstruire : reprendre _build/html et _build/pdf/livre-blanc.pdf tels quels")
-    demo.add_argument("--niveau", choices=["fictif", "pilotes", "epci", "commune"], default="fictif",
-                      help="fictif (les territoires fictifs, défaut) ; pilotes (ancien jeu de démonstration) ; "
-                           "epci ou commune : valeurs fictives pour tous les EPCI ou toutes les communes, "
-                           "réservées aux bancs d'essai et aux tests")
+    demo.add_argument("--niveau", choices=["fictif", "epci", "commune"], default="fictif",
+                      help="fictif (les territoires fictifs, défaut) ; epci ou commune : valeurs fictives pour "
+                           "tous les EPCI ou toutes les communes, réservées aux bancs d'essai et aux tests "
+                           "(jamais publiées)")
 
     national = sub.add_parser("national", parents=[choix],
                               help="calculer tous les EPCI (ou toutes les communes) et écrire une page par "
@@ -226,11 +278,78 @@ def _parser() -> argparse.ArgumentParser:
     national.add_argument("--tirages", metavar="N", type=int, default=None,
                           help="tirages de Monte-Carlo des intervalles (défaut : 1000 pour les EPCI, 100 pour les communes)")
     national.add_argument("--silencieux", action="store_true", help="sans barre de progression")
+
+    # --- collecter (issue #16): public APIs → a data file in the contract -------------------
+    collecter = sub.add_parser(
+        "collecter", help="pré-remplir le fichier de données d'un territoire depuis les API publiques "
+                          "(Géorisques, Insee, Hub'Eau, data.gouv.fr), avec la provenance de chaque valeur",
+        description="Interroge les API publiques pour une commune, un EPCI, un département ou une région (ou tous "
+                    "les EPCI avec --niveau epci --tous) et écrit un fichier au format du modèle, plus un fichier des "
+                    "indicateurs restant à renseigner. Les réponses sont gardées en cache : relancer reprend où la "
+                    "collecte s'était arrêtée. Statut de sortie : 0 complète, 5 partielle, 4 réseau injoignable "
+                    "(rien n'est écrit), 1 code invalide.")
+    collecter.add_argument("code", metavar="CODE", nargs="?", default=None,
+                           help="territoire : 33063, 200046977, DEP-33 ou REG-75")
+    collecter.add_argument("--sortie", metavar="FICHIER", default=None,
+                           help="fichier CSV à écrire (défaut : collecte-CODE.csv dans le dossier courant)")
+    collecter.add_argument("--depuis", metavar="AAAA", type=int, default=None,
+                           help="toutes les périodes depuis cette année quand la source a un historique "
+                                "(défaut : la dernière période seulement)")
+    collecter.add_argument("--niveau", choices=["epci"], default=None,
+                           help="avec --tous : collecte nationale de tous les EPCI")
+    collecter.add_argument("--tous", action="store_true", help="tous les territoires du niveau (--niveau epci)")
+    collecter.add_argument("--rafraichir", action="store_true",
+                           help="interroger à nouveau les API au lieu de relire les réponses en cache")
+    collecter.add_argument("--cache", metavar="DOSSIER", default=None,
+                           help="dossier du cache des réponses (défaut : $OBSERVATOIRE_CACHE ou "
+                                "~/.cache/observatoire/collecte)")
+    collecter.add_argument("--silencieux", action="store_true", help="sans barre de progression")
+    # --- end collecter ------------------------------------------------------------------------
+    # --- entreprise (issue #15, point 4): a firm's self-diagnosis -----------------------------
+    modele.add_argument("--entreprise", action="store_true",
+                        help="écrire le modèle d'autodiagnostic d'une entreprise (CODE : son SIREN, facultatif ; "
+                             "défaut : modele-entreprise-SIREN.xlsx)")
+    entreprise = sub.add_parser(
+        "entreprise", help="vérifier l'autodiagnostic d'une entreprise et afficher son profil "
+                           "(indice, piliers, indicateurs, communs)",
+        description="Lit le fichier d'autodiagnostic d'une entreprise (CSV ou XLSX, modèle : observatoire modele "
+                    "--entreprise), le vérifie (tous les problèmes en une fois) et le note sur le cadre "
+                    "data/catalogue/entreprise/cadre.csv : chaque indicateur entre ses bornes, puis des moyennes par "
+                    "pilier et pour l'indice.")
+    entreprise.add_argument("fichier", metavar="FICHIER", help="fichier d'autodiagnostic (CSV ou XLSX)")
+    entreprise.add_argument("--code", metavar="SIREN", default=None,
+                            help="entreprise à afficher quand le fichier en contient plusieurs")
+    entreprise.add_argument("--demonstration", action="store_true",
+                            help="accepter les entreprises fictives (codes FICTIF-…, valeurs inventées) ; implicite "
+                                 "pour data/demo/entreprise-fictive.csv")
+    # --- end entreprise -----------------------------------------------------------------------
     return p
 
 
+#: Commands whose FICHIER argument may be a file name beginning with a dash.
+_FILE_COMMANDS = ("territoire", "valider", "remonter")
+
+
+def _files_with_a_dash(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """``valider -données.csv``: argparse would take an existing file whose name begins with a
+    dash for an option; such a name is moved after ``--``, which ends the options."""
+    if len(argv) < 2 or argv[0] not in _FILE_COMMANDS or "--" in argv:
+        return argv
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[argv[0]]
+    options = set(sub._option_string_actions)
+    dashed = [k for k, a in enumerate(argv[1:], start=1)
+              if a.startswith("-") and a.split("=", 1)[0] not in options and Path(a).is_file()
+              and argv[k - 1] not in options]
+    if len(dashed) != 1:
+        return argv
+    k = dashed[0]
+    return argv[:k] + argv[k + 1:] + ["--", argv[k]]
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(_files_with_a_dash(argv, parser))
     try:
         return _run(args)
     except ValidationError as exc:
@@ -242,37 +361,63 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:  # the engine's refusals of an option (French messages)
         print(f"Erreur : {exc}", file=sys.stderr)
         return EXIT_INVALID
+    except OSError as exc:  # a file or folder that cannot be written or read
+        where = f" : {exc.filename}" if exc.filename else ""
+        print(f"Erreur : opération impossible sur le disque{where} ({exc.strerror or type(exc).__name__})",
+              file=sys.stderr)
+        return EXIT_INVALID
+
+
+#: The commands that build a book (HTML, territory, PDF, publication).
+BUILD_COMMANDS = ("livre", "territoire", "pdf", "publier")
+
+
+def _build(args) -> int:
+    """The build commands, all through the one build pipeline (observatoire.build.pipeline)."""
+    # jsonschema (imported with nbformat by every build) would compile the Lark grammars of
+    # rfc3987_syntax, 1.5 s, for two IRI format checks the build never uses. The build's own
+    # processes go without them, as where that package is not installed; importing the
+    # observatoire package changes nothing for anyone else.
+    sys.modules.setdefault("rfc3987_syntax", None)
+    from observatoire import paths
+    from observatoire.build import pdf, publication
+    from observatoire.build.book import build_book
+    from observatoire.build.pipeline import BuildError
+    from observatoire.build.territory_book import build_territory_book
+
+    try:
+        if args.commande == "livre":
+            build_book(args.donnees or paths.DEFAULT_DATA, args.sortie or paths.BUILD)
+        elif args.commande == "territoire":
+            build_territory_book(args.fichier, args.code, args.sortie or paths.BUILD)
+        elif args.commande == "pdf":
+            pdf.build_pdf(args.donnees or paths.DEFAULT_DATA, args.sortie or pdf.DEFAULT_OUTPUT)
+        else:
+            publication.publish(args.sortie or publication.DEFAULT_OUTPUT, args.donnees or paths.DEFAULT_DATA,
+                                build=not args.sans_construction)
+    except (BuildError, pdf.EditionError, publication.PublicationError) as exc:
+        print(f"Erreur : {exc}", file=sys.stderr)
+        return EXIT_BUILD
+    return EXIT_OK
 
 
 def _run(args) -> int:
-    if args.commande == "livre":
-        from observatoire.build import book
-
-        try:
-            book.build_book(args.donnees or book.DEFAULT_DATA, args.sortie or book.ROOT / "_build")
-        except book.BuildError as exc:
-            print(f"Erreur : {exc}", file=sys.stderr)
-            return EXIT_BUILD
-        return EXIT_OK
-
-    if args.commande == "territoire":
-        from observatoire.build import book
-        from observatoire.build.territory_book import build_territory_book
-
-        try:
-            build_territory_book(args.fichier, args.code, args.sortie or book.ROOT / "_build")
-        except book.BuildError as exc:
-            print(f"Erreur : {exc}", file=sys.stderr)
-            return EXIT_BUILD
-        return EXIT_OK
+    if args.commande in BUILD_COMMANDS:
+        return _build(args)
+    if args.commande == "entreprise" or (args.commande == "modele" and args.entreprise):
+        return _firm(args)
 
     if args.commande == "valider":
         from observatoire.engine.validate import validate_file
 
+        from observatoire.text import fr_int
+
         data = validate_file(args.fichier)
         v = data.values
-        print(f"{args.fichier} est valide : {len(v)} valeurs, {v['territoire'].nunique()} territoire(s), "
-              f"{v['indicateur'].nunique()} indicateur(s).")
+        counts = [(len(v), "valeur"), (v["territoire"].nunique(), "territoire"),
+                  (v["indicateur"].nunique(), "indicateur")]
+        print(f"{args.fichier} est valide : "
+              + ", ".join(f"{fr_int(n)} {word}{'s' if n > 1 else ''}" for n, word in counts) + ".")
         if data.warnings:
             print(format_problems(data.warnings))
         return EXIT_OK
@@ -304,12 +449,10 @@ def _run(args) -> int:
 
             frame = fictional_demo_data(load_catalogue(), load_reference(), seed)
             args.sortie = args.sortie or str(DEMO_DATA)
-        elif args.niveau != "pilotes":
+        else:
             from observatoire.report.demo import national_demo_data
 
             frame = national_demo_data(load_catalogue(), load_reference(), args.niveau, seed)
-        else:
-            frame = generate_demo_data(load_catalogue(), load_reference(), seed=seed)
         if not args.sortie:
             print("Erreur : indiquez le fichier à écrire avec --sortie FICHIER", file=sys.stderr)
             return EXIT_INVALID
@@ -335,6 +478,9 @@ def _run(args) -> int:
     if args.commande == "modele":
         return _data_template(args)
 
+    if args.commande == "collecter":
+        return _collect(args)
+
     if args.commande == "campus":
         from observatoire.campus.serve import Options, serve
 
@@ -346,46 +492,89 @@ def _run(args) -> int:
 
     if args.commande == "exporter":
         return _export(args)
+    if args.commande == "composite":
+        return _composite(args)
     if args.commande == "national":
         return _national(args)
-    if args.commande == "pdf":
-        from observatoire.build import pdf as edition
-        from observatoire.build import book
-
-        try:
-            edition.build_pdf(args.donnees or book.DEFAULT_DATA, args.sortie or edition.DEFAULT_OUTPUT)
-        except (edition.EditionError, book.BuildError) as exc:
-            print(f"Erreur : {exc}", file=sys.stderr)
-            return EXIT_BUILD
-        return EXIT_OK
-
-    if args.commande == "publier":
-        from observatoire.build import pdf as edition
-        from observatoire.build import book
-        from observatoire.build import publication
-
-        try:
-            publication.publish(args.sortie or publication.DEFAULT_OUTPUT, args.donnees or book.DEFAULT_DATA,
-                                build=not args.sans_construction)
-        except (publication.PublicationError, edition.EditionError, book.BuildError) as exc:
-            print(f"Erreur : {exc}", file=sys.stderr)
-            return EXIT_BUILD
-        return EXIT_OK
     raise AssertionError(args.commande)
 
 
 def _export(args) -> int:
     """``observatoire exporter [--donnees FICHIER] --sortie DOSSIER``."""
-    from observatoire.engine.export import export_scores, scores_of_file
+    from observatoire.engine.export import export_scores
+    from observatoire.engine.pipeline import score_data_file
+    from observatoire import paths
     from observatoire.paths import DEFAULT_DATA
 
     data_path = Path(args.donnees or DEFAULT_DATA)
-    scores = scores_of_file(data_path, choices_from_args(args))
-    demonstration = data_path.resolve() == Path(DEFAULT_DATA).resolve()
+    demonstration = data_path.resolve() == paths.DEMO_DATA.resolve()
+    scores = score_data_file(data_path, choices_from_args(args), demonstration=demonstration)[0]
     written = export_scores(scores, args.sortie, data_path, demonstration)
     rows = len(scores.tidy())
     print(f"Résultats exportés dans {args.sortie} : {written['csv'].name} ({rows} lignes), "
           f"{written['parquet'].name} et {written['datapackage'].name} (licence Ouverte 2.0).")
+    return EXIT_OK
+
+
+def _composite(args) -> int:
+    """``observatoire composite CADRE DONNEES --sortie DOSSIER``: the public API on any framework."""
+    import pandas as pd
+
+    from observatoire.engine import Coin, read_framework
+    from observatoire.engine.load import LINE, read_table
+    from observatoire.engine.validate import parse_number
+    from observatoire.errors import Problem
+    from observatoire.text import fr_number
+
+    framework = read_framework(args.cadre)
+    table = read_table(args.donnees)
+    rows = table.rows.drop(columns=LINE)
+    unit = args.unite or rows.columns[0]
+    if unit not in rows.columns:
+        raise ValidationError([Problem(table.path, 1, unit, None, "colonne des unités introuvable")])
+    problems, data = [], {}
+    for column in framework.indicators.intersection(rows.columns, sort=False):
+        values = []
+        for line, text in zip(table.rows[LINE], rows[column]):
+            number = parse_number(text) if text else None
+            if text and number is None:
+                problems.append(Problem(table.path, int(line), column, text, "nombre attendu"))
+            values.append(float("nan") if number is None else number)
+        data[column] = values
+    if problems:
+        raise ValidationError(problems)
+    missing = [i for i in framework.indicators if i not in rows.columns]
+    if missing:
+        raise ValidationError([Problem(table.path, 1, None, ", ".join(missing),
+                                       "indicateur(s) du cadre absent(s) des colonnes des données")])
+    if args.groupes and args.groupes not in rows.columns:
+        raise ValidationError([Problem(table.path, 1, args.groupes, None, "colonne des groupes introuvable")])
+    index = pd.Index(rows[unit], name=unit)
+    groups = pd.Series(rows[args.groupes].to_numpy(), index=index) if args.groupes else None
+    coin = Coin(framework, pd.DataFrame(data, index=index), groups=groups)
+    if args.imputation:
+        coin.impute("group_median" if groups is not None else "median")
+    conventions = conventions_from_args(args)
+    coin.normalise(args.normalisation, conventions["conventions"])
+    weights = None
+    if args.poids:
+        import yaml
+
+        weights = yaml.safe_load(Path(args.poids).read_text(encoding="utf-8")) or {}
+        if not isinstance(weights, dict):
+            raise ValidationError([Problem(args.poids, None, None, None, "un dictionnaire YAML code → poids est attendu")])
+        weights = {str(k): v for k, v in weights.items()}
+    coin.aggregate(args.agregation, args.puissance, weights, args.couverture_min, conventions["coverage_by"],
+                   conventions["floor"])
+    written = coin.export(args.sortie)
+    results = coin.results()
+    root = framework.roots[0]
+    print(f"{len(coin.units)} unités, {len(framework.indicators)} indicateurs, {len(framework.levels)} niveaux : "
+          f"résultats dans {written['csv'].parent} (journal des choix dans {written['datapackage'].name}).")
+    for unit_code, row in results.head(10).iterrows():
+        rank = "n.d." if pd.isna(row["rang"]) else str(int(row["rang"]))
+        score = "n.d." if pd.isna(row[root]) else fr_number(row[root])
+        print(f"  {rank:>4}  {unit_code} : {score}")
     return EXIT_OK
 
 
@@ -433,3 +622,144 @@ def _data_template(args) -> int:
     print("Remplissez la colonne valeur (supprimez les lignes sans valeur), puis vérifiez le fichier : "
           f"observatoire valider {path}")
     return EXIT_OK
+
+
+# --- collecter (issue #16) ----------------------------------------------------------------------
+EXIT_OFFLINE, EXIT_PARTIAL = 4, 5
+
+
+def _collect(args) -> int:
+    """``observatoire collecter CODE [--sortie F] [--depuis AAAA]`` or ``--niveau epci --tous``."""
+    from observatoire.connectors import collect
+    from observatoire.connectors.http import default_cache_directory
+    from observatoire.engine.catalogue import load_catalogue
+    from observatoire.engine.reference import load_reference
+    from observatoire.engine.validate import FIRST_OBSERVED_YEAR, LAST_OBSERVED_YEAR
+
+    if args.tous != (args.niveau is not None):
+        print("Erreur : la collecte nationale s'écrit « observatoire collecter --niveau epci --tous »", file=sys.stderr)
+        return EXIT_INVALID
+    if args.tous and args.code:
+        print(f"Erreur : donnez soit un code de territoire ({args.code}), soit --niveau epci --tous, pas les deux",
+              file=sys.stderr)
+        return EXIT_INVALID
+    if not args.tous and not args.code:
+        print("Erreur : indiquez le territoire, par exemple « observatoire collecter 200046977 » "
+              "(ou --niveau epci --tous pour tous les EPCI)", file=sys.stderr)
+        return EXIT_INVALID
+    if args.depuis is not None and not FIRST_OBSERVED_YEAR <= args.depuis <= LAST_OBSERVED_YEAR:
+        print(f"Erreur : --depuis {args.depuis} : attendu une année entre {FIRST_OBSERVED_YEAR} et "
+              f"{LAST_OBSERVED_YEAR}", file=sys.stderr)
+        return EXIT_INVALID
+    reference = load_reference()
+    if args.code:
+        territory = reference.territory(args.code)  # TerritoryCodeError: French message, exit 1
+        name = territory.code
+    else:
+        name = "epci"
+    output = Path(args.sortie) if args.sortie else Path(f"collecte-{name}.csv")
+    if output.suffix.lower() != ".csv":
+        print(f"Erreur : {output} : la collecte écrit un fichier .csv", file=sys.stderr)
+        return EXIT_INVALID
+    catalogue = load_catalogue()
+    try:
+        result = collect.collect(args.code, output, catalogue, reference, every_epci=args.tous, since=args.depuis,
+                                 cache_directory=Path(args.cache) if args.cache else default_cache_directory(),
+                                 refresh=args.rafraichir, progress=not args.silencieux)
+    except KeyboardInterrupt:
+        print("\nCollecte interrompue : rien n'a été écrit. Les réponses déjà reçues sont en cache : relancez la même "
+              "commande pour reprendre.", file=sys.stderr)
+        return 130
+    print(collect.summary(result, catalogue))
+    if result.status == collect.OFFLINE:
+        return EXIT_OFFLINE
+    if result.status in (collect.PARTIAL, collect.EMPTY):
+        return EXIT_PARTIAL
+    return EXIT_OK
+# --- end collecter ------------------------------------------------------------------------------
+
+
+# --- entreprise (issue #15, point 4): a firm's self-diagnosis -----------------------------------
+
+
+def _firm(args) -> int:
+    """``observatoire entreprise FICHIER [--code SIREN]`` and ``observatoire modele --entreprise [SIREN]``."""
+    if args.commande == "modele":
+        return _firm_template(args)
+    from observatoire.engine.firm import DEMO_PATH, load_firm_framework, score_firms, validate_firm_file
+
+    demonstration = args.demonstration or Path(args.fichier).resolve() == DEMO_PATH.resolve()
+    framework = load_firm_framework()
+    data = validate_firm_file(args.fichier, framework, demonstration)
+    scores = score_firms(data, framework)
+    if data.warnings:
+        print(format_problems(data.warnings))
+    if args.code is None and len(scores.firms) > 1:
+        _print_firm_ranking(scores)
+        return EXIT_OK
+    _print_firm_profile(scores.profile(args.code))
+    return EXIT_OK
+
+
+def _firm_template(args) -> int:
+    from observatoire.report.firm_template import SUFFIXES, canonical_siren, default_output, write_firm_template
+
+    code = canonical_siren(args.code) if args.code else None
+    path = Path(args.sortie) if args.sortie else default_output(code)
+    if path.suffix.lower() not in SUFFIXES:
+        print(f"Erreur : extension « {path.suffix or '(aucune)'} » non prise en charge pour {path} : "
+              "choisissez un fichier .xlsx ou .csv", file=sys.stderr)
+        return EXIT_INVALID
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_firm_template(path, code)
+    whom = f"pour l'entreprise {code}" if code else "générique : inscrivez le SIREN dans la colonne entreprise"
+    print(f"Modèle d'autodiagnostic écrit dans {path} ({whom}).")
+    print("Remplissez la colonne valeur (supprimez les lignes sans objet), puis vérifiez et calculez : "
+          f"observatoire entreprise {path}")
+    return EXIT_OK
+
+
+def _fr_value(x: float) -> str:
+    """A raw value as typed: no useless decimals (« 40 », « 41,5 »)."""
+    from observatoire.text import fr_number
+
+    for decimals in range(0, 4):
+        if round(x, decimals) == round(x, 6):
+            return fr_number(x, decimals)
+    return fr_number(x, 3)
+
+
+def _print_firm_ranking(scores) -> None:
+    from observatoire.text import fr_number
+
+    results = scores.coin.results()
+    root = scores.framework.root
+    print(f"{len(scores.firms)} entreprises dans le fichier ; indice « {scores.framework.framework.labels[root]} » :")
+    for code, row in results.iterrows():
+        print(f"  {code} : {fr_number(row[root])} / 100")
+    print("Profil détaillé d'une entreprise : ajoutez --code SIREN.")
+
+
+def _print_firm_profile(profile) -> None:
+    from observatoire.text import fr_number
+
+    name = f"{profile.name} ({profile.code}) — entreprise fictive, valeurs inventées" if profile.name else profile.code
+    print(name)
+    n = len(profile.indicators)
+    years = sorted({str(y) for y in profile.indicators["periode"].dropna()})
+    print(f"Autodiagnostic : {profile.filled} indicateur(s) renseigné(s) sur {n}"
+          + (f" (année{'s' if len(years) > 1 else ''} {', '.join(years)})" if years else ""))
+    print(f"{profile.index_label} : {fr_number(profile.index)} / 100")
+    for pillar, row in profile.pillars.iterrows():
+        print(f"  Pilier « {row['libelle']} » : {fr_number(row['score'])}")
+        for code, ind in profile.indicators[profile.indicators["pilier"] == pillar].iterrows():
+            if ind["valeur"] != ind["valeur"]:  # NaN: not filled
+                print(f"    {ind['libelle']} : non renseigné")
+                continue
+            print(f"    {ind['libelle']} : {_fr_value(ind['valeur'])} {ind['unite']} ({ind['periode']}) "
+                  f"→ {fr_number(ind['score'])}")
+    print("Par commun du territoire (moyenne des scores des indicateurs qui y sont rattachés) :")
+    for _commun, row in profile.communs.iterrows():
+        k = int(row["indicateurs"])
+        print(f"  {row['libelle']} : {fr_number(row['score'])} ({k} indicateur{'s' if k > 1 else ''})")
+# --- end entreprise -----------------------------------------------------------------------------

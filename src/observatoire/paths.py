@@ -21,8 +21,10 @@ REFERENCE = DATA / "reference"
 SCHEMA = DATA / "schema" / "donnees-territoire.schema.json"
 PILOTS = DATA / "pilotes"
 PILOTS_FILE = PILOTS / "territoires.yml"
-#: The data file the book is built on by default.
-DEFAULT_DATA = PILOTS / "pilotes.csv"
+#: The data file the book is built on by default: the pilots' public statistics.
+DEFAULT_DATA = PILOTS / "observations.csv"
+#: The fictional territories' values (demonstrations of the method, Campus, tests, benchmarks).
+DEMO_DATA = DATA / "demo" / "fictif.csv"
 CAMPUS_DATA = DATA / "campus"
 
 BOOK = ROOT / "book"

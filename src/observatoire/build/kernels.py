@@ -1,4 +1,4 @@
-"""Jupyter kernels forked from a prepared process, for the book's notebooks.
+"""Jupyter kernels forked from a prepared process, for the book's notebooks (builds only).
 
 Starting a kernel the usual way costs, for every notebook, a new Python process, ipykernel's
 start-up and the imports of the first cell (pandas, matplotlib, seaborn, the engine): about
@@ -6,20 +6,30 @@ start-up and the imports of the first cell (pandas, matplotlib, seaborn, the eng
 than one second. A *kernel server* pays those costs once per build: it imports all that and
 reads the reference tables, then forks one child per kernel it is asked for. Each child
 becomes a fresh ipykernel, so every notebook still runs in a process of its own, with its own
-namespace: nothing a notebook does reaches another one (unlike reusing one kernel for several
-notebooks), and every notebook starts from the same state whatever the order of execution.
+namespace: nothing a notebook does reaches another one, and every notebook starts from the same
+state whatever the order of execution.
 
-jupyter_client keeps driving the kernels (nbclient, papermill, jupyter-cache's executor): only
-the launch changes, through the kernel manager class given to them
-(:func:`execution_options`). Where no server runs, kernels start the usual way.
+How it plugs in, on jupyter_client's official extension point: :class:`ForkProvisioner` is a
+kernel provisioner, registered under the ``jupyter_client.kernel_provisioners`` entry point as
+``observatoire-fourche`` (pyproject.toml). jupyter_client keeps driving the kernels (nbclient,
+papermill, jupyter-cache's executor); only the launch changes. The build selects it for its own
+worker processes only, through ``JUPYTER_DEFAULT_PROVISIONER_NAME`` (:func:`provisioner_environment`);
+nothing else on the machine — the Campus, a user's Jupyter — is affected.
 
-The server forks from a single-threaded loop that has run no notebook code; it never runs
-asyncio or ZeroMQ itself, which do not survive a fork.
+Safety rules (measured here, see ARCHITECTURE.md):
+
+- the server forks only on Linux, and only while it is single-threaded: it is started with the
+  thread pools of OpenBLAS/OpenMP and Arrow's jemalloc background thread disabled, and checks
+  ``/proc/self/task`` before every fork; if a thread appeared it refuses, and the provisioner
+  starts that kernel the usual way;
+- it never runs asyncio or ZeroMQ itself (they do not survive a fork);
+- it reaps its children and records each exit status, so a kernel that crashes surfaces with its
+  status (:meth:`ForkProvisioner.poll`, :func:`crashed_kernels`);
+- elsewhere (Windows, macOS) no server runs and kernels start the usual way.
 """
 
 from __future__ import annotations
 
-from observatoire import paths
 import contextlib
 import json
 import os
@@ -32,36 +42,54 @@ import sys
 import tempfile
 import time
 import traceback
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from jupyter_client.manager import AsyncKernelManager
-from jupyter_client.provisioning import LocalProvisioner
+from observatoire import paths
 
 #: Environment variable holding the path of the kernel server's socket.
 SERVER_VARIABLE = "OBSERVATOIRE_NOYAUX"
+#: Set to 1, kernels start the usual way (benchmarks, debugging).
+NO_FORK_VARIABLE = "OBSERVATOIRE_SANS_FOURCHE"
+#: The provisioner's name under the ``jupyter_client.kernel_provisioners`` entry point.
+PROVISIONER_NAME = "observatoire-fourche"
 #: What the server imports before forking: everything the book's notebooks import.
 PRELOADED_MODULES = (
     "numpy", "pandas", "pyarrow", "pyarrow.csv", "matplotlib", "matplotlib.pyplot", "seaborn",
     "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger", "ipywidgets",
     "myst_nb.ext.glue",
-    "observatoire.engine.catalogue", "observatoire.report.comparison", "observatoire.report.demo", "observatoire.report.sheet",
-    "observatoire.report.figures", "observatoire.build.book", "observatoire.engine.pipeline", "observatoire.engine.reference",
-    "observatoire.text", "observatoire.engine.uncertainty", "observatoire.engine.validate",
-    "observatoire.campus.shock", "observatoire.campus.diagnosis", "observatoire.campus.composite",
-    "observatoire.campus.quiz",
+    "observatoire.engine.catalogue", "observatoire.engine.pipeline", "observatoire.engine.reference",
+    "observatoire.engine.uncertainty", "observatoire.engine.validate",
+    "observatoire.report.comparison", "observatoire.report.demo", "observatoire.report.figures",
+    "observatoire.report.results", "observatoire.report.sheet", "observatoire.text",
+    "observatoire.campus.composite", "observatoire.campus.diagnosis", "observatoire.campus.quiz",
+    "observatoire.campus.shock",
 )
+#: Environment of the server: libraries that would start threads at import time don't.
+SINGLE_THREADED = {
+    "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+    "JE_ARROW_MALLOC_CONF": "background_thread:false",
+}
 # matplotlib reads its backend when first imported; ipykernel would set this variable only
 # once the kernel starts, too late for a module imported by the server.
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+STATUS_PREFIX = "statut-"
 
 
-def preload(data_path: str | None = None) -> None:
+def fork_supported() -> bool:
+    """Kernels are forked on Linux only (``/proc`` tells whether the server is single-threaded)."""
+    return sys.platform.startswith("linux") and hasattr(os, "fork") and hasattr(socket, "AF_UNIX")
+
+
+def thread_count() -> int:
+    """Threads of this process, native ones included (not only Python's)."""
+    return len(os.listdir("/proc/self/task"))
+
+
+def preload() -> None:
     """Import what the notebooks import and read the reference tables (read-only, and copied
-    into each kernel by the fork); given the book's data file, score it and run its Monte Carlo
-    draws (0.2 s, which every pilot chapter and the uncertainty annex would spend)."""
+    into each kernel by the fork)."""
     import importlib
 
     os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)
@@ -69,56 +97,76 @@ def preload(data_path: str | None = None) -> None:
     for name in PRELOADED_MODULES:
         importlib.import_module(name)
     from observatoire.engine.catalogue import load_catalogue
-    from observatoire.report.demo import pilots
     from observatoire.engine.reference import load_reference
+    from observatoire.report.pilots import pilots
 
     reference = load_reference()
     load_catalogue()
     for pilot in pilots():  # builds the reference's membership tables (0.2 s in every chapter)
         reference.territory(pilot.code)
-    if data_path:
-        from observatoire.engine.pipeline import keep_scored_file
-        from observatoire.engine.uncertainty import keep_draws
-
-        scores, _ = keep_scored_file(data_path)
-        keep_draws(scores)
 
 
 # --- the server ------------------------------------------------------------------------------
 
-def serve(socket_path: str, data_path: str | None = None) -> None:
+def serve(socket_path: str) -> None:
     """Answer kernel requests on ``socket_path`` until standard input closes (the build ended
-    or died)."""
+    or died). Each answer is ``{"pid": …}``, or ``{"refus": …}`` when forking is not safe."""
+    folder = Path(socket_path).parent
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(socket_path)
     listener.listen(64)  # requests made while preloading wait here
-    try:
-        preload(data_path)
-    except Exception:  # a data file the build refuses: the build reports it, kernels still start
-        preload()
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the system reaps the kernels that end
-    _answer_requests(listener)
-
-
-def _answer_requests(listener: socket.socket) -> None:
-    """Fork a kernel for each request; return when standard input closes."""
+    preload()
+    wake_read, wake_write = os.pipe()
+    os.set_blocking(wake_write, False)
+    signal.set_wakeup_fd(wake_write)
+    signal.signal(signal.SIGCHLD, lambda *_: None)  # wakes the selector through the pipe
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ)
     selector.register(sys.stdin, selectors.EVENT_READ)
+    selector.register(wake_read, selectors.EVENT_READ)
     while True:
         for key, _ in selector.select():
             if key.fileobj is sys.stdin:
+                _reap(folder)
                 return
+            if key.fileobj == wake_read:
+                with contextlib.suppress(BlockingIOError):
+                    os.read(wake_read, 512)
+                _reap(folder)
+                continue
             connection, _ = listener.accept()
             with connection:
                 request = json.loads(connection.makefile("rb").readline())
-                pid = os.fork()
-                if pid == 0:
-                    selector.close()
-                    listener.close()
-                    connection.close()
-                    _become_kernel(request)
-                connection.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+                threads = thread_count()
+                if threads != 1:  # a fork would copy a process some other thread may be changing
+                    answer = {"refus": f"serveur de noyaux multi-tâches ({threads} fils d'exécution)"}
+                else:
+                    pid = os.fork()
+                    if pid == 0:
+                        selector.close()
+                        listener.close()
+                        connection.close()
+                        signal.set_wakeup_fd(-1)
+                        os.close(wake_read)
+                        os.close(wake_write)
+                        _become_kernel(request)
+                    answer = {"pid": pid}
+                connection.sendall(json.dumps(answer).encode() + b"\n")
+
+
+def _reap(folder: Path) -> None:
+    """Collect the kernels that ended and record their exit status (``statut-<pid>``)."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        code = os.waitstatus_to_exitcode(status)
+        tmp = folder / f".{STATUS_PREFIX}{pid}"
+        tmp.write_text(str(code))
+        os.replace(tmp, folder / f"{STATUS_PREFIX}{pid}")
 
 
 def _become_kernel(request: dict[str, Any]) -> None:
@@ -155,23 +203,23 @@ def _become_kernel(request: dict[str, Any]) -> None:
 
 
 @contextlib.contextmanager
-def kernel_server(data_path: str | os.PathLike | None = None) -> Iterator[str]:
-    """Run a kernel server for the duration of the block; yield its socket path, also set in
-    ``os.environ`` so that processes started in the block find it. Inside a block that already
-    runs one, that server is used. ``data_path``: the book's data file, scored in advance."""
+def kernel_server() -> Iterator[str]:
+    """Run a kernel server for the duration of the block; yield its socket path ("" where
+    kernels are not forked). Processes started in the block find it through
+    :func:`provisioner_environment`. Inside a block that already runs one, that server is used."""
     running = os.environ.get(SERVER_VARIABLE)
     if running and os.path.exists(running):
         yield running
         return
-    if not hasattr(os, "fork") or not hasattr(socket, "AF_UNIX"):  # Windows: the usual kernels
+    if not fork_supported() or os.environ.get(NO_FORK_VARIABLE) == "1":
         yield ""
         return
     folder = tempfile.mkdtemp(prefix="noyaux-")  # private (0700): only this user may connect
     path = os.path.join(folder, "serveur")
-    # Its own process group: both servers are stopped together (their kernels have their own).
-    server = subprocess.Popen([sys.executable, "-m", "observatoire.build.kernels", path,
-                               *([str(data_path)] if data_path else [])], stdin=subprocess.PIPE,
-                              cwd=str(paths.ROOT), start_new_session=True)
+    environment = {**os.environ, **SINGLE_THREADED}
+    environment.pop(SERVER_VARIABLE, None)
+    server = subprocess.Popen([sys.executable, "-m", "observatoire.build.kernels", path], stdin=subprocess.PIPE,
+                              cwd=str(paths.ROOT), env=environment, start_new_session=True)
     previous = os.environ.get(SERVER_VARIABLE)
     os.environ[SERVER_VARIABLE] = path
     try:
@@ -194,44 +242,28 @@ def kernel_server(data_path: str | os.PathLike | None = None) -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-# --- the client side: jupyter_client's kernel manager ------------------------------------------
+def crashed_kernels(socket_path: str) -> dict[int, int]:
+    """pid → exit status of the kernels of a running server that ended with a non-zero status."""
+    folder = Path(socket_path).parent
+    found = {}
+    for f in folder.glob(f"{STATUS_PREFIX}*"):
+        with contextlib.suppress(ValueError, OSError):
+            code = int(f.read_text())
+            if code:
+                found[int(f.name[len(STATUS_PREFIX):])] = code
+    return found
 
-class ForkedProcess:
-    """The part of :class:`subprocess.Popen` that jupyter_client uses, for a kernel forked by the
-    server (a child of the server, not of this process: it is watched through its pid)."""
 
-    stdin = stdout = stderr = None
+def provisioner_environment() -> dict[str, str]:
+    """Environment variables that make jupyter_client start kernels through the server, for a
+    process started (or forked) inside :func:`kernel_server`; empty when no server runs."""
+    socket_path = os.environ.get(SERVER_VARIABLE)
+    if not socket_path:
+        return {}
+    return {SERVER_VARIABLE: socket_path, "JUPYTER_DEFAULT_PROVISIONER_NAME": PROVISIONER_NAME}
 
-    def __init__(self, pid: int):
-        self.pid = pid
-        self.returncode: int | None = None
 
-    def poll(self) -> int | None:
-        if self.returncode is None:
-            try:
-                os.kill(self.pid, 0)
-            except ProcessLookupError:
-                self.returncode = 0  # its exit status went to the server, which discards it
-        return self.returncode
-
-    def wait(self, timeout: float | None = None) -> int:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while self.poll() is None:
-            if deadline is not None and time.monotonic() > deadline:
-                raise subprocess.TimeoutExpired(f"noyau {self.pid}", timeout)
-            time.sleep(0.02)
-        return self.returncode
-
-    def send_signal(self, signum: int) -> None:
-        if self.poll() is None:
-            os.kill(self.pid, signum)
-
-    def terminate(self) -> None:
-        self.send_signal(signal.SIGTERM)
-
-    def kill(self) -> None:
-        self.send_signal(signal.SIGKILL)
-
+# --- the client side: the kernel provisioner ---------------------------------------------------
 
 def _connection_file(cmd: list[str]) -> str | None:
     """The connection file of a standard ipykernel command line, else None."""
@@ -242,54 +274,112 @@ def _connection_file(cmd: list[str]) -> str | None:
     return None
 
 
-def request_kernel(socket_path: str, connection_file: str, env: dict[str, str], cwd: str) -> int:
-    """Ask the server for a kernel; return its pid."""
+def request_kernel(socket_path: str, connection_file: str, env: dict[str, str], cwd: str) -> int | None:
+    """Ask the server for a kernel; return its pid, or None if the server refuses to fork."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
         client.connect(socket_path)
         client.sendall(json.dumps({"connexion": connection_file, "env": env, "cwd": cwd}).encode() + b"\n")
         answer = client.makefile("rb").readline()
     if not answer:
         raise RuntimeError("le serveur de noyaux Jupyter n'a pas répondu")
-    return int(json.loads(answer)["pid"])
+    return json.loads(answer).get("pid")
 
 
-class ForkedKernelProvisioner(LocalProvisioner):
-    """Launches the kernel through the server; everything else is jupyter_client's local
-    provisioner (ports, connection file, signals to the process group, shutdown)."""
+def _provisioner_base():
+    from jupyter_client.provisioning import LocalProvisioner
+
+    return LocalProvisioner
+
+
+class ForkProvisioner(_provisioner_base()):
+    """A kernel provisioner that obtains the kernel process from the kernel server.
+
+    Ports, connection file and clean-up are jupyter_client's local provisioner's (the parent
+    class); the process part of the provisioner interface — launch, poll, wait, signals — is
+    implemented here for a forked kernel, which is a child of the server, not of this process:
+    it is watched through its pid, and its exit status is read from the server's record. When no
+    server runs, or the server refuses (not single-threaded), the kernel starts the usual way.
+    """
+
+    forked_pid: int | None = None
+    socket_path: str | None = None
+    returncode: int | None = None
+
+    @property
+    def has_process(self) -> bool:
+        return self.forked_pid is not None or super().has_process
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any):
         connection_file = _connection_file(cmd)
         socket_path = os.environ.get(SERVER_VARIABLE)
-        if connection_file is None or not socket_path:
-            return await super().launch_kernel(cmd, **kwargs)
-        env = dict(kwargs.get("env") or os.environ)
-        env.pop(SERVER_VARIABLE, None)
-        cwd = str(kwargs.get("cwd") or os.getcwd())
-        # A blocking exchange on a local socket, answered at once once the server is ready.
-        # Not asyncio.to_thread: a pool worker forked from a process that had run nbclient
-        # inherits that event loop, and its executor's threads do not survive the fork.
-        pid = request_kernel(socket_path, connection_file, env, cwd)
-        self.process = ForkedProcess(pid)
-        self.pid = self.pgid = pid
-        return self.connection_info
+        if connection_file and socket_path and os.path.exists(socket_path):
+            env = dict(kwargs.get("env") or os.environ)
+            env.pop(SERVER_VARIABLE, None)
+            env.pop("JUPYTER_DEFAULT_PROVISIONER_NAME", None)
+            cwd = str(kwargs.get("cwd") or os.getcwd())
+            # A blocking exchange on a local socket, answered at once once the server is ready.
+            pid = request_kernel(socket_path, connection_file, env, cwd)
+            if pid is not None:
+                self.forked_pid, self.socket_path, self.returncode = pid, socket_path, None
+                return self.connection_info
+        return await super().launch_kernel(cmd, **kwargs)
 
+    def _status(self) -> int | None:
+        """The exit status the server recorded, waiting a moment for the record to appear."""
+        record = Path(self.socket_path).parent / f"{STATUS_PREFIX}{self.forked_pid}"
+        deadline = time.monotonic() + 1.0
+        while not record.exists():
+            if time.monotonic() > deadline or not os.path.exists(self.socket_path):
+                return 255  # the server is gone: the status is lost with it
+            time.sleep(0.01)
+        return int(record.read_text())
 
-class ForkedKernelManager(AsyncKernelManager):
-    """jupyter_client's kernel manager, with kernels forked by the kernel server."""
+    async def poll(self) -> int | None:
+        if self.forked_pid is None:
+            return await super().poll()
+        if self.returncode is None:
+            try:
+                os.kill(self.forked_pid, 0)
+            except ProcessLookupError:
+                self.returncode = self._status()
+        return self.returncode
 
-    async def _async_pre_start_kernel(self, **kw: Any):
-        if self.provisioner is None:
-            self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
-            self.provisioner = ForkedKernelProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec,
-                                                       parent=self)
-        return await super()._async_pre_start_kernel(**kw)
+    async def wait(self) -> int | None:
+        if self.forked_pid is None:
+            return await super().wait()
+        import asyncio
 
+        while await self.poll() is None:
+            await asyncio.sleep(0.02)
+        return self.returncode
 
-def execution_options() -> dict[str, Any]:
-    """Keyword arguments for nbclient (directly or through papermill or jupyter-cache): the
-    forked kernels when a server runs, else nothing (kernels start the usual way)."""
-    return {"kernel_manager_class": ForkedKernelManager} if os.environ.get(SERVER_VARIABLE) else {}
+    async def send_signal(self, signum: int) -> None:
+        if self.forked_pid is None:
+            return await super().send_signal(signum)
+        if await self.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.forked_pid, signum)  # its own group (setsid)
+
+    async def kill(self, restart: bool = False) -> None:
+        if self.forked_pid is None:
+            return await super().kill(restart)
+        await self.send_signal(signal.SIGKILL)
+
+    async def terminate(self, restart: bool = False) -> None:
+        if self.forked_pid is None:
+            return await super().terminate(restart)
+        await self.send_signal(signal.SIGTERM)
+
+    async def get_provisioner_info(self) -> dict[str, Any]:
+        info = await super().get_provisioner_info()
+        if self.forked_pid is not None:
+            info.update({"pid": self.forked_pid, "pgid": self.forked_pid, "serveur": self.socket_path})
+        return info
 
 
 if __name__ == "__main__":
-    serve(*sys.argv[1:3])
+    # jsonschema (imported with nbformat by ipykernel's dependencies) would compile the Lark
+    # grammars of rfc3987_syntax, 1.5 s, for two IRI format checks the kernels never use: this
+    # build-only process goes without them, as where that package is not installed.
+    sys.modules.setdefault("rfc3987_syntax", None)
+    serve(sys.argv[1])

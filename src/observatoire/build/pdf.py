@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import html
 import os
 import re
 import shutil
@@ -31,14 +30,24 @@ from pathlib import Path
 
 import yaml
 
-from observatoire.build import book
-from observatoire.build.book import DEFAULT_DATA, ROOT
+from observatoire import paths
+from observatoire.build.book import check_inputs, pilot_chapters
+from observatoire.build.pipeline import Build, BuildError, run
+from observatoire.build.toc import toc_entries
+from observatoire.build.layout import LETTERS, PDF_NAME, is_annex_caption
+# One implementation of French spacing: Sphinx applies it to every page (the single page printed
+# here included); the cover, colophon and contents written here use the same function.
+from observatoire.build.typography import french_spacing  # noqa: F401  (re-exported)
+from observatoire.files import replace_with
+from observatoire.text import fr_date
+
+ROOT, DEFAULT_DATA = paths.ROOT, paths.DEFAULT_DATA
 
 CHROMIUM = Path(os.environ.get("OBSERVATOIRE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-DEFAULT_OUTPUT = ROOT / "_build" / "pdf" / "livre-blanc.pdf"
-PDF_NAME = "livre-blanc.pdf"
+DEFAULT_OUTPUT = paths.BUILD / "pdf" / PDF_NAME
+TEMPLATES = Path(__file__).with_name("templates")
 HTML_NAME = "livre-blanc.html"
 CSS = Path(__file__).with_name("pdf.css")
 # The edition is served to chromium under this made-up origin, from disk, by request
@@ -46,9 +55,7 @@ CSS = Path(__file__).with_name("pdf.css")
 # and any request to another origin is refused and reported — the edition is self-contained.
 ORIGIN = "http://edition.localhost"
 
-MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-          "octobre", "novembre", "décembre")
-NNBSP, NBSP, SHY = "\u202f", "\u00a0", "\u00ad"
+SHY = "\u00ad"
 
 
 class EditionError(Exception):
@@ -69,7 +76,7 @@ class Facts:
 
 
 def french_date(day: dt.date) -> str:
-    return f"{day.day}{'er' if day.day == 1 else ''} {MONTHS[day.month - 1]} {day.year}"
+    return fr_date(day)
 
 
 def build_date() -> dt.date:
@@ -107,18 +114,8 @@ def book_facts(data_label: str = "") -> Facts:
 
 
 # ---------------------------------------------------------------------------------------------
-# French typography and hyphenation (text nodes of the prose only: never code, math or URLs)
-
-def french_spacing(text: str) -> str:
-    """No-break spaces of French typography, where the text already has a space: narrow
-    (U+202F) before ; ! ?, ordinary no-break (U+00A0) before : and inside « » (Imprimerie
-    nationale). A « ? » glued to an English word (bibliography titles) is left alone."""
-    text = re.sub(r"[ \t\n\u00a0\u202f]+([;!?])", NNBSP + r"\1", text)
-    text = re.sub(r"[ \t\n\u00a0\u202f]+:", NBSP + ":", text)
-    text = re.sub(r"«[ \t\n\u00a0\u202f]*", "«" + NBSP, text)
-    text = re.sub(r"[ \t\n\u00a0\u202f]*»", NBSP + "»", text)
-    return text
-
+# Hyphenation (text nodes of the prose only: never code, math or URLs). French spacing is already
+# in the page: Sphinx's transforms put it there (observatoire.build.typography).
 
 @functools.lru_cache(maxsize=1)
 def _dictionary():
@@ -146,36 +143,34 @@ _PROSE = {"p", "li", "dd", "td", "th", "figcaption", "blockquote", "dt"}
 _URL = re.compile(r"^\s*(?:https?://|www\.|doi:|\S+@\S+)")
 
 
-def _text_context(node) -> tuple[bool, bool]:
-    """(may change the spacing, may hyphenate) for a text node, from its ancestors."""
+def _may_hyphenate(node) -> bool:
+    """Whether a text node is prose (a paragraph, a cell, a caption…; not a title), away from
+    code, math and URLs."""
     block = None
     for parent in node.parents:
         if parent.name is None:
             continue
         classes = parent.get("class") or []
         if parent.name in _NO_TOUCH or "math" in classes or "highlight" in classes or "pre" in classes:
-            return False, False
+            return False
         if parent.name == "a" and _URL.match(parent.get_text()):
-            return False, False
+            return False
         if block is None and (parent.name in _PROSE or re.fullmatch(r"h[1-6]", parent.name)):
             block = parent.name
-    return True, block in _PROSE
+    return block in _PROSE
 
 
 def typeset(container) -> None:
+    """Soft hyphens in the prose of the edition (print only: the web book lets lines be ragged)."""
     from bs4 import NavigableString
 
     for node in list(container.find_all(string=True)):
-        if type(node) is not NavigableString or not node.strip():
+        if type(node) is not NavigableString or not node.strip() or _URL.match(node):
             continue
-        spacing, hyphens = _text_context(node)
-        if not spacing or _URL.match(node):
-            continue
-        text = french_spacing(str(node))
-        if hyphens:
-            text = hyphenate(text)
-        if text != node:
-            node.replace_with(NavigableString(text))
+        if _may_hyphenate(node):
+            text = hyphenate(str(node))
+            if text != node:
+                node.replace_with(NavigableString(text))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -192,28 +187,26 @@ class Doc:
     figures: int = 0
 
 
-def toc_docs(toc_path: Path = ROOT / "_toc.yml") -> list[Doc]:
-    """Every document of the book in reading order, numbered: the parts marked ``numbered``
-    keep Sphinx's numbers; the following parts continue them; the annexes take letters; the
-    home page and the bibliography take none."""
-    toc = yaml.safe_load(toc_path.read_text(encoding="utf-8"))
-    docs = [Doc(toc["root"], 1, None)]
+def toc_docs(toc_path: Path = paths.TOC) -> list[Doc]:
+    """Every document of the book in reading order, labelled as Sphinx numbers it (with
+    :mod:`observatoire.build.layout`): the chapters of the parts marked ``numbered`` continue
+    one count, those of the annexes take letters; the home page and unnumbered parts (the
+    synthesis, the bibliography) take none."""
+    docs: list[Doc] = []
     number, letter = 0, 0
-    for part in toc.get("parts", []):
-        caption = part.get("caption", "")
-        annexes = caption.lower().startswith("annexe")
-        for chapter in part.get("chapters", []):
-            doc = Doc(chapter["file"], 1, caption)
-            if annexes:
-                if not doc.file.endswith("bibliographie"):
-                    doc.label = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[letter]
-                    letter += 1
-            else:
-                number += 1
-                doc.label = str(number)
-            docs.append(doc)
-            for k, section in enumerate(chapter.get("sections", []), 1):
-                docs.append(Doc(section["file"], 2, caption, f"{doc.label}.{k}" if doc.label else ""))
+    for entry in toc_entries(toc_path):
+        doc = Doc(entry.file, max(entry.depth, 1), entry.part)
+        if entry.depth == 1 and entry.numbered and is_annex_caption(entry.part):
+            doc.label = LETTERS[letter]
+            letter += 1
+        elif entry.depth == 1 and entry.numbered:
+            number += 1
+            doc.label = str(number)
+        elif entry.depth == 2:
+            parent = next(d for d in reversed(docs) if d.depth == 1)
+            siblings = sum(1 for d in docs[docs.index(parent) + 1:] if d.depth == 2)
+            doc.label = f"{parent.label}.{siblings + 1}" if parent.label else ""
+        docs.append(doc)
     return docs
 
 
@@ -292,19 +285,16 @@ def edition_html(site: Path, facts: Facts, docs: list[Doc] | None = None) -> Pat
                 top.insert(0, number)
             number.string = text
 
-    # Figures numbered by chapter: « Figure 5.2 », « Figure 7.14 », « Figure A.1 ».
-    counter, chapter = 0, ""
+    # Figures keep the numbers Sphinx gave them, as in the web book (« Figure 5.2 », « Figure B.1 »),
+    # followed by a full stop on paper.
     for doc in docs:
-        if doc.depth == 1:
-            counter, chapter = 0, doc.label
         for caption_number in doc.section.select("figure figcaption .caption-number"):
-            counter += 1
-            caption_number.string = f"Figure {chapter + '.' if chapter else ''}{counter}. "
+            caption_number.string = caption_number.get_text().strip() + ". "
             doc.figures += 1
 
     typeset(main)
 
-    head = [f'<meta charset="utf-8">', f"<title>{html.escape(facts.title)}</title>"]
+    head = []
     for link in soup.head.find_all("link", rel="stylesheet"):
         head.append(str(link))
     css_dir = site / "_static" / "edition"
@@ -315,79 +305,40 @@ def edition_html(site: Path, facts: Facts, docs: list[Doc] | None = None) -> Pat
         src = script.get("src", "")
         if "mathjax" in src.lower() or "MathJax" in (script.string or "") or re.search(r"require|embed-amd", src):
             head.append(str(script))
-
-    page = ("<!DOCTYPE html>\n"
-            '<html lang="fr" data-theme="light" data-mode="light">\n<head>\n' + "\n".join(head) + "\n</head>\n"
-            '<body class="edition">\n' + cover(facts) + colophon(facts) + contents(docs) + str(main)
-            + "\n</body>\n</html>\n")
     out = site / HTML_NAME
-    out.write_text(page, encoding="utf-8")
+    out.write_text(render_edition(facts, docs, head, str(main)), encoding="utf-8")
     return out
 
 
-def _e(text: str) -> str:
-    """Escaped text of the cover, colophon and contents, with French spacing and apostrophes."""
-    return html.escape(french_spacing(text.replace("'", "’")), quote=False)
+def _typo(text: str) -> str:
+    """Text of the cover, colophon and contents with French spacing and apostrophes (escaped
+    by the template)."""
+    return french_spacing(str(text).replace("'", "’"))
 
 
-def cover(f: Facts) -> str:
-    initiators = " · ".join(_e(p.strip()) for p in f.partners["Initiateurs"].split(","))
-    return f"""<section class="couverture">
-<p class="surtitre">Livre Blanc vivant</p>
-<p class="titre">{_e(f.title)}</p>
-<p class="sous-titre">{_e("pour les territoires et les entreprises face aux grandes mutations : méthode, Observatoire de la résilience, territoires pilotes")}</p>
-<p class="auteurs">{_e(f.author)}</p>
-<p class="etiquette">À l’initiative de</p>
-<p class="partenaires">{initiators}</p>
-<p class="pied">Édition PDF · version {_e(f.version)} · {_e(f.date)}<br>
-Texte sous licence Creative Commons Attribution 4.0 (CC BY 4.0) · code sous licence MIT</p>
-</section>
-"""
-
-
-def colophon(f: Facts) -> str:
-    rows = "".join(f"<p><strong>{_e(role)}.</strong> {_e(names)}</p>\n" for role, names in f.partners.items())
-    data = f"<p><strong>Données.</strong> {_e(f.data)}</p>\n" if f.data else ""
-    return f"""<section class="colophon">
-<p class="titre-colophon">{_e(f.title)}</p>
-<p>{_e(f.author)}. Édition PDF, version {_e(f.version)}, {_e(f.date)}. Ce livre est « vivant » : il est
-reconstruit à chaque modification de son texte, de ses données ou de son code, et chaque nombre
-cité est recalculé à la construction. Cette édition en fige un état ; la version en ligne peut être
-plus récente.</p>
-{data}<p><strong>Données de démonstration.</strong> La population et la structure territoriale sont réelles
-(Code officiel géographique 2026). Les valeurs d’indicateurs des territoires pilotes sont tirées par
-un générateur à graine fixe en attendant les données de l’enquête : elles ne décrivent pas ces
-territoires.</p>
-{rows}<p><strong>Licences.</strong> Texte : Creative Commons Attribution 4.0 International (CC BY 4.0).
-Code : MIT. Données de référence : Licence Ouverte 2.0 (Etalab).</p>
-<p><strong>Citer ce book.</strong> {_e(f.author)}, <em>{_e(f.title)}</em>, édition PDF, version
-{_e(f.version)}, {_e(f.date)}.</p>
-</section>
-"""
-
-
-def contents(docs: list[Doc]) -> str:
-    """The table of contents; page numbers are filled in after a first print (``data-cible``)."""
-    out = ['<nav class="tdm" aria-label="Table des matières">', '<p class="titre-tdm">Table des matières</p>']
-    groups: list[tuple[str | None, list[Doc]]] = []
+def contents(docs: list[Doc]) -> list[tuple[str | None, list[dict]]]:
+    """The table of contents, grouped by part; page numbers are filled in after a first print
+    (``data-cible``)."""
+    groups: list[tuple[str | None, list[dict]]] = []
     for doc in docs:
         if not groups or groups[-1][0] != doc.part:
             groups.append((doc.part, []))
-        groups[-1][1].append(doc)
-    for part, members in groups:
-        if part:
-            out.append(f'<p class="partie">{_e(part)}</p>')
-        out.append("<ol>")
-        for doc in members:
-            target = doc.section.find("span", id=re.compile("^document-"))
-            href = f"#{target['id']}" if target else f"#{doc.section.get('id', '')}"
-            number = f"{doc.label}." if doc.label and doc.depth == 1 else doc.label
-            out.append(f'<li class="niveau-{doc.depth}"><span class="numero">{_e(number)}</span>'
-                       f'<a class="intitule" href="{html.escape(href)}">{_e(doc.title)}</a><span class="points">'
-                       f'</span><span class="page" data-cible="{html.escape(href[1:])}">000</span></li>')
-        out.append("</ol>")
-    out.append("</nav>\n")
-    return "\n".join(out)
+        target = doc.section.find("span", id=re.compile("^document-"))
+        href = target["id"] if target else doc.section.get("id", "")
+        number = f"{doc.label}." if doc.label and doc.depth == 1 else doc.label
+        groups[-1][1].append({"depth": doc.depth, "number": number, "title": doc.title, "target": href})
+    return groups
+
+
+def render_edition(facts: Facts, docs: list[Doc], head: list[str], main: str) -> str:
+    """The edition page: cover, colophon, contents and the book (templates/edition.html.j2)."""
+    from observatoire.report.html import environment
+
+    env = environment(str(TEMPLATES))
+    env.filters["typo"] = _typo
+    initiators = [p.strip() for p in facts.partners["Initiateurs"].split(",")]
+    return env.get_template("edition.html.j2").render(facts=facts, head=head, initiators=initiators,
+                                                      contents=contents(docs), main=main)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -532,37 +483,30 @@ def print_pdf(html_path: Path, pdf_path: Path, max_passes: int = 3, timeout_ms: 
 # The whole edition
 
 def data_label(data_path: Path) -> str:
-    demo = Path(data_path).resolve() == DEFAULT_DATA.resolve()
-    return f"{Path(data_path).name}" + (" (données de démonstration des pilotes)" if demo else "")
+    return Path(data_path).name
 
 
 def build_pdf(data_path: str | os.PathLike = DEFAULT_DATA, output: str | os.PathLike = DEFAULT_OUTPUT,
-              workers: int | None = None) -> Path:
-    """Bring the pilot chapters up to date (the code path of ``observatoire livre``: only the
-    chapters whose inputs changed are executed), build the singlehtml book (incrementally, in
-    ``.edition`` next to the PDF), make the edition page and print it; return the PDF's path.
+              workers: int | None = None, build_dir: str | os.PathLike | None = None) -> Path:
+    """Build the singlehtml book by the one pipeline (the notebooks come from the HTML book's
+    cache: nothing executed twice), make the edition page and print it; return the PDF's path.
     The previous PDF stays until the new one is complete and checked."""
     started = time.perf_counter()
     data_path = Path(data_path).resolve() if Path(data_path).exists() else Path(data_path)
     output = Path(output)
-    chapters = book.pilot_chapters(data_path)
-    print("[1/4] Validation des données…", flush=True)
-    book.check_inputs(data_path, [c.code for c in chapters])
     require_chromium()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    print("[2/4] Chapitres des territoires pilotes et cahiers du livre…", flush=True)
-    work, digest = output.parent / ".edition", book.notebooks_fingerprint(data_path)
-    env = {book.DATA_VARIABLE: str(data_path)}
-    book.execute_everything(chapters, book.toc_notebooks(), work, digest, env, output.parent, workers)
-
-    print("[3/4] Construction du livre en une page (jupyter-book, builder singlehtml)…", flush=True)
+    chapters = pilot_chapters(data_path)
+    # The build folder whose notebook cache the HTML book filled (_build for _build/pdf/…).
+    build_dir = Path(build_dir) if build_dir else (output.parent.parent if output.parent.name == "pdf" else output.parent)
     try:
-        site = book.sphinx_build(work, digest, env=env, builder="singlehtml")
-    except book.BuildError as exc:
-        raise EditionError(str(exc).replace("le livre précédent est conservé", "le PDF précédent est conservé")) from exc
+        site = run(Build(data_path=data_path, work=build_dir / ".edition", chapters=chapters, builder="singlehtml",
+                         check=lambda: check_inputs(data_path, [c.code for c in chapters]), build_dir=build_dir),
+                   workers)
+    except BuildError as exc:
+        raise EditionError(str(exc).replace("la version précédente est conservée", "le PDF précédent est conservé")) from exc
 
-    print("[4/4] Mise en page (couverture, table des matières, typographie) et impression par chromium…",
-          flush=True)
+    print("Mise en page (couverture, table des matières, typographie) et impression par chromium…", flush=True)
+    output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".impression-", dir=output.parent) as tmp:
         page = edition_html(site, book_facts(data_label(data_path)))
         fresh = Path(tmp) / PDF_NAME
@@ -576,7 +520,27 @@ def build_pdf(data_path: str | os.PathLike = DEFAULT_DATA, output: str | os.Path
         if report.pages < 3 or not outline_pages(fresh):
             raise EditionError(f"le PDF produit est incomplet ({report.pages} pages, sans sommaire) ; "
                                "le PDF précédent est conservé.")
-        os.replace(fresh, output)
+        replace_with(fresh, output)
     print(f"PDF construit en {time.perf_counter() - started:.0f} s ({report.pages} pages) : {output.resolve()}",
           flush=True)
+    link_from_site(data_path, output)
     return output.resolve()
+
+
+def link_from_site(data_path: Path, pdf: Path, site: Path = paths.BUILD / "html") -> bool:
+    """Once the PDF is made, the HTML book built next to it on the same inputs links to it: the
+    book is rebuilt by the one pipeline (nothing to execute, Sphinx re-reads the home page only:
+    :mod:`observatoire.build.layout` sees the PDF appear and copies it beside ``index.html``).
+    A site built on other data or code (or none) is left as it is: ``make book`` will link it.
+    Returns whether the site was updated."""
+    from observatoire.build import book, pipeline
+
+    build_dir = site.parent
+    stamp = build_dir / book.WORK_NAME / pipeline.STAMP_NAME
+    if Path(pdf).resolve() != (build_dir / "pdf" / PDF_NAME).resolve() or not (site / "index.html").exists():
+        return False
+    if not stamp.exists() or stamp.read_text() != pipeline.notebooks_fingerprint(Path(data_path)):
+        return False
+    print("Lien vers le PDF depuis la page d'accueil du livre HTML…", flush=True)
+    book.build_book(data_path, build_dir)
+    return True

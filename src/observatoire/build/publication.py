@@ -15,13 +15,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from observatoire.build import pdf as edition
+from observatoire import paths
 from observatoire.build import book
-from observatoire.build.book import DEFAULT_DATA, ROOT, swap_in
+from observatoire.build import pdf as edition
+from observatoire.files import swap_in
 
-DEFAULT_OUTPUT = ROOT / "_build" / "publication"
-SITE = ROOT / "_build" / "html"
-TEMPLATE_DIR = ROOT / "data" / "modele"
+DEFAULT_DATA = paths.DEFAULT_DATA
+DEFAULT_OUTPUT = paths.BUILD / "publication"
+SITE = paths.BUILD / "html"
+TEMPLATE_DIR = paths.DATA / "modele"
 DATA_DIR, MODEL_DIR = "donnees", "modele"
 
 
@@ -33,15 +35,12 @@ class PublicationError(Exception):
 # Self-contained site: nothing a page runs or renders with comes from another origin
 
 _OUTSIDE = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*:)?//", re.I)
-_TAG = re.compile(r"<(script|link|img|iframe|source|video|audio|embed|object)\b[^>]*>", re.I | re.S)
-_ATTR = re.compile(r"""\s(src|href|data|srcset)\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.I)
-_REL = re.compile(r"""\srel\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.I)
 _CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]+)\1\s*\)""", re.I)
 _CSS_IMPORT = re.compile(r"""@import\s+(['"])([^'"]+)\1""", re.I)  # @import url(…) is a url()
-_STYLE = re.compile(r"<style\b[^>]*>(.*?)</style>|\sstyle\s*=\s*\"([^\"]*)\"", re.I | re.S)
 # <link rel=…> values that make the browser fetch the target for the page itself.
 _FETCHING_RELS = {"stylesheet", "preload", "modulepreload", "icon", "shortcut", "apple-touch-icon",
                   "manifest", "prefetch", "preconnect", "dns-prefetch"}
+_LOADING_TAGS = ("script", "img", "iframe", "source", "video", "audio", "embed", "object", "input", "track")
 
 
 def _css_outside(css: str) -> list[str]:
@@ -52,25 +51,24 @@ def _css_outside(css: str) -> list[str]:
 
 def html_outside(text: str) -> list[str]:
     """External scripts, stylesheets, fonts, images and frames an HTML page would load (links
-    a reader follows, ``<a href>``, are not loads and are allowed)."""
+    a reader follows, ``<a href>``, are not loads and are allowed). Parsed with BeautifulSoup."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(text, "html.parser")
     found = []
-    for tag in _TAG.finditer(text):
-        name = tag.group(1).lower()
-        attrs = {m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3)
-                 for m in _ATTR.finditer(tag.group(0))}
-        if name == "link":
-            rel = _REL.search(tag.group(0))
-            rels = set((rel.group(1) or rel.group(2) or "").lower().split()) if rel else set()
-            if rels & _FETCHING_RELS and _OUTSIDE.match(attrs.get("href", "")):
-                found.append(tag.group(0))
-            continue
-        for key in ("src", "data"):
-            if _OUTSIDE.match(attrs.get(key, "")):
-                found.append(tag.group(0))
-        if any(_OUTSIDE.match(part.strip()) for part in attrs.get("srcset", "").split(",") if part.strip()):
-            found.append(tag.group(0))
-    for m in _STYLE.finditer(text):
-        found += _css_outside(m.group(1) or m.group(2) or "")
+    for link in soup.find_all("link"):
+        rels = {r.lower() for r in (link.get("rel") or [])}
+        if rels & _FETCHING_RELS and _OUTSIDE.match(link.get("href") or ""):
+            found.append(str(link))
+    for tag in soup.find_all(_LOADING_TAGS):
+        sources = [tag.get("src") or "", tag.get("data") or "", tag.get("poster") or ""]
+        sources += [part.strip().split()[0] for part in (tag.get("srcset") or "").split(",") if part.strip()]
+        if any(_OUTSIDE.match(s) for s in sources if s):
+            found.append(str(tag))
+    for style in soup.find_all("style"):
+        found += _css_outside(style.get_text())
+    for tag in soup.find_all(style=True):
+        found += _css_outside(tag["style"])
     return found
 
 
@@ -152,14 +150,15 @@ def publish(output: str | os.PathLike = DEFAULT_OUTPUT, data_path: str | os.Path
     """Assemble the publication folder and return its path. With ``build``, the HTML book and
     the PDF are (re)built first, on ``data_path``; without it, the existing ``site`` and ``pdf``
     are used."""
-    from observatoire.engine.export import export_scores, scores_of_file
+    from observatoire.engine.export import export_scores
+    from observatoire.engine.pipeline import score_data_file
 
     started = time.perf_counter()
     output, site, pdf = Path(output), Path(site), Path(pdf)
     data_path = Path(data_path).resolve() if Path(data_path).exists() else Path(data_path)
     if build:
         book.build_book(data_path, site.parent)
-        edition.build_pdf(data_path, pdf)
+        edition.build_pdf(data_path, pdf, build_dir=site.parent)
     if not (site / "index.html").exists():
         raise PublicationError(f"le livre HTML est introuvable ({site}) : construisez-le d’abord (make book).")
     if not pdf.exists():
@@ -177,8 +176,8 @@ def publish(output: str | os.PathLike = DEFAULT_OUTPUT, data_path: str | os.Path
         folder = staging / "site"
         shutil.copytree(site, folder, ignore=shutil.ignore_patterns(".buildinfo", "*.pyc", "__pycache__"))
         shutil.copyfile(pdf, folder / edition.PDF_NAME)
-        scores = scores_of_file(data_path)
-        demonstration = data_path.resolve() == DEFAULT_DATA.resolve()
+        scores = score_data_file(data_path)[0]
+        demonstration = data_path.resolve() == paths.DEMO_DATA.resolve()
         export_scores(scores, folder / DATA_DIR, data_path, demonstration)
         shutil.copytree(TEMPLATE_DIR, folder / MODEL_DIR)
         (folder / "README.md").write_text(README.format(

@@ -19,26 +19,22 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import tempfile
-import time
 import unicodedata
-from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 import yaml
 
-from observatoire.fingerprints import BookInputs, engine_files, fingerprint
-from observatoire.errors import Problem, ValidationError
-from observatoire.build.book import (CHAPTERS, DEFAULT_DATA, ROOT, STAMP_NAME, WORK_NAME, Chapter, execute_everything,
-                                notebook_cache, notebooks_fingerprint, pilot_chapters, publish, sphinx_build,
-                                toc_notebooks)
-from observatoire.build.kernels import execution_options
+from observatoire import paths
+from observatoire.build.book import pilot_chapters
+from observatoire.build.jobs import Chapter, ComparisonChapter
+from observatoire.build.pipeline import Build, run
+from observatoire.build.toc import read_toc
 from observatoire.engine.reference import Territory, TerritoryCodeError, load_reference
-from observatoire.text import escape_markdown, fr_int
 from observatoire.engine.validate import ValidatedData, validate_file
+from observatoire.errors import Problem, ValidationError, format_problems
+from observatoire.text import escape_markdown, fr_int, of_name
 
-COMPARISON_SOURCE = ROOT / "book" / "territoires" / "comparaison.md"
 OUTPUT_NAME = "territoires"
 
 
@@ -51,44 +47,6 @@ def slugify(text: str) -> str:
 def territory_slug(territory: Territory) -> str:
     """Folder name of a territory's book: its name and code, so that two homonyms never share."""
     return f"{slugify(territory.nom)}-{slugify(territory.code)}"
-
-
-@dataclass(frozen=True)
-class ComparisonChapter:
-    """The comparison chapter of the book, run by papermill with one territory added."""
-
-    code: str
-    slug: str
-    titre: str
-    data_path: Path
-
-    def fingerprint(self, inputs: BookInputs = BookInputs()) -> str:
-        return fingerprint({"code": self.code, "titre": self.titre},
-                           {"source": COMPARISON_SOURCE, "donnees": self.data_path,
-                            "pilotes": DEFAULT_DATA, **engine_files(inputs)})
-
-    def execute(self, output: str, digest: str, inputs: BookInputs) -> None:
-        import papermill
-        from myst_nb.core.read import read_myst_markdown_notebook
-
-        from observatoire.fingerprints import record_fingerprint
-
-        source = read_myst_markdown_notebook(COMPARISON_SOURCE.read_text(encoding="utf-8"))
-        with tempfile.TemporaryDirectory() as tmp:
-            template = Path(tmp) / "comparaison.ipynb"
-            nbformat.write(source, template)
-            papermill.execute_notebook(
-                str(template), output, kernel_name="python3", cwd=str(ROOT), progress_bar=False,
-                log_output=False, parameters={"territoire": str(self.code), "donnees_territoire": str(self.data_path)},
-                request_save_on_cell_execute=False, **execution_options())
-        nb = nbformat.read(output, as_version=4)
-        for cell in nb.cells:
-            tags = cell.metadata.get("tags", [])
-            if "injected-parameters" in tags and "remove-cell" not in tags:
-                cell.metadata["tags"] = [*tags, "remove-cell"]
-        nb.metadata.pop("jupytext", None)
-        record_fingerprint(nb, digest)
-        nbformat.write(nb, output)
 
 
 def resolve_territory(data: ValidatedData, data_path: Path, code: str | None) -> Territory:
@@ -119,6 +77,7 @@ def home_page(territory: Territory, data: ValidatedData, data_path: Path, chapte
     v = data.values[data.values["territoire"] == territory.code]
     periods = sorted(v["periode"].astype(str).unique())
     name = escape_markdown(territory.nom)
+    of_territory = escape_markdown(of_name(territory.nom, territory.level))  # « d'Ambérieu-en-Bugey »
     text = f"""# {name} : édition territoriale du Livre Blanc vivant
 
 Cette édition du Livre Blanc vivant de l'approche globale, résiliente et solidaire a été
@@ -129,19 +88,20 @@ périodes {escape_markdown(periods[0])} à {escape_markdown(periods[-1])}.
 
 :::{{admonition}} D'où viennent les chiffres
 :class: important
-Les valeurs de {name} sont celles de son fichier, validé par l'Observatoire : leur exactitude
+Les valeurs {of_territory} sont celles de son fichier, validé par l'Observatoire : leur exactitude
 relève de qui les a produites. Celles des cinq territoires pilotes, auxquels il est comparé, sont
-des **données de démonstration** tirées par un générateur à graine fixe, en attendant les données
-de l'enquête : elles ne décrivent pas ces territoires. Les populations et les rattachements
-administratifs sont réels (Code officiel géographique 2026).
+des **statistiques publiques**, chacune avec sa source dans le chapitre du pilote. Les rattachements
+administratifs viennent du Code officiel géographique 2026, les populations des populations
+légales de l'Insee.
 :::
 
+{validation_notes(data)}
 ## Ce que contient ce livre
 
-- {{doc}}`Le chapitre de {name} <{chapter}>` : son profil de résilience par commun et par axe, ses
+- {{doc}}`Le chapitre {of_territory} <{chapter}>` : son profil de résilience par commun et par axe, ses
   séries mensuelles et la table de ses indicateurs, avec les sources et commentaires du fichier ;
-- {{doc}}`La comparaison avec les pilotes <{comparison}>` : profils, couverture des données,
-  tendances et position dans une distribution nationale de démonstration ;
+- {{doc}}`La comparaison avec les pilotes <{comparison}>` : les valeurs côte à côte, avec celles de
+  la France, la couverture des données et les profils là où ils sont calculables ;
 - puis le Livre Blanc entier : ses fondements, sa méthode de calcul, l'analyse de l'incertitude,
   le dictionnaire des données et la bibliographie.
 
@@ -154,10 +114,28 @@ Pour reconstruire ce livre après avoir corrigé ou complété le fichier :
     return nb
 
 
+def validation_notes(data: ValidatedData) -> str:
+    """The data notice's list of what the validation repaired or ignored in the file (escaped:
+    the notes quote the file's own text), or nothing when it had nothing to say."""
+    if not data.warnings:
+        return ""
+    items = "\n".join(f"- {escape_markdown(p.message if not p.column else f'colonne « {p.column} » : {p.message}')}"
+                      for p in data.warnings)
+    return f"""
+:::{{admonition}} Ce que l'Observatoire a corrigé ou ignoré dans le fichier
+:class: note
+La validation a lu le fichier comme suit (rien n'y est modifié : corrigez-le pour la prochaine
+construction si la lecture ne vous convient pas).
+
+{items}
+:::
+"""
+
+
 def territory_toc(home: str, chapter: str, comparison: str) -> dict:
     """The main table of contents with the territory's part first and its comparison chapter in
     place of the pilots' one (a label may only be defined once)."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    toc = read_toc()
     main_root = toc["root"]
     toc["root"] = home
     parts = [{"caption": "Votre territoire", "chapters": [{"file": chapter}, {"file": comparison}]}]
@@ -174,64 +152,43 @@ def territory_toc(home: str, chapter: str, comparison: str) -> dict:
     return toc
 
 
-def territory_config(territory: Territory, cache: Path | None) -> dict:
-    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
-    config["title"] = f"{territory.nom} : Livre Blanc vivant"
-    if cache:
-        config.setdefault("execute", {})["cache"] = str(cache)
-    return config
-
-
 def build_territory_book(data_path: str | os.PathLike, code: str | None = None,
-                         build_dir: str | os.PathLike = ROOT / "_build", workers: int | None = None) -> Path:
+                         build_dir: str | os.PathLike = paths.BUILD, workers: int | None = None) -> Path:
     """Validate a territory's data file and build its book; return the path of its index.html."""
-    started = time.perf_counter()
     data_path = Path(data_path).resolve() if Path(data_path).exists() else Path(data_path)
     build_dir = Path(build_dir)
-    print(f"[1/4] Validation de {data_path.name}…", flush=True)
+    print(f"Validation de {data_path.name}…", flush=True)
     data = validate_file(data_path)
     territory = resolve_territory(data, data_path, code)
     slug = territory_slug(territory)
     print(f"      {territory.nom} ({territory.code}) : {fr_int((data.values['territoire'] == territory.code).sum())} "
           "valeurs valides", flush=True)
+    if data.warnings:  # every repair and ignored column, once each (also in the book's data notice)
+        print("      " + format_problems(data.warnings).replace("\n", "\n      "), flush=True)
 
     own = Chapter(territory.code, slug, territory.nom, data_path, nature="territoire")
     comparison = ComparisonChapter(territory.code, f"comparaison-{slug}",
-                                   f"comparaison de {territory.nom} avec les pilotes", data_path)
+                                   f"comparaison {of_name(territory.nom, territory.level)} avec les pilotes",
+                                   data_path)
     home = f"livre-{slug}"
     rel = "book/territoires/"
-    build_dir.mkdir(parents=True, exist_ok=True)
     work = build_dir / OUTPUT_NAME / f".travail-{slug}"
     work.mkdir(parents=True, exist_ok=True)
-    # The method notebooks read the pilots' data: reuse the main book's executed copies when the
-    # main book was built on the same inputs, else keep a cache of this territory's own.
-    digest = notebooks_fingerprint(DEFAULT_DATA)
-    main_work = build_dir / WORK_NAME
-    stamp = main_work / STAMP_NAME
-    cache = notebook_cache(main_work) if stamp.exists() and stamp.read_text() == digest else None
-    toc_path, config_path = work / "_toc.yml", work / "_config.yml"
+    toc_path = work / "_toc.yml"
     toc_path.write_text(yaml.safe_dump(territory_toc(rel + home, rel + own.slug, rel + comparison.slug),
                                        allow_unicode=True, sort_keys=False), encoding="utf-8")
-    config_path.write_text(yaml.safe_dump(territory_config(territory, cache), allow_unicode=True, sort_keys=False),
-                           encoding="utf-8")
 
-    print("[2/4] Chapitres (le territoire, la comparaison, les pilotes s'ils ont changé) et cahiers…", flush=True)
-    execute_everything([own, comparison, *pilot_chapters(DEFAULT_DATA)], toc_notebooks(toc_path),
-                       work / "jupyter-book", digest, {}, build_dir, workers, cache_path=cache)
+    def pages() -> dict[Path, nbformat.NotebookNode]:
+        from observatoire.engine.catalogue import load_catalogue
 
-    print("[3/4] Page d'accueil…", flush=True)
-    from observatoire.engine.catalogue import load_catalogue
+        return {paths.CHAPTERS / f"{home}.ipynb": home_page(territory, data, data_path, own.slug, comparison.slug,
+                                                            len(load_catalogue().indicators))}
 
-    home_nb = home_page(territory, data, data_path, own.slug, comparison.slug, len(load_catalogue().indicators))
-    tmp = CHAPTERS / f".{home}.ipynb.tmp"
-    nbformat.write(home_nb, tmp)
-    os.replace(tmp, CHAPTERS / f"{home}.ipynb")
-
-    print("[4/4] Construction du livre (jupyter-book, avertissements = erreurs)…", flush=True)
-    html = sphinx_build(work / "jupyter-book", digest, env={}, toc=toc_path, config=config_path)
-    target = build_dir / OUTPUT_NAME / slug / "html"
-    publish(html, target)
-    index = (target / "index.html").resolve()
-    print(f"Livre de {territory.nom} construit en {time.perf_counter() - started:.0f} s.\n"
-          f"Ouvrez : {index}", flush=True)
+    # The book's MyST notebooks read the pilots' data: they share the main book's notebook cache.
+    site = run(Build(data_path=paths.DEFAULT_DATA, work=work / "jupyter-book",
+                     chapters=[own, comparison, *pilot_chapters(paths.DEFAULT_DATA)], toc=toc_path,
+                     config={"title": f"{territory.nom} : Livre Blanc vivant"}, pages=pages,
+                     target=build_dir / OUTPUT_NAME / slug / "html", build_dir=build_dir), workers)
+    index = (site / "index.html").resolve()
+    print(f"Livre {of_name(territory.nom, territory.level)} prêt. Ouvrez : {index}", flush=True)
     return index

@@ -67,40 +67,56 @@ def needs_floor(method: str, p: float = 0.5) -> bool:
     return method in ("geometric", "generalised")
 
 
-def to_floor(x):
-    return FLOOR + (SCALE - FLOOR) / SCALE * np.asarray(x, dtype="float64")
+def to_floor(x, floor: float = FLOOR):
+    """Scores on [0, 100] read on [floor, 100]."""
+    return floor + (SCALE - floor) / SCALE * np.asarray(x, dtype="float64")
 
 
-def from_floor(m):
-    return (np.asarray(m, dtype="float64") - FLOOR) * SCALE / (SCALE - FLOOR)
+def from_floor(m, floor: float = FLOOR):
+    return (np.asarray(m, dtype="float64") - floor) * SCALE / (SCALE - floor)
 
 
-def aggregate_rows(x, w, method: str = "arithmetic", p: float = 0.5) -> np.ndarray:
-    """Aggregate scores on [0, 100] (see :data:`FLOOR` for the geometric and low-order means)."""
+def aggregate_rows(x, w, method: str = "arithmetic", p: float = 0.5, floor: float | None = FLOOR) -> np.ndarray:
+    """Aggregate scores on [0, 100]: the geometric mean and the power means of order ≤ 0 read
+    them on [``floor``, 100] (see :data:`FLOOR`); ``floor=None`` applies the mean to the scores
+    as they are (COINr's ``a_gmean``, which refuses zeros; here a zero child gives 0)."""
+    if method not in METHODS:
+        raise ValueError(f"méthode d'agrégation inconnue : « {method} » (attendu : {', '.join(METHODS)})")
     if method == "arithmetic":
         return aggregate_arithmetic(x, w)
-    if method == "geometric":
-        return from_floor(aggregate_geometric(to_floor(x), w))
-    if method == "generalised":
-        if needs_floor(method, p):
-            return from_floor(aggregate_generalised(to_floor(x), w, p))
-        return aggregate_generalised(x, w, p)
-    raise ValueError(f"méthode d'agrégation inconnue : « {method} » (attendu : {', '.join(METHODS)})")
+    shifted = floor is not None and needs_floor(method, p)
+    if shifted:
+        x = to_floor(x, floor)
+    m = aggregate_geometric(x, w) if method == "geometric" else aggregate_generalised(x, w, p)
+    return from_floor(m, floor) if shifted else m
 
 
-def coverage(x, w) -> np.ndarray:
-    """Share of the total weight carried by the children that have a value."""
+#: How the data-availability threshold counts the children that have a value: the share of their
+#: weight (the Observatoire's default) or the share of their number (COINr's ``dat_thresh``).
+COVERAGE_BASES = ("weight", "count")
+COVERAGE_LABELS = {"weight": "poids", "count": "nombre"}
+
+
+def coverage(x, w, by: str = "weight") -> np.ndarray:
+    """Share of the total weight (``by="weight"``) or of the number (``by="count"``) of the
+    children that have a value."""
     x, w = _prepare(x, w)
+    if by == "count":
+        return np.isfinite(x).sum(1) / x.shape[1]
+    if by != "weight":
+        raise ValueError(f"base de couverture inconnue : « {by} » (attendu : {', '.join(COVERAGE_BASES)})")
     return np.where(np.isfinite(x), w, 0.0).sum(1) / w.sum()
 
 
 def aggregate_groups(scores: pd.DataFrame, groups: pd.Series, weights: pd.Series,
                      method: str = "arithmetic", p: float = 0.5,
-                     min_coverage: float = DEFAULT_MIN_COVERAGE) -> tuple[pd.DataFrame, pd.DataFrame]:
+                     min_coverage: float = DEFAULT_MIN_COVERAGE, coverage_by: str = "weight",
+                     floor: float | None = FLOOR) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Aggregate the columns of ``scores`` by ``groups`` (column → parent).
 
     Returns (parent scores, coverage shares), both territories × parents, parents in order of
-    first appearance in ``groups``.
+    first appearance in ``groups``. A parent whose coverage is below ``min_coverage`` is NaN
+    (COINr's ``dat_thresh``, which counts children: ``coverage_by="count"``).
     """
     parents = list(dict.fromkeys(groups.loc[scores.columns]))
     matrix = scores.to_numpy()  # once, then column positions: no DataFrame per parent
@@ -109,8 +125,8 @@ def aggregate_groups(scores: pd.DataFrame, groups: pd.Series, weights: pd.Series
         cols = groups.index[groups == parent].intersection(scores.columns, sort=False)
         x = matrix[:, scores.columns.get_indexer(cols)]
         w = weights.loc[cols].to_numpy()
-        value = aggregate_rows(x, w, method, p)
-        c = coverage(x, w)
+        value = aggregate_rows(x, w, method, p, floor)
+        c = coverage(x, w, coverage_by)
         result[parent] = np.where(c >= min_coverage - 1e-12, value, np.nan)
         share[parent] = c
     index = scores.index

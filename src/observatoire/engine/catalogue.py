@@ -23,9 +23,23 @@ DEFAULT_DIRECTORY = paths.CATALOGUE
 ACTORS = ("entreprises", "territoires", "société")
 SPATIAL_SCALES = ("local", "régional", "national-mondial")
 TIME_SCALES = ("mois", "années", "décennies")
-PERIODICITY_OF_TIME_SCALE = {"mois": "mensuelle", "années": "annuelle", "décennies": "projection"}
+#: Periodicities each time scale admits: the decades are either a projection at a multi-decade
+#: horizon or an observed long-run change or structure measured each year (emissions since
+#: 1990, the age of farm managers who will retire within the decade).
+PERIODICITIES_OF_TIME_SCALE = {"mois": ("mensuelle",), "années": ("annuelle",), "décennies": ("projection", "annuelle")}
 NUMERIC = ["borne_basse", "borne_haute", "cible", "min_plausible", "max_plausible",
            "demo_centre", "demo_dispersion"]
+#: Columns the engine reads, checked even when a catalogue folder has no Table Schema beside its
+#: files (a missing one is a French message, never a KeyError).
+REQUIRED_COLUMNS = {
+    "indicateurs": ("id", "libelle", "definition", "axe", "commun", "acteur", "echelle_spatiale",
+                    "echelle_temporelle", "unite", "direction", "borne_basse", "borne_haute", "cible",
+                    "min_plausible", "max_plausible", "nature", "agregation", "source", "source_url",
+                    "periodicite"),
+    "axes": ("id", "libelle"),
+    "communs": ("id", "libelle"),
+}
+INTEGERS = ("axe", "direction")
 
 
 @dataclass(frozen=True)
@@ -58,7 +72,14 @@ def _load(directory: str) -> Catalogue:
         schema_path = d / f"{name}.schema.json"
         if schema_path.exists():
             problems += check_table(raw, load_table_schema(schema_path))
+        missing = [c for c in REQUIRED_COLUMNS[name] if c not in raw.rows.columns]
+        if missing and not any(p.file == raw.path and p.line == 1 for p in problems):
+            problems.append(Problem(raw.path, 1, None, ", ".join(raw.rows.columns.drop(LINE)),
+                                    "colonne(s) absente(s) : " + ", ".join(missing)))
         tables[name] = raw
+    if problems:
+        raise ValidationError(problems)
+    problems += _integer_problems(tables["indicateurs"], INTEGERS) + _integer_problems(tables["axes"], ("id",))
     if problems:
         raise ValidationError(problems)
 
@@ -81,6 +102,17 @@ def _load(directory: str) -> Catalogue:
     return Catalogue(ind, axes, communs, directory)
 
 
+def _integer_problems(table, columns) -> list[Problem]:
+    """Cells of ``columns`` that are not integers (checked here too: a schema may be absent)."""
+    problems = []
+    for column in columns:
+        for line, value in zip(table.rows[LINE], table.rows[column]):
+            text = str(value).strip()
+            if not (text.lstrip("+-").isdigit()):
+                problems.append(Problem(table.path, int(line), column, text, "nombre entier attendu"))
+    return problems
+
+
 def _check_consistency(path, ind, axes, communs) -> list[Problem]:
     """Cross-field rules a Table Schema cannot express."""
     problems = []
@@ -101,11 +133,66 @@ def _check_consistency(path, ind, axes, communs) -> list[Problem]:
         if not (row.min_plausible <= row.borne_basse and row.borne_haute <= row.max_plausible):
             bad("min_plausible", row.min_plausible,
                 "les bornes doivent être dans la plage plausible [min_plausible, max_plausible]")
-        expected = PERIODICITY_OF_TIME_SCALE.get(row.echelle_temporelle)
-        if expected and row.periodicite != expected:
-            bad("periodicite", row.periodicite,
-                f"« {expected} » attendu pour l'échelle temporelle « {row.echelle_temporelle} »")
+        expected = PERIODICITIES_OF_TIME_SCALE.get(row.echelle_temporelle, ())
+        if expected and row.periodicite not in expected:
+            bad("periodicite", row.periodicite, " ou ".join(f"« {e} »" for e in expected)
+                + f" attendu pour l'échelle temporelle « {row.echelle_temporelle} »")
     return problems
+
+
+#: Code of the overall index in the Observatoire's framework; an axis's code is its number as text,
+#: a cell's « axe|commun ».
+INDEX_CODE = "indice"
+INDEX_LABEL = "Indice global"
+
+
+def cell_code(axis, commun: str) -> str:
+    return f"{int(axis)}|{commun}"
+
+
+def framework_table(catalogue: Catalogue) -> pd.DataFrame:
+    """The Observatoire's tree as a framework table (see :mod:`observatoire.engine.framework`):
+    indicator → (axe × commun) cell → axe → indice, each axis giving its communs equal voice.
+
+    Indicators keep the catalogue's order, direction and goalposts; counts are divided by the
+    territory's population (``denominateur = population``). Cells come in order of first
+    appearance, axes in the order of axes.csv. Weights are 1: a run's weights come from its
+    :class:`~observatoire.engine.weights.Weights`.
+    """
+    ind = catalogue.indicators
+    cells = list(dict.fromkeys(cell_code(a, c) for a, c in zip(ind["axe"], ind["commun"])))
+    axes = [a for a in catalogue.axes.index if a in set(ind["axe"])]
+    rows = [{"code": i, "libelle": r["libelle"], "parent": cell_code(r["axe"], r["commun"]), "niveau": 1,
+             "poids": 1.0, "direction": int(r["direction"]), "borne_basse": r["borne_basse"],
+             "borne_haute": r["borne_haute"], "cible": r["cible"],
+             "denominateur": "population" if r["agregation"] == "compte" else ""} for i, r in ind.iterrows()]
+    for cell in cells:
+        axis, commun = cell.split("|")
+        rows.append({"code": cell, "libelle": f"{catalogue.axis_label(int(axis))} × {catalogue.commun_label(commun)}",
+                     "parent": str(axis), "niveau": 2, "poids": 1.0})
+    rows += [{"code": str(a), "libelle": catalogue.axis_label(a), "parent": INDEX_CODE, "niveau": 3, "poids": 1.0}
+             for a in axes]
+    rows.append({"code": INDEX_CODE, "libelle": INDEX_LABEL, "parent": "", "niveau": 4, "poids": 1.0})
+    table = pd.DataFrame(rows)
+    for column in ("direction", "borne_basse", "borne_haute", "cible"):
+        table[column] = table[column].astype("float64") if column != "direction" else table[column].astype("Int64")
+    return table.fillna({"denominateur": ""})
+
+
+_FRAMEWORKS: dict[int, tuple] = {}
+
+
+def catalogue_framework(catalogue: Catalogue):
+    """:func:`framework_table` read and checked as any framework (kept per catalogue object)."""
+    from observatoire.engine.framework import read_framework
+
+    kept = _FRAMEWORKS.get(id(catalogue))
+    if kept is None or kept[0] is not catalogue:
+        kept = (catalogue, read_framework(framework_table(catalogue), source=f"{catalogue.directory} (cadre)"))
+        if len(_FRAMEWORKS) > 8:
+            _FRAMEWORKS.clear()
+        _FRAMEWORKS[id(catalogue)] = kept
+    return kept[1]
 
 
 def counts_by_commun_and_axis(catalogue: Catalogue) -> pd.DataFrame:
@@ -133,12 +220,9 @@ ARROW_MEANINGS = {"↑": "une valeur plus élevée est meilleure", "↓": "une v
 
 def _fr_plain(x: float) -> str:
     """A catalogue number in French, with only the decimals it has: 0.5 → « 0,5 », 100 → « 100 »."""
-    from observatoire.text import fr_number
+    from observatoire.text import fr_plain
 
-    if pd.isna(x):
-        return ""
-    decimals = len(f"{float(x):.6f}".rstrip("0").split(".")[1])
-    return fr_number(float(x), decimals).replace("-", "\u2212")
+    return "" if pd.isna(x) else fr_plain(x, typographic_minus=True)
 
 
 def data_dictionary(catalogue: Catalogue) -> pd.DataFrame:

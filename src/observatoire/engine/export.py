@@ -22,7 +22,7 @@ import pandas as pd
 
 from observatoire import __version__
 from observatoire.engine.catalogue import Catalogue
-from observatoire.engine.pipeline import Choices, Scores
+from observatoire.engine.scores import Scores
 from observatoire.engine.reference import (COMMUNE_PATTERN, DEPARTEMENT_PATTERN, EPCI_PATTERN, FRANCE_CODE,
                                     REGION_PATTERN)
 
@@ -321,8 +321,93 @@ def export_scores(scores: Scores, directory: str | os.PathLike, data_path: str |
     return paths
 
 
-def scores_of_file(data_path: str | os.PathLike, choices: Choices | None = None) -> Scores:
-    """Validate a data file and score every territory in it (the book's reference choices by default)."""
-    from observatoire.engine.pipeline import score_data_file
 
-    return score_data_file(data_path, choices)[0]
+# ---------------------------------------------------------------------------------------------
+# Any composite indicator: the export of a Coin
+# ---------------------------------------------------------------------------------------------
+
+COIN_COLUMNS = ("unite", "niveau", "code", "libelle", "valeur", "score", "couverture", "drapeau")
+COIN_NUMBERS = ("valeur", "score", "couverture")
+
+
+def coin_table_schema() -> dict:
+    """Table Schema (in French) of :meth:`~observatoire.engine.coin.Coin.tidy`."""
+    flags = {"impute": "valeur imputée", "manquant": "aucun score : valeur absente ou couverture insuffisante"}
+    fields = [
+        {"name": "unite", "title": "Unité", "description": "Code de l'unité évaluée (territoire, entreprise, pays…), "
+         "tel que dans les données.", "type": "string", "constraints": {"required": True}},
+        {"name": "niveau", "title": "Niveau", "description": "Niveau du nœud dans le cadre : 1 pour un indicateur, "
+         "puis un de plus à chaque agrégation.", "type": "integer", "constraints": {"required": True, "minimum": 1}},
+        {"name": "code", "title": "Code du nœud", "description": "Code de l'indicateur ou de l'agrégat (colonne code "
+         "du cadre).", "type": "string", "constraints": {"required": True}},
+        {"name": "libelle", "title": "Libellé", "description": "Libellé du nœud (colonne libelle du cadre).",
+         "type": "string", "constraints": {"required": False}},
+        {"name": "valeur", "title": "Valeur", "description": "Pour un indicateur, la valeur normalisée en entrée "
+         "(après dénomination et imputation éventuelles) ; vide pour un agrégat.", "type": "number",
+         "constraints": {"required": False}},
+        {"name": "score", "title": "Score", "description": "Score normalisé (indicateur) ou agrégé (agrégat), selon "
+         "les choix consignés dans observatoire:journal.", "type": "number", "constraints": {"required": False}},
+        {"name": "couverture", "title": "Couverture", "description": "Part des enfants renseignés (en poids ou en "
+         "nombre, selon le choix consigné) ; pour un indicateur, 1 s'il a une valeur, 0 sinon.",
+         "type": "number", "constraints": {"required": False, "minimum": 0, "maximum": 1}},
+        {"name": "drapeau", "title": "Drapeau", "description": "; ".join(f"« {k} » : {v}" for k, v in flags.items())
+         + " ; vide sinon.", "type": "string", "constraints": {"required": False, "enum": sorted(flags)}},
+    ]
+    return {"fields": fields, "missingValues": [""], "primaryKey": ["unite", "code"]}
+
+
+def _coin_csv(results: pd.DataFrame) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COIN_COLUMNS)
+    formats = [_number if c in COIN_NUMBERS else _text for c in COIN_COLUMNS]
+    for row in zip(*[results[c].tolist() for c in COIN_COLUMNS]):
+        writer.writerow([f(v) for f, v in zip(formats, row)])
+    return buffer.getvalue().encode("utf-8")
+
+
+def export_coin(coin, directory: str | os.PathLike) -> dict[str, Path]:
+    """Write a coin's tidy results (CSV and Parquet), its framework (CSV) and a
+    ``datapackage.json`` holding their schemas and the log of choices. Same coin → same bytes."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    results = coin.tidy()
+    results["niveau"] = results["niveau"].astype("int64")
+    paths = {"csv": directory / CSV_NAME, "parquet": directory / PARQUET_NAME,
+             "cadre": directory / "cadre.csv", "datapackage": directory / PACKAGE_NAME}
+    csv_bytes = _coin_csv(results)
+    paths["csv"].write_bytes(csv_bytes)
+    schema = coin_table_schema()
+    parquet_schema = {"fields": [dict(f, type="string" if f["type"] == "integer" else f["type"]) for f in schema["fields"]]}
+    metadata = {"observatoire:journal": json.dumps(coin.choices(), ensure_ascii=False, sort_keys=True)}
+    write_parquet(results.assign(niveau=results["niveau"].astype(str)), paths["parquet"], parquet_schema, metadata)
+    frame_buffer = io.StringIO()
+    coin.framework.to_table().to_csv(frame_buffer, index=False, lineterminator="\n")
+    frame_bytes = frame_buffer.getvalue().encode("utf-8")
+    paths["cadre"].write_bytes(frame_bytes)
+    parquet_bytes = paths["parquet"].read_bytes()
+    package = {
+        "profile": "data-package",
+        "name": f"{coin.name}-resultats".lower().replace(" ", "-"),
+        "title": f"{coin.name} : résultats",
+        "description": "Résultats d'un indicateur composite calculé par le moteur de l'Observatoire : une ligne par "
+                       "unité et par nœud du cadre. Le cadre est dans cadre.csv ; les choix de calcul, dans "
+                       "l'ordre où ils ont été faits, dans observatoire:journal (ils suffisent à recalculer "
+                       "ces nombres).",
+        "version": __version__,
+        "resources": [
+            {"name": "resultats", "path": CSV_NAME, "profile": "tabular-data-resource", "format": "csv",
+             "mediatype": "text/csv", "encoding": "utf-8", "bytes": len(csv_bytes),
+             "hash": "sha256:" + _sha256(csv_bytes), "schema": schema},
+            {"name": "resultats-parquet", "path": PARQUET_NAME, "profile": "data-resource", "format": "parquet",
+             "mediatype": "application/vnd.apache.parquet", "bytes": len(parquet_bytes),
+             "hash": "sha256:" + _sha256(parquet_bytes), "schema": schema},
+            {"name": "cadre", "path": "cadre.csv", "profile": "tabular-data-resource", "format": "csv",
+             "mediatype": "text/csv", "encoding": "utf-8", "bytes": len(frame_bytes),
+             "hash": "sha256:" + _sha256(frame_bytes)},
+        ],
+        "observatoire:journal": coin.choices(),
+    }
+    text = json.dumps(_jsonable(package), ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+    paths["datapackage"].write_bytes(text.encode("utf-8"))
+    return paths

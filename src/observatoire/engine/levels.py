@@ -25,6 +25,7 @@ import pandas as pd
 
 from observatoire.engine.catalogue import Catalogue
 from observatoire.engine.reference import FRANCE_CODE, Reference
+from observatoire.text import fr_percent
 
 #: The levels communes roll up to, from the closest.
 PARENT_LEVELS = ("epci", "departement", "region", "france")
@@ -224,5 +225,5 @@ def roll_up_long(values: pd.DataFrame, catalogue: Catalogue, reference: Referenc
     out = pd.concat(parts, ignore_index=True)
     out["unite"] = out["indicateur"].map(unit)
     out["source"] = ROLL_UP_SOURCE
-    out["commentaire"] = [f"couverture : {100 * c:.1f} % de la population".replace(".", ",") for c in out["couverture"]]
+    out["commentaire"] = [f"couverture : {fr_percent(c, space=' ')} de la population" for c in out["couverture"]]
     return out.sort_values(["territoire", "indicateur", "periode"], kind="stable")[columns].reset_index(drop=True)

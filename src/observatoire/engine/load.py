@@ -1,7 +1,13 @@
-"""Read tables as people really produce them: CSV with `,` or `;`, UTF-8 with or without BOM,
-Windows-1252, or XLSX. Every cell is kept as text so that codes such as ``01004`` keep their
-form; types are checked later by :mod:`observatoire.engine.validate`, which needs the original text to
-quote it back in its messages.
+"""Read tables as people really produce them: CSV with `,`, `;` or tabs, UTF-8 with or without
+BOM, Windows-1252, UTF-16 or UTF-32 (Excel's « Texte Unicode »), or XLSX. Every cell is kept as
+text so that codes such as ``01004`` keep their form; types are checked later by
+:mod:`observatoire.engine.validate`, which needs the original text to quote it back in its
+messages. A spreadsheet cell is read as the spreadsheet shows it (a date formatted « yyyy » is
+the year, « 45 % » is 45 %), never as its internal number.
+
+What is not a table (an image, a PDF, an archive, a web page saved under a ``.csv`` name, a
+binary file) is recognised from its first bytes and named in French; an XLSX workbook renamed
+``.csv`` is read as the workbook it is, with a warning.
 
 A CSV without quotes (one record per line) is read by Arrow's multithreaded parser, a national
 file of millions of rows in about a second; any other CSV by the ``csv`` module, which follows
@@ -12,11 +18,15 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime as dt
 import io
 import os
+import re
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Collection
 
 import numpy as np
 import pandas as pd
@@ -36,6 +46,9 @@ class RawTable:
     encoding: str
     delimiter: str | None
     warnings: list[Problem] = field(default_factory=list)
+    #: Column position → {line: the cell as the spreadsheet shows it}, for the cells whose text
+    #: was read from a display format (a month date « mars-24 » read 2024-03): quoted in messages.
+    shown: dict[int, dict[int, str]] = field(default_factory=dict)
     #: The text columns in factorised form, when the reader computed it on its way (large CSV
     #: files): lets validation skip hashing millions of cells a second time. See :meth:`codes`.
     factorised: Factorised | None = field(default=None, repr=False, compare=False)
@@ -103,11 +116,15 @@ def detect_delimiter(header_line: str) -> str:
     return best if candidates[best] > 0 else ","
 
 
-def read_table(path: str | os.PathLike, sheet: str | None = None) -> RawTable:
+def read_table(path: str | os.PathLike, sheet: str | None = None,
+               header_names: Collection[str] = ()) -> RawTable:
     """Read a CSV or XLSX file into a :class:`RawTable` of strings.
 
-    Raises :class:`ValidationError` with a French message when the file is missing, empty or
-    unreadable.
+    ``header_names``: folded column names (see :func:`fold_header`) that mark the data sheet of
+    a workbook whose data sheet is not the first (a notes sheet first, as officers do).
+
+    Raises :class:`ValidationError` with a French message when the file is missing, empty,
+    unreadable or not a table.
     """
     path = Path(path)
     shown = str(path)
@@ -117,11 +134,33 @@ def read_table(path: str | os.PathLike, sheet: str | None = None) -> RawTable:
         raise ValidationError(
             [Problem(shown, None, None, None, "c'est un dossier, un fichier CSV ou XLSX est attendu")]
         )
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ValidationError([Problem(shown, None, None, None, _unreadable(exc))]) from None
     suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(path, sheet)
-    if suffix in (".csv", ".txt", ".tsv", ""):
-        return _read_csv(path)
+    kind = describe_content(raw)
+    if kind == XLSX:
+        warnings = []
+        if suffix not in XLSX_SUFFIXES:
+            warnings.append(Problem(shown, None, None, None,
+                                    f"ce fichier est un classeur XLSX nommé « {path.name} » : il est lu "
+                                    "comme un classeur (renommez-le en .xlsx)", severity="avertissement"))
+        table = _read_xlsx(path, sheet, header_names, raw)
+        table.warnings[:0] = warnings
+        return table
+    if kind is not None:
+        raise ValidationError([Problem(shown, None, None, None, f"ce fichier est {kind}, pas un tableau CSV ou XLSX"
+                                       + _ADVICE.get(kind, ""))])
+    if suffix in XLSX_SUFFIXES:
+        if not raw.strip():
+            raise ValidationError([Problem(shown, None, None, None, "le fichier est vide")])
+        table = _read_csv(path, raw)
+        table.warnings.insert(0, Problem(shown, None, None, None, f"« {path.name} » n'est pas un classeur XLSX "
+                                         "mais un fichier texte : il est lu comme un CSV", severity="avertissement"))
+        return table
+    if suffix in TEXT_SUFFIXES:
+        return _read_csv(path, raw)
     raise ValidationError(
         [
             Problem(
@@ -132,22 +171,167 @@ def read_table(path: str | os.PathLike, sheet: str | None = None) -> RawTable:
     )
 
 
-def _read_csv(path: Path) -> RawTable:
-    raw = path.read_bytes()
+TEXT_SUFFIXES = (".csv", ".txt", ".tsv", "")
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+#: Marker returned by :func:`describe_content` for an XLSX workbook (read, not refused).
+XLSX = "un classeur XLSX"
+
+# First bytes of the files people send instead of a table (what they are, in French).
+_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "une image PNG"),
+    (b"\xff\xd8\xff", "une image JPEG"),
+    (b"GIF87a", "une image GIF"),
+    (b"GIF89a", "une image GIF"),
+    (b"II*\x00", "une image TIFF"),
+    (b"MM\x00*", "une image TIFF"),
+    (b"%PDF-", "un document PDF"),
+    (b"{\\rtf", "un document RTF (traitement de texte)"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "un fichier Office ancien format (classeur .xls ou document .doc)"),
+    (b"\x1f\x8b", "une archive compressée gzip"),
+    (b"7z\xbc\xaf\x27\x1c", "une archive 7-Zip"),
+    (b"Rar!\x1a\x07", "une archive RAR"),
+    (b"BZh", "une archive compressée bzip2"),
+    (b"\xfd7zXZ\x00", "une archive compressée xz"),
+    (b"PAR1", "un fichier Parquet"),
+    (b"SQLite format 3\x00", "une base de données SQLite"),
+)
+_ZIP = "une archive ZIP"
+_HTML = "une page web (HTML) enregistrée sous ce nom"
+_ADVICE = {
+    "un fichier Office ancien format (classeur .xls ou document .doc)":
+        " : enregistrez le classeur au format .xlsx (Fichier › Enregistrer sous › Classeur Excel) ou CSV",
+    "un classeur OpenDocument (.ods, LibreOffice)": " : enregistrez-le au format .xlsx ou CSV",
+    _ZIP: " : décompressez-la et donnez le fichier CSV ou XLSX qu'elle contient",
+    _HTML: " : téléchargez le fichier CSV lui-même (lien « Télécharger »), pas la page qui le présente",
+    "un classeur Excel XML 2003": " : enregistrez-le au format .xlsx ou CSV",
+}
+_BOMS = (  # longest first: the UTF-32-LE BOM begins with the UTF-16-LE one
+    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def describe_content(raw: bytes) -> str | None:
+    """What ``raw`` is when it is not a text table (« une image PNG »…), :data:`XLSX` for an
+    XLSX workbook, None for text that may be a table."""
+    head = raw[:16]
+    for signature, kind in _SIGNATURES:
+        if head.startswith(signature):
+            return kind
+    if head.startswith(b"RIFF") and raw[8:12] == b"WEBP":
+        return "une image WebP"
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return _zip_kind(raw)
+    if text_encoding(raw) is None:
+        return "un fichier binaire (ni texte ni classeur)"
+    text = _decode_start(raw).lstrip().lower()
+    if text.startswith("<?xml") and "excel.sheet" in text[:500]:
+        return "un classeur Excel XML 2003"
+    if text.startswith(("<!doctype html", "<html")) or ("<html" in text[:2048] and "<head" in text[:4096]):
+        return _HTML
+    if text.startswith("<?xml"):
+        return "un document XML"
+    return None
+
+
+def _zip_kind(raw: bytes) -> str:
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            names = archive.namelist()
+            mimetype = archive.read("mimetype").decode("ascii", "replace") if "mimetype" in names else ""
+    except (zipfile.BadZipFile, OSError, KeyError, RuntimeError, ValueError, EOFError):
+        return "une archive ZIP illisible"
+    if any(n.startswith("xl/") for n in names):
+        return XLSX
+    if "spreadsheet" in mimetype:
+        return "un classeur OpenDocument (.ods, LibreOffice)"
+    if "opendocument" in mimetype:
+        return "un document OpenDocument (LibreOffice)"
+    if any(n.startswith("word/") for n in names):
+        return "un document Word (.docx)"
+    if any(n.startswith("ppt/") for n in names):
+        return "une présentation PowerPoint (.pptx)"
+    return _ZIP
+
+
+def _decode_start(raw: bytes, size: int = 8192) -> str:
+    encoding = text_encoding(raw[:size]) or "latin-1"
+    return raw[:size].decode(encoding, errors="replace")
+
+
+def text_encoding(raw: bytes) -> str | None:
+    """The encoding of text bytes (BOM, UTF-16/32 without BOM, UTF-8, Windows-1252), or None
+    when the bytes are not text (NUL bytes out of a UTF-16/32 pattern, control characters)."""
+    for bom, encoding in _BOMS:
+        if raw.startswith(bom):
+            return encoding
+    sample = raw[:65536]  # a sample: a national file of 100 MB is not read twice
+    if b"\x00" in sample:
+        return _wide_encoding(sample)
+    try:  # a character cut at the end of the sample is not an error
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=len(sample) == len(raw))
+        encoding = "utf-8"
+    except UnicodeDecodeError:
+        encoding = "cp1252"
+    text = sample.decode(encoding if encoding != "cp1252" else "latin-1", errors="replace")
+    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\n\r\f\v")
+    return None if controls > max(2, len(text) // 100) else encoding
+
+
+def _wide_encoding(sample: bytes) -> str | None:
+    """UTF-16 or UTF-32 without BOM, told from where the NUL bytes of ASCII characters fall."""
+    n = len(sample) - len(sample) % 4
+    if n < 4:
+        return None
+    zeros = [sample[k:n:4].count(0) / (n // 4) for k in range(4)]
+    if zeros[1] > 0.9 and zeros[2] > 0.9 and zeros[3] > 0.9:
+        return "utf-32-le"
+    if zeros[0] > 0.9 and zeros[1] > 0.9 and zeros[2] > 0.9:
+        return "utf-32-be"
+    odd, even = (zeros[1] + zeros[3]) / 2, (zeros[0] + zeros[2]) / 2
+    if odd > 0.9 and even < 0.1:
+        return "utf-16-le"
+    if even > 0.9 and odd < 0.1:
+        return "utf-16-be"
+    return None
+
+
+def _unreadable(exc: OSError) -> str:
+    import errno
+
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "lecture impossible : accès refusé (droits du fichier)"
+    return f"lecture impossible (erreur système {exc.errno})"
+
+
+def _read_csv(path: Path, raw: bytes) -> RawTable:
     if not raw[:4096].strip() and not raw.strip():
         raise ValidationError([Problem(str(path), None, None, None, "le fichier est vide")])
-    # Arrow checks every cell it reads as UTF-8: when the fast path reads the file as UTF-8,
-    # detect_encoding would have said so, and the file needs no second pass to tell.
-    fast = None if raw.startswith(b"\xef\xbb\xbf") else _read_csv_fast(path, raw, "utf-8")
-    if fast is not None:
-        return fast
-    encoding = detect_encoding(raw)
-    fast = _read_csv_fast(path, raw, encoding) if encoding != "utf-8" else None
-    if fast is not None:
-        return fast
-    text = raw.decode(encoding)
+    encoding = text_encoding(raw)
+    wide = encoding is not None and encoding.startswith(("utf-16", "utf-32"))
+    if not wide:
+        # Arrow checks every cell it reads as UTF-8: when the fast path reads the file as UTF-8,
+        # detect_encoding would have said so, and the file needs no second pass to tell.
+        fast = None if raw.startswith(b"\xef\xbb\xbf") else _read_csv_fast(path, raw, "utf-8")
+        if fast is not None:
+            return fast
+        encoding = detect_encoding(raw)
+        fast = _read_csv_fast(path, raw, encoding) if encoding != "utf-8" else None
+        if fast is not None:
+            return fast
+    text = _decode(path, raw, encoding)
+    if not text.strip():
+        raise ValidationError([Problem(str(path), None, None, None, "le fichier est vide")])
     first_line = text.splitlines()[0] if text else ""
     delimiter = detect_delimiter(first_line)
+    if not first_line.replace(delimiter, "").strip():
+        raise ValidationError([Problem(
+            str(path), 1, None, None,
+            "la ligne d'en-tête est vide : la première ligne doit porter le nom des colonnes "
+            "(territoire, indicateur, periode, valeur…), les valeurs commencent à la ligne 2")])
     # line_num counts physical lines, so quoted cells spanning lines keep true line numbers.
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [h.strip() for h in next(reader)]
@@ -159,12 +343,14 @@ def _read_csv(path: Path) -> RawTable:
         previous_end = reader.line_num
         if not any(cell.strip() for cell in record):
             continue  # blank lines are harmless
+        if len(record) > len(header) and not any(c.strip() for c in record[len(header):]):
+            record = record[:len(header)]  # empty cells after the last column (spreadsheet export)
         if len(record) != len(header):
             problems.append(
                 Problem(
                     str(path), line, None, delimiter.join(record),
                     f"{len(record)} champ(s) au lieu des {len(header)} de l'en-tête "
-                    f"(séparateur détecté : « {delimiter} »)",
+                    f"(séparateur détecté : « {_DELIMITER_NAMES.get(delimiter, delimiter)} »)",
                 )
             )
             continue
@@ -175,6 +361,26 @@ def _read_csv(path: Path) -> RawTable:
     frame = pd.DataFrame(rows, columns=header, dtype=object)
     frame[LINE] = np.asarray(lines, dtype="int64")
     return RawTable(str(path), frame, encoding, delimiter)
+
+
+_DELIMITER_NAMES = {"\t": "tabulation"}
+
+
+def _decode(path: Path, raw: bytes, encoding: str | None) -> str:
+    """The file's text; a French message naming the first undecodable byte otherwise."""
+    encoding = encoding or detect_encoding(raw)
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        if encoding.startswith(("utf-16", "utf-32")):
+            message = f"texte {encoding.upper()} (« Texte Unicode ») abîmé : octets illisibles"
+        else:
+            message = ("encodage non reconnu : le fichier n'est ni en UTF-8 ni en Windows-1252 "
+                       f"(octet 0x{raw[exc.start]:02X})")
+        raise ValidationError([Problem(str(path), line, None, None, message + " ; enregistrez-le depuis "
+                                       "le tableur au format « CSV UTF-8 »")]) from None
+    return text[1:] if text.startswith("\ufeff") else text
 
 
 def _read_csv_fast(path: Path, raw: bytes, encoding: str) -> RawTable | None:
@@ -200,6 +406,8 @@ def _read_csv_fast(path: Path, raw: bytes, encoding: str) -> RawTable | None:
     if not first_line:
         return None  # no header: the exact path reports every line
     delimiter = detect_delimiter((first_line.splitlines() or [""])[0])  # as the exact path
+    if not first_line.replace(delimiter, "").strip():
+        return None  # an empty header: the exact path says so
     header = [h.strip() for h in first_line.split(delimiter)]
     names = [str(k) for k in range(len(header))]
     try:
@@ -263,52 +471,205 @@ def _stripped(codes: np.ndarray, texts: np.ndarray) -> tuple[np.ndarray, np.ndar
     return merged[codes], np.asarray(texts, dtype=object)
 
 
-def _read_xlsx(path: Path, sheet: str | None) -> RawTable:
+def fold_header(text: str) -> str:
+    """A column title as people may type it, reduced to compare: « Période » and « periode »,
+    « Jeu de données » and « jeu_de_donnees » fold alike (accents, case, spaces, punctuation)."""
+    decomposed = unicodedata.normalize("NFKD", str(text).casefold())
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(re.sub(r"[^0-9a-z]+", " ", bare).split())
+
+
+def _read_xlsx(path: Path, sheet: str | None, header_names: Collection[str] = (),
+               raw: bytes | None = None) -> RawTable:
     from openpyxl import load_workbook
 
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
+    try:  # from the bytes: openpyxl refuses a workbook whose name does not end in .xlsx
+        workbook = load_workbook(io.BytesIO(raw if raw is not None else path.read_bytes()),
+                                 read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on a corrupt file
         raise ValidationError(
             [Problem(str(path), None, None, None, f"classeur XLSX illisible ({type(exc).__name__})")]
         ) from None
-    if sheet is None:
-        # The template's data sheet is called « donnees »; else take the first sheet.
-        names = {n.lower(): n for n in workbook.sheetnames}
-        sheet = names.get("donnees", names.get("données", workbook.sheetnames[0]))
-    worksheet = workbook[sheet]
-    records = list(worksheet.iter_rows(values_only=True))
-    workbook.close()
+    warnings: list[Problem] = []
+    try:
+        names = workbook.sheetnames
+        if not names:
+            raise ValidationError([Problem(str(path), None, None, None, "le classeur n'a aucune feuille")])
+        if sheet is not None and sheet not in names:
+            raise ValidationError([Problem(str(path), None, None, sheet, "feuille absente du classeur (feuilles : "
+                                           + ", ".join(f"« {n} »" for n in names) + ")")])
+        if sheet is None:
+            sheet, skipped = _data_sheet(workbook, header_names)
+            if skipped:
+                warnings.append(Problem(
+                    str(path), None, None, None,
+                    f"feuille « {sheet} » lue : c'est la première qui porte l'en-tête du modèle "
+                    "(feuille(s) " + ", ".join(f"« {n} »" for n in skipped) + " ignorée(s))",
+                    severity="avertissement"))
+        records = [[_cell(c) for c in row] for row in workbook[sheet].iter_rows()]
+    finally:
+        workbook.close()
+    shown_path = f"{path} (feuille « {sheet} »)"
+    while records and not any(text for text, _ in records[-1]):
+        records.pop()
     if not records:
-        raise ValidationError([Problem(str(path), None, None, None, "la feuille est vide")])
-    header = [_cell_text(h) for h in records[0]]
+        raise ValidationError([Problem(shown_path, None, None, None, "la feuille est vide")])
+    header = [text for text, _ in records[0]]
     while header and header[-1] == "":
         header.pop()
+    if not header:
+        raise ValidationError([Problem(
+            shown_path, 1, None, None,
+            "la ligne d'en-tête est vide : la première ligne doit porter le nom des colonnes "
+            "(territoire, indicateur, periode, valeur…), les valeurs commencent à la ligne 2")])
     rows, lines = [], []
+    shown: dict[tuple[int, str], list[tuple[int, str, str]]] = {}
+    displayed: dict[int, dict[int, str]] = {}
     for number, record in enumerate(records[1:], start=2):
-        cells = [_cell_text(c) for c in record[: len(header)]]
-        cells += [""] * (len(header) - len(cells))
+        record = record[: len(header)]
+        cells = [text for text, _ in record] + [""] * (len(header) - len(record))
         if any(cells):
             rows.append(cells)
             lines.append(number)
+            for k, (text, display) in enumerate(record):
+                if display is not None:
+                    shown.setdefault((k, display[0]), []).append((number, display[1], text))
+                    displayed.setdefault(k, {})[number] = display[1]
     frame = pd.DataFrame(rows, columns=header, dtype=object)
-    frame[LINE] = lines
-    return RawTable(f"{path} (feuille « {sheet} »)", frame, "xlsx", None)
+    frame[LINE] = np.asarray(lines, dtype="int64")
+    for (k, kind), cells in shown.items():
+        if kind == "mois":
+            line, display, text = cells[0]
+            warnings.append(Problem(
+                shown_path, None, header[k] or f"colonne {k + 1}", display,
+                f"{len(cells)} mois saisi{'s comme des dates' if len(cells) > 1 else ' comme une date'}, "
+                f"lu{'s' if len(cells) > 1 else ''} comme le tableur les affiche "
+                f"(« {display} » → {text}) : {line_ranges([c[0] for c in cells])}",
+                severity="avertissement"))
+    return RawTable(shown_path, frame, "xlsx", None, warnings=warnings, shown=displayed)
 
 
-def _cell_text(value) -> str:
-    """Spreadsheet cell as the text a person typed: 2024 not 2024.0, 12.5 not 12.500000001."""
-    if value is None:
+def _data_sheet(workbook, header_names: Collection[str]) -> tuple[str, list[str]]:
+    """(the sheet to read, the sheets skipped before it): the template's « donnees » sheet, else
+    the first sheet with at least two of ``header_names`` in one of its first rows, else the first."""
+    names = workbook.sheetnames
+    folded = {fold_header(n): n for n in names}
+    if "donnees" in folded:
+        return folded["donnees"], []
+    wanted = set(header_names)
+    if wanted:
+        for position, name in enumerate(names):
+            worksheet = workbook[name]
+            if getattr(worksheet, "iter_rows", None) is None:  # a chart sheet
+                continue
+            for row in worksheet.iter_rows(max_row=10, values_only=True):
+                if sum(fold_header(v) in wanted for v in row if isinstance(v, str)) >= 2:
+                    return name, names[:position]
+    return names[0], []
+
+
+def line_ranges(lines: Collection[int], limit: int = 12) -> str:
+    """« ligne 4 », « lignes 2–25 », « lignes 2–5, 9 et 12–14 » (at most ``limit`` pieces)."""
+    numbers = sorted(set(int(n) for n in lines))
+    if not numbers:
         return ""
+    pieces, start, previous = [], numbers[0], numbers[0]
+    for n in numbers[1:] + [None]:
+        if n is not None and n == previous + 1:
+            previous = n
+            continue
+        pieces.append(str(start) if start == previous else f"{start}–{previous}")
+        if n is not None:
+            start = previous = n
+    if len(numbers) == 1:
+        return f"ligne {numbers[0]}"
+    more = len(pieces) > limit
+    pieces = pieces[:limit]
+    text = ", ".join(pieces[:-1]) + " et " + pieces[-1] if len(pieces) > 1 else pieces[0]
+    return "lignes " + text + (" …" if more else "")
+
+
+_MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+              "octobre", "novembre", "décembre")
+_MONTHS_FR_SHORT = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.",
+                    "nov.", "déc.")
+_FORMAT_NOISE = re.compile(r'\[[^\]]*\]|"[^"]*"|\\.|_.|\*.')
+
+
+def _cell(cell) -> tuple[str, tuple[str, str] | None]:
+    """(text, display note) of a spreadsheet cell: the text is what the person sees in the
+    spreadsheet, the note ``(kind, shown)`` says when it was read from a display format."""
+    value = cell.value
+    if value is None:
+        return "", None
+    fmt = getattr(cell, "number_format", None) or "General"
     if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, float):
-        if value.is_integer():
-            return str(int(value))
-        return repr(round(value, 12))
-    if hasattr(value, "strftime"):
-        return value.strftime("%Y-%m")  # a month typed as a date by the spreadsheet
-    return str(value).strip()
+        return ("vrai" if value else "faux"), None
+    if isinstance(value, (int, float)):
+        if "%" in _FORMAT_NOISE.sub("", fmt):  # 0.45 shown « 45 % »: read as the person sees it
+            return _number_text(value * 100).replace(".", ",") + " %", None  # « 81,5 % »
+        return _number_text(value), None
+    if isinstance(value, (dt.datetime, dt.date)):
+        return _date_text(value, fmt)
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M"), None
+    return str(value).strip(), None
+
+
+def _number_text(value: float | int) -> str:
+    """2024 not 2024.0; 12.5 not 12.500000000000002 (Excel keeps 15 significant digits)."""
+    if isinstance(value, int):
+        return str(value)
+    value = float(f"{value:.15g}")
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def _date_text(value, fmt: str) -> tuple[str, tuple[str, str] | None]:
+    """A date cell as the spreadsheet shows it. A year format (« yyyy ») gives the year; a month
+    format without day (« mmm-yy », « mm/yyyy ») gives AAAA-MM, noted; any other date gives
+    what is shown (« 15/03/2024 »), for validation to accept or to quote back."""
+    literals: list[str] = []
+
+    def protect(match):  # literal text of the format (« "de" », « \ ») is shown as it is
+        text = match.group(0)
+        literals.append(text[1:-1] if text.startswith('"') else text[1:] if text[0] == "\\" else "")
+        return f"\x01{len(literals) - 1}\x01"
+
+    clean = _FORMAT_NOISE.sub(protect, fmt).lower()
+    bare = re.sub(r"\x01\d+\x01", "", clean)
+    if fmt in ("mm-dd-yy", "General", "GENERAL") or not bare.strip():
+        clean = bare = "dd/mm/yyyy"  # Excel's short date (format 14) is shown in the French order
+    no_time = re.sub(r"h+[:.]?m+|m+[:.]?s+", "", bare)
+    has_year, has_day, has_month = "y" in no_time or "e" in no_time, "d" in no_time, "m" in no_time
+    shown = re.sub(r"\x01(\d+)\x01", lambda m: literals[int(m.group(1))], _render_date(value, clean))
+    if has_year and not has_month and not has_day:
+        return f"{value.year:04d}", None
+    if has_year and has_month and not has_day:
+        text = f"{value.year:04d}-{value.month:02d}"
+        return text, ("mois", shown)
+    return shown, None
+
+
+def _render_date(value, fmt: str) -> str:
+    """The text a French spreadsheet shows for ``value`` under the (cleaned) format ``fmt``."""
+    def token(match):
+        t = match.group(0)
+        if t[0] in "ye":
+            return f"{value.year:04d}" if len(t) != 2 else f"{value.year % 100:02d}"
+        if t[0] == "d":
+            return {1: str(value.day), 2: f"{value.day:02d}"}.get(len(t), f"{value.day:02d}")
+        if t[0] == "m":
+            return {1: str(value.month), 2: f"{value.month:02d}", 3: _MONTHS_FR_SHORT[value.month - 1]}.get(
+                len(t), _MONTHS_FR[value.month - 1])
+        if t[0] == "h":
+            return f"{getattr(value, 'hour', 0):02d}"
+        if t[0] == "s":
+            return f"{getattr(value, 'second', 0):02d}"
+        return t
+    fmt = re.sub(r"(h+[:.]?)(m+)", lambda m: m.group(1) + "\0" * len(m.group(2)), fmt)
+    text = re.sub(r"y+|e+|d+|m+|h+|s+", token, fmt)
+    minute = f"{getattr(value, 'minute', 0):02d}"
+    return re.sub(r"\0+", minute, text).replace("am/pm", "").strip()
 
 
 def write_values_csv(frame: pd.DataFrame, path: str | os.PathLike) -> None:

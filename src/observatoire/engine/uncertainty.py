@@ -46,7 +46,7 @@ import pandas as pd
 
 from observatoire.engine import aggregate, normalise
 from observatoire.engine.catalogue import Catalogue
-from observatoire.engine.pipeline import Choices, Scores
+from observatoire.engine.scores import Choices, Scores
 from observatoire.engine.weights import EQUAL, Weights
 
 DEFAULT_SEED = 20260101
@@ -153,7 +153,14 @@ class _Children:
     @cached_property
     def floored(self) -> "_Children":
         """The same scores read on [FLOOR, 100], for the means that a zero would veto."""
-        return _Children(aggregate.to_floor(self.x))
+        return self.floored_at(aggregate.FLOOR)
+
+    def floored_at(self, floor: float) -> "_Children":
+        """The same scores read on [floor, 100] (kept per floor)."""
+        kept = self.__dict__.setdefault("_floors", {})
+        if floor not in kept:
+            kept[floor] = _Children(aggregate.to_floor(self.x, floor))
+        return kept[floor]
 
     @cached_property
     def logs(self) -> np.ndarray:
@@ -161,17 +168,21 @@ class _Children:
             return np.where(self.positive > 0, np.log(np.where(self.positive > 0, self.filled, 1.0)), 0.0)
 
 
-def _aggregate(children: _Children, w: np.ndarray, method: str, p: float, min_coverage: float) -> np.ndarray:
+def _aggregate(children: _Children, w: np.ndarray, method: str, p: float, min_coverage: float,
+               members: np.ndarray | None = None, floor: float | None = aggregate.FLOOR) -> np.ndarray:
     """Parents' scores from children's: ``w`` is children × parents, a child's weight in the
     column of its parent and 0 elsewhere. Same formulas as :mod:`observatoire.engine.aggregate`
-    (missing children skipped, weights renormalised, scores read on [FLOOR, 100] by the
-    geometric and low-order means)."""
-    if aggregate.needs_floor(method, p):
-        return aggregate.from_floor(_aggregate_raw(children.floored, w, method, p, min_coverage))
-    return _aggregate_raw(children, w, method, p, min_coverage)
+    (missing children skipped, weights renormalised, scores read on [floor, 100] by the
+    geometric and low-order means). ``members`` (children × parents, 1 where a child belongs
+    to a parent) makes the coverage threshold count children instead of weight."""
+    if floor is not None and aggregate.needs_floor(method, p):
+        raw = _aggregate_raw(children.floored_at(floor), w, method, p, min_coverage, members)
+        return aggregate.from_floor(raw, floor)
+    return _aggregate_raw(children, w, method, p, min_coverage, members)
 
 
-def _aggregate_raw(children: _Children, w: np.ndarray, method: str, p: float, min_coverage: float) -> np.ndarray:
+def _aggregate_raw(children: _Children, w: np.ndarray, method: str, p: float, min_coverage: float,
+                   members: np.ndarray | None = None) -> np.ndarray:
     weight_present = children.present @ w
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if method == "arithmetic":
@@ -188,7 +199,8 @@ def _aggregate_raw(children: _Children, w: np.ndarray, method: str, p: float, mi
                 value[(children.zeros @ w) > 0] = 0.0
         else:
             raise ValueError(f"méthode d'agrégation inconnue : « {method} »")
-        cover = weight_present / w.sum(axis=0)
+        cover = weight_present / w.sum(axis=0) if members is None else \
+            (children.present @ members) / members.sum(axis=0)
     return np.where(cover >= min_coverage - _COVERAGE_SLACK, value, np.nan)
 
 
@@ -218,9 +230,12 @@ class ScoringModel:
     """
 
     def __init__(self, matrix: pd.DataFrame, catalogue: Catalogue,
-                 min_coverage: float = aggregate.DEFAULT_MIN_COVERAGE, weights: Weights = EQUAL):
+                 min_coverage: float = aggregate.DEFAULT_MIN_COVERAGE, weights: Weights = EQUAL,
+                 conventions: normalise.Options = normalise.DEFAULT_OPTIONS, coverage_by: str = "weight",
+                 floor: float | None = aggregate.FLOOR):
         meta = catalogue.indicators
         self.catalogue = catalogue
+        self.conventions, self.coverage_by, self.floor = conventions, coverage_by, floor
         self.matrix = matrix.reindex(columns=meta.index).astype("float64")
         self.min_coverage = float(min_coverage)
         self.nominal = weights
@@ -237,17 +252,20 @@ class ScoringModel:
         self.cell_axis = self.axes.get_indexer([int(c.split("|")[0]) for c in self.cells])
         self.cell_commun = self.communs.get_indexer([c.split("|")[1] for c in self.cells])
         self._normalised: dict[str, _Children] = {}
+        ones = self.weight_matrices(np.ones(len(self.indicators)), np.ones(len(self.communs)), np.ones(len(self.axes)))
+        self.members = ones if coverage_by == "count" else (None, None, None)
 
     @classmethod
     def from_scores(cls, scores: Scores) -> "ScoringModel":
         """The model of a :func:`~observatoire.engine.pipeline.compute_scores` run (its ``matrice``,
         counts already per 100 000 inhabitants; its coverage threshold and nominal weights)."""
-        return cls(scores.datasets["matrice"], scores.catalogue, scores.choices.min_coverage,
-                   scores.choices.weights)
+        c = scores.choices
+        return cls(scores.datasets["matrice"], scores.catalogue, c.min_coverage, c.weights,
+                   c.conventions, c.coverage_by, c.floor)
 
     def normalised(self, method: str) -> _Children:
         if method not in self._normalised:
-            scores = normalise.normalise(self.matrix, self.catalogue, method)
+            scores = normalise.normalise(self.matrix, self.catalogue, method, self.conventions)
             self._normalised[method] = _Children(scores.to_numpy(dtype="float64"))
         return self._normalised[method]
 
@@ -274,11 +292,12 @@ class ScoringModel:
             vectors = weights if isinstance(weights, tuple) else self.weight_vectors(weights)
             matrices = self.weight_matrices(*vectors)
         first, second, third = matrices
+        m1, m2, m3 = self.members
         agg = (aggregation, power, self.min_coverage)
-        both = _aggregate(self.normalised(normalisation), first, *agg)
+        both = _aggregate(self.normalised(normalisation), first, *agg, m1, self.floor)
         communs, cells = both[:, :len(self.communs)], both[:, len(self.communs):]
-        axes = _aggregate(_Children(cells), second, *agg)
-        index = _aggregate(_Children(axes), third, *agg)[:, 0]
+        axes = _aggregate(_Children(cells), second, *agg, m2, self.floor)
+        index = _aggregate(_Children(axes), third, *agg, m3, self.floor)[:, 0]
         return ArrayScores(communs, cells, axes, index)
 
 
@@ -511,20 +530,6 @@ class Uncertainty:
         return self.sensitivity().mean(axis=0, skipna=True).rename("moyenne")
 
 
-#: Draws kept for Scores objects that live as long as the process (the data files kept by
-#: pipeline.keep_scored_file), by (id of the scores, draws, seed), default space only: filled by
-#: :func:`keep_draws`, for the kernels forked by the book's kernel server.
-_KEPT_DRAWS: dict[tuple[int, int, int], tuple[Scores, Uncertainty]] = {}
-
-
-def keep_draws(scores: Scores, n_draws: int = DEFAULT_DRAWS, seed: int = DEFAULT_SEED) -> Uncertainty:
-    """Run :func:`monte_carlo` with the default space and keep the result for later calls on
-    the same ``scores`` object (read-only: every caller receives the same object)."""
-    result = monte_carlo(scores, n_draws, seed)
-    _KEPT_DRAWS[id(scores), n_draws, seed] = (scores, result)  # the scores kept alive: id unique
-    return result
-
-
 def monte_carlo(scores: Scores, n_draws: int = DEFAULT_DRAWS, seed: int = DEFAULT_SEED,
                 space: Space | None = None, power_bins: int = 5) -> Uncertainty:
     """Recompute every territory of ``scores`` under ``n_draws`` random sets of choices.
@@ -532,9 +537,6 @@ def monte_carlo(scores: Scores, n_draws: int = DEFAULT_DRAWS, seed: int = DEFAUL
     Weights are perturbed around the run's own (``scores.choices.weights``); the coverage
     threshold and the raw values are the run's. Same seed → identical results.
     """
-    if space is None and power_bins == 5 and (kept := _KEPT_DRAWS.get((id(scores), n_draws, seed))):
-        if kept[0] is scores:
-            return kept[1]
     model = ScoringModel.from_scores(scores)
     space = space or Space()
     rng = np.random.default_rng(seed)

@@ -3,23 +3,28 @@
 Every problem is collected before anything is reported, so that a territory fixes its file in
 one pass: unknown territory or indicator, duplicated key, wrong type, bad period, missing
 required value, value outside the indicator's plausible range, wrong unit.
+
+Nothing is repaired in silence: a header typed with its accents or the schema's titles, a
+commune code that lost its leading zero, a month written as a spreadsheet shows it
+(« mars-24 »), a value written with its « % », an ignored column — each kind is reported
+once, as one grouped warning (« 24 codes complétés d'un zéro initial : lignes 2–25 »).
 """
 
 from __future__ import annotations
 
 from observatoire import paths
+import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from observatoire.engine.catalogue import Catalogue
 from observatoire.errors import Problem, ValidationError
-from observatoire.engine.load import LINE, RawTable
+from observatoire.engine.load import LINE, RawTable, fold_header, line_ranges
 from observatoire.engine.denominate import COUNT_BASE_POPULATION
 from observatoire.engine.reference import (FICTIONAL_PREFIX, Reference, TerritoryCodeError, parse_territory_code,
                                           population_by_code)
@@ -37,13 +42,28 @@ _YEAR = re.compile(r"^\d{4}$")
 # Thousands separators: ordinary, no-break (U+00A0) and narrow no-break (U+202F) spaces.
 _NUMBER = re.compile(r"^[+-]?(\d+|\d{1,3}([ \u00a0\u202f]\d{3})+)([.,]\d+)?([eE][+-]?\d+)?$")
 _SPACES = re.compile(r"[ \u00a0\u202f]")
+_PERCENT = re.compile(r"^(.*?)[ \u00a0\u202f]*%$")
+# Errors a spreadsheet formula shows in its cell.
+_SPREADSHEET_ERRORS = ("#N/A", "#DIV/0!", "#VALEUR!", "#VALUE!", "#REF!", "#NOM?", "#NAME?", "#NOMBRE!",
+                       "#NUM!", "#NUL!", "#NULL!", "#N/D", "#CALC!", "#SPILL!", "#PROPAGATION!")
+
+#: The optional provenance columns (after « commentaire »): where each value comes from.
+PROVENANCE = ("producteur", "jeu_de_donnees", "url", "millesime", "date_consultation", "licence", "extrait")
+#: Free-text columns kept with each value (as columns of ValidatedData.values when the file has them).
+TEXT_COLUMNS = ("source", "commentaire", *PROVENANCE)
+_URL = re.compile(r"^https?://\S+$")
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_FRENCH_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
 
 @dataclass
 class ValidatedData:
     """The tidy, typed content of a valid data file, with the warnings it raised."""
 
-    values: pd.DataFrame  # territoire, indicateur, periode, valeur, source, commentaire, _ligne
+    #: territoire, indicateur, periode, valeur, source, commentaire, then the provenance columns
+    #: the file has (producteur … extrait), then LINE.
+    values: pd.DataFrame
+    #: One warning per kind of repair or of ignored input, every line it concerns in its text.
     warnings: list[Problem] = field(default_factory=list)
     path: str = ""
 
@@ -94,6 +114,9 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
                   demonstration: bool = False) -> ValidatedData:
     """Check a raw table against the contract; return typed values or raise every problem.
 
+    ``demonstration``: accept the fictional territories (``FICTIF-…`` codes, looked up with
+    :meth:`Reference.territory`); everywhere else they are refused.
+
     The checks run column-wise: each column is factorised and each *distinct* text (territory
     code, indicator, period, number, unit) is checked once, then the verdicts are spread back
     to the rows with integer arrays. :class:`Problem` objects are built for the bad rows only.
@@ -103,39 +126,22 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
     """
     schema = load_schema()
     fields = {f["name"]: f for f in schema["fields"]}
-    required = [n for n, f in fields.items() if f.get("constraints", {}).get("required")]
     name = raw.path
-    rows = raw.rows
     problems: list[Problem] = list(raw.warnings)
-
-    columns = [c for c in rows.columns if c != LINE]
-    normalised_columns = {c: c.strip().lower() for c in columns}
-    rows = rows.rename(columns=normalised_columns)
-    missing = [c for c in required if c not in rows.columns]
-    if missing:
-        problems.append(
-            Problem(
-                name, 1, None, ", ".join(columns),
-                "colonne(s) obligatoire(s) absente(s) de l'en-tête : "
-                + ", ".join(f"« {c} »" for c in missing)
-                + ". En-tête attendu : " + ", ".join(fields),
-            )
-        )
+    raw, column_at, header_problems = _header(raw, fields, catalogue)
+    problems += header_problems
+    if any(p.severity == "erreur" for p in header_problems):
         raise ValidationError(problems)
-    unknown_columns = [c for c in rows.columns if c not in fields and c != LINE]
-    for c in unknown_columns:
-        problems.append(
-            Problem(name, 1, c, None, "colonne inconnue, ignorée (colonnes du modèle : "
-                    + ", ".join(fields) + ")", severity="avertissement")
-        )
-    # Two headers that normalise to the same name: the first one is read, as before.
-    position: dict[str, int] = {}
-    for k, c in enumerate(raw.rows.columns):
-        if c != LINE:
-            position.setdefault(normalised_columns[c], k)
-    rows = rows.loc[:, ~rows.columns.duplicated()]
-    text = {c: _Text(rows[c], raw.codes(position[c])) if c in position else _Text.blank(len(rows))
-            for c in ("territoire", "indicateur", "periode", "valeur", "unite", "source", "commentaire")}
+    required = [n for n, f in fields.items() if f.get("constraints", {}).get("required")]
+    rows = raw.rows
+    if not len(rows):
+        raise ValidationError(problems + [Problem(
+            name, None, None, None,
+            "le fichier ne contient que la ligne d'en-tête : aucune valeur à valider (une ligne par "
+            "territoire, indicateur et période est attendue sous l'en-tête)")])
+    text = {c: _Text(rows.iloc[:, column_at[c]], raw.codes(column_at[c])) if c in column_at
+            else _Text.blank(len(rows))
+            for c in ("territoire", "indicateur", "periode", "valeur", "unite", *TEXT_COLUMNS)}
     lines = rows[LINE].to_numpy()
     checks = _RowChecks(lines)
 
@@ -147,10 +153,9 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
     checks.add(territory.row_mask(territory.error), 10,
                lambda line, i: Problem(name, line, "territoire", territory.raw(i),
                                        territory.errors[territory.codes[i]]))
-    checks.add(territory.row_mask(territory.warning), 11,
-               lambda line, i: Problem(name, line, "territoire", territory.raw(i),
-                                       territory.warnings[territory.codes[i]], severity="avertissement"),
-               blocking=False)
+    repaired = territory.row_mask(territory.warning)
+    if repaired.any():
+        problems.append(_zero_repairs(name, territory, repaired, lines))
 
     meta = catalogue.indicators
     indicator = text["indicateur"]
@@ -166,28 +171,65 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
 
     period = text["periode"]
     kinds, kind_of = np.unique(meta["periodicite"].to_numpy(dtype=object), return_inverse=True)
-    valid_u = np.array([[period_is_valid(p, k) for k in kinds] for p in period.uniques],
-                       dtype=bool).reshape(len(period.uniques), len(kinds))
+    # The period each distinct text stands for, per periodicity (None: invalid).
+    read_u = np.array([[_read_period(p, k) for k in kinds] for p in period.uniques],
+                      dtype=object).reshape(len(period.uniques), len(kinds))
+    valid_u = np.array([[r is not None for r in row] for row in read_u], dtype=bool).reshape(read_u.shape)
     row_kind = kind_of[pos]
-    bad_period = known & ~period.row_mask(period.empty) & ~valid_u[period.codes, row_kind]
+    filled_period = ~period.row_mask(period.empty)
+    bad_period = known & filled_period & ~valid_u[period.codes, row_kind]
 
     def period_problem(line, i):
         kind = kinds[row_kind[i]]
         return Problem(name, line, "periode", period.raw(i),
                        f"période invalide pour l'indicateur {indicator.raw(i)} ({kind}) : "
-                       f"attendu {expected_period(kind)}")
+                       f"attendu {expected_period(kind)}" + _period_hint(period.raw(i), kind))
 
     checks.add(bad_period, 30, period_problem)
+    rewritten_u = np.array([[r is not None and r != p for r in row] for p, row in zip(period.uniques, read_u)],
+                           dtype=bool).reshape(read_u.shape)
+    rewritten = known & filled_period & rewritten_u[period.codes, row_kind]
+    if rewritten.any():
+        problems.append(_period_readings(name, period, read_u, row_kind, rewritten, lines))
+    if rewritten.any():
+        period_text = read_u[period.codes, row_kind]
+        period_text = np.where(rewritten, period_text, period.uniques[period.codes])
+        period_id, period_u = pd.factorize(period_text)
+        period_out = _strings(np.asarray(period_u, dtype=object), period_id)
+    else:
+        period_id, period_out = period.codes, None
 
     value = text["valeur"]
     parsed_u = _parse_numbers(value.uniques, value.empty)
     number_u = ~np.isnan(parsed_u)  # parse_number never returns NaN for a number
+    percent_u = _parse_percents(value.uniques, number_u | value.empty)
     has_value = ~value.row_mask(value.empty)
-    number = number_u[value.codes]
-    checks.add(has_value & ~number, 40,
-               lambda line, i: Problem(name, line, "valeur", value.raw(i),
-                                       "nombre attendu (par exemple 12,5 ou 12.5)"))
-    values = parsed_u[value.codes]
+    units = meta["unite"].to_numpy(dtype=object)
+    percent_unit = np.array([str(u).startswith("%") for u in units], dtype=bool)[pos] & known
+    with_sign = ~np.isnan(percent_u)[value.codes]
+    number = number_u[value.codes] | (with_sign & percent_unit)
+
+    def number_problem(line, i):
+        text_i = value.raw(i)
+        if with_sign[i] and known[i]:
+            return Problem(name, line, "valeur", text_i,
+                           f"nombre attendu : le signe % ne convient pas à {indicator.raw(i)}, "
+                           f"dont l'unité est « {units[pos[i]]} »")
+        if text_i.strip().upper() in _SPREADSHEET_ERRORS:
+            return Problem(name, line, "valeur", text_i,
+                           "nombre attendu : la cellule montre une erreur de formule du tableur")
+        return Problem(name, line, "valeur", text_i, "nombre attendu (par exemple 12,5 ou 12.5)")
+
+    checks.add(has_value & ~number, 40, number_problem)
+    values = np.where(number_u[value.codes], parsed_u[value.codes], percent_u[value.codes])
+    signed = has_value & with_sign & percent_unit
+    if signed.any():
+        first = int(np.flatnonzero(signed)[0])
+        problems.append(Problem(
+            name, None, "valeur", value.raw(first),
+            f"{_count(int(signed.sum()), 'valeur écrite', 'valeurs écrites')} avec le signe % "
+            f"(« {value.raw(first)} » lu {_fmt(values[first])}, dans l'unité de l'indicateur) : "
+            + line_ranges(lines[signed]), severity="avertissement"))
     # Counts are plausible per 100,000 inhabitants, whatever the territory's size.
     per_capita = (meta["agregation"].to_numpy(dtype=object) == "compte")[pos] & known & territory.row_ok
     population = territory.population_u[territory.codes]
@@ -201,7 +243,6 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
     low = meta["min_plausible"].to_numpy(dtype="float64")[pos]
     high = meta["max_plausible"].to_numpy(dtype="float64")[pos]
     outside = known & has_value & number & ~((low <= checked) & (checked <= high))
-    units = meta["unite"].to_numpy(dtype=object)
 
     def range_problem(line, i):
         p = pos[i]
@@ -225,9 +266,11 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
                lambda line, i: Problem(name, line, "unite", unit.raw(i),
                                        f"unité attendue pour {indicator.raw(i)} : « {units[pos[i]]} »"))
 
-    # Duplicated key (canonical territory, indicator, period) — after the leading-zero repair.
-    keyed = territory.row_ok & ~indicator.row_mask(indicator.empty) & ~period.row_mask(period.empty)
-    key = _row_keys(territory.canonical_id[territory.codes], indicator.codes, period.codes)
+    dates = _check_provenance(name, text, column_at, lines, checks, problems)
+
+    # Duplicated key (canonical territory, indicator, period) — after the repairs.
+    keyed = territory.row_ok & ~indicator.row_mask(indicator.empty) & filled_period
+    key = _row_keys(territory.canonical_id[territory.codes], indicator.codes, period_id)
     first_line = _first_line_of_duplicates(key, keyed, lines)
     checks.add(first_line > 0, 60,
                lambda line, i: Problem(
@@ -235,25 +278,281 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
                    " / ".join((territory.canonical_u[territory.codes[i]], indicator.raw(i), period.raw(i))),
                    f"doublon : même territoire, indicateur et période qu'à la ligne {int(first_line[i])}"))
 
-    problems += checks.problems()
+    problems += _as_shown(raw, column_at, checks.problems())
     if any(p.severity == "erreur" for p in problems):
         raise ValidationError(problems)
     ok = ~checks.blocked
-    columns_out = ["territoire", "indicateur", "periode", "valeur", "source", "commentaire", LINE]
-    if not ok.any():
-        values_out = pd.DataFrame([], columns=columns_out)
-        values_out["valeur"] = values_out["valeur"].astype("float64")
-        return ValidatedData(values_out, problems, name)
+    kept = [c for c in PROVENANCE if c in column_at]
     values_out = pd.DataFrame({
         "territoire": _strings(territory.canonical_u, territory.codes[ok]),
         "indicateur": indicator.take(ok),
-        "periode": period.take(ok),
+        "periode": period.take(ok) if period_out is None else period_out[ok],
         "valeur": values[ok],
         "source": text["source"].take(ok),
         "commentaire": text["commentaire"].take(ok),
+        **{c: _strings(dates if c == "date_consultation" and dates is not None else text[c].uniques,
+                       text[c].codes[ok]) for c in kept},
         LINE: lines[ok],
     })
     return ValidatedData(values_out, problems, name)
+
+
+# -- the header ---------------------------------------------------------------------------
+
+def _field_lookup(fields: dict) -> dict[str, str]:
+    """Folded name or title of each field → the field's name (« Période » → periode)."""
+    lookup: dict[str, str] = {}
+    for f in fields.values():
+        for label in (f["name"], f.get("title", "")):
+            if label:
+                lookup.setdefault(fold_header(label), f["name"])
+    return lookup
+
+
+def _header(raw: RawTable, fields: dict, catalogue: Catalogue) -> tuple[RawTable, dict[str, int], list[Problem]]:
+    """``(table, field → column position, problems)``: the header read as people type it.
+
+    Titles with accents, capitals, spaces or the schema's titles are mapped to the fields, with
+    one warning naming the mapping; title lines above the header are skipped, with a warning;
+    a field given twice, or required fields absent, are errors.
+    """
+    name = raw.path
+    lookup = _field_lookup(fields)
+    required = [n for n, f in fields.items() if f.get("constraints", {}).get("required")]
+    problems: list[Problem] = []
+    columns = [c for c in raw.rows.columns if c != LINE]
+    mapped = [lookup.get(fold_header(c)) for c in columns]
+    header_line = 1
+    if not set(required) <= set(mapped):
+        found = _header_below(raw, lookup, required)
+        if found is None:
+            return raw, {}, [_missing_columns(name, columns, mapped, required, fields, catalogue)]
+        raw, header_line = found
+        columns = [c for c in raw.rows.columns if c != LINE]
+        mapped = [lookup.get(fold_header(c)) for c in columns]
+        problems.append(Problem(name, None, None, None,
+                                f"l'en-tête du tableau est à la ligne {header_line} : "
+                                f"{line_ranges(range(1, header_line))} au-dessus (titre, notes) ignorée(s)",
+                                severity="avertissement"))
+    position: dict[str, int] = {}
+    renamed, unknown, twice = [], [], {}
+    for k, (column, field_name) in enumerate(zip(columns, mapped)):
+        if field_name is None:
+            if column.strip() == "" and not raw.rows.iloc[:, k].astype(bool).any():
+                continue  # an empty column without a title (a spreadsheet's stray cells)
+            unknown.append(f"« {column} »" if column.strip() else f"colonne {k + 1} (sans titre)")
+            continue
+        if field_name in position:
+            twice.setdefault(field_name, [columns[position[field_name]]]).append(column)
+            continue
+        position[field_name] = k
+        if column != field_name:
+            renamed.append(f"« {column} » lu comme « {field_name} »")
+    for field_name, titles in twice.items():
+        problems.append(Problem(name, header_line, None, ", ".join(titles),
+                                "les colonnes " + " et ".join(f"« {t} »" for t in titles)
+                                + f" désignent toutes la colonne « {field_name} » : gardez-en une seule"))
+    if renamed:
+        problems.append(Problem(name, header_line, None, None,
+                                "en-tête reconnu d'après les noms du modèle : " + ", ".join(renamed),
+                                severity="avertissement"))
+    if unknown:
+        problems.append(Problem(name, header_line, None, None,
+                                f"{_count(len(unknown), 'colonne ignorée', 'colonnes ignorées')}, inconnue"
+                                f"{'s' if len(unknown) > 1 else ''} du modèle : " + ", ".join(unknown)
+                                + " (colonnes du modèle : " + ", ".join(fields) + ")",
+                                severity="avertissement"))
+    return raw, position, problems
+
+
+def _header_below(raw: RawTable, lookup: dict[str, str], required: list[str], depth: int = 10):
+    """``(table re-read under its true header, header line)`` when one of the first lines holds
+    every required column (a title above the table), else None."""
+    rows = raw.rows
+    cells = rows.drop(columns=[LINE]).to_numpy(dtype=object)
+    for i in range(min(depth, len(rows))):
+        header = ["" if c is None else str(c) for c in cells[i]]
+        if set(required) <= {lookup.get(fold_header(c)) for c in header}:
+            frame = pd.DataFrame(cells[i + 1:], columns=header, dtype=object)
+            frame[LINE] = rows[LINE].to_numpy()[i + 1:]
+            return (RawTable(raw.path, frame, raw.encoding, raw.delimiter, shown=raw.shown),
+                    int(rows[LINE].iloc[i]))
+    return None
+
+
+def _missing_columns(name, columns, mapped, required, fields, catalogue) -> Problem:
+    missing = [c for c in required if c not in mapped]
+    message = ("colonne(s) obligatoire(s) absente(s) de l'en-tête : " + ", ".join(f"« {c} »" for c in missing)
+               + ". En-tête attendu : " + ", ".join(fields))
+    looks_like_data = [c for c in columns if c in catalogue.indicators.index or _is_territory_code(c)]
+    if looks_like_data:
+        message = ("la première ligne contient des valeurs (" + ", ".join(f"« {c} »" for c in looks_like_data[:3])
+                   + ") et non le nom des colonnes : ajoutez au-dessus la ligne d'en-tête "
+                   + ", ".join(fields[:4] if isinstance(fields, list) else list(fields)[:4]) + "…")
+    return Problem(name, 1, None, ", ".join(columns), message)
+
+
+def _is_territory_code(text: str) -> bool:
+    try:
+        parse_territory_code(text)
+    except TerritoryCodeError:
+        return False
+    return True
+
+
+def _count(n: int, singular: str, plural: str) -> str:
+    from observatoire.text import fr_int
+
+    return f"{fr_int(n)} {singular if n == 1 else plural}"
+
+
+# -- grouped repairs ----------------------------------------------------------------------
+
+def _zero_repairs(name: str, territory: "_Territories", rows: np.ndarray, lines: np.ndarray) -> Problem:
+    """One warning for every commune code completed with its leading zero."""
+    codes = territory.codes[rows]
+    parts = []
+    distinct = list(dict.fromkeys(codes.tolist()))
+    for u in distinct[:5]:
+        parts.append(f"« {territory.uniques[u]} » → « {territory.canonical_u[u]} »"
+                     + (f" ({line_ranges(lines[rows][codes == u])})" if len(distinct) > 1 else ""))
+    more = " …" if len(distinct) > 5 else ""
+    n = int(rows.sum())
+    return Problem(name, None, "territoire", None,
+                   f"{_count(n, 'code complété', 'codes complétés')} d'un zéro initial (perdu par un tableur) : "
+                   f"{line_ranges(lines[rows])} ; " + ", ".join(parts) + more, severity="avertissement")
+
+
+_MONTH_NAMES = {
+    "janvier": 1, "janv": 1, "jan": 1, "january": 1, "fevrier": 2, "fevr": 2, "fev": 2, "feb": 2, "february": 2,
+    "mars": 3, "mar": 3, "march": 3, "avril": 4, "avr": 4, "apr": 4, "april": 4, "mai": 5, "may": 5,
+    "juin": 6, "jun": 6, "june": 6, "juillet": 7, "juil": 7, "jul": 7, "july": 7, "aout": 8, "aug": 8,
+    "august": 8, "septembre": 9, "sept": 9, "sep": 9, "september": 9, "octobre": 10, "oct": 10,
+    "october": 10, "novembre": 11, "nov": 11, "november": 11, "decembre": 12, "dec": 12, "december": 12,
+}
+_SHOWN_MONTH = re.compile(r"^([a-z]+)\.?[ \-/.]*(\d{2}|\d{4})$")
+_NUMERIC_MONTH = re.compile(r"^(\d{1,2})[/.](\d{4})$|^(\d{4})[/.-](\d{1,2})$")
+
+
+def _read_period(text: str, periodicity: str) -> str | None:
+    """The period ``text`` stands for under ``periodicity`` (None: not one). Besides AAAA-MM,
+    a monthly period may be written as a spreadsheet shows a month: « mars-24 », « mars 2024 »,
+    « 03/2024 », « 2024/3 »."""
+    if period_is_valid(text, periodicity):
+        return text
+    if periodicity != "mensuelle":
+        return None
+    folded = fold_header(text).replace(" ", "-")
+    year = month = None
+    m = _SHOWN_MONTH.match(folded.replace("-", " ").replace(" ", "-", 1)) or _SHOWN_MONTH.match(folded)
+    if m and m.group(1) in _MONTH_NAMES:
+        month, year = _MONTH_NAMES[m.group(1)], m.group(2)
+    else:
+        m = _NUMERIC_MONTH.match(text.strip())
+        if m:
+            month, year = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+    if month is None:
+        return None
+    year = int(year)
+    if year < 100:  # a spreadsheet's two-digit years: 00–29 are 20xx, 30–99 are 19xx
+        year += 2000 if year < 30 else 1900
+    candidate = f"{year:04d}-{int(month):02d}"
+    return candidate if period_is_valid(candidate, periodicity) else None
+
+
+def _period_hint(text: str, periodicity: str) -> str:
+    m = _FRENCH_DATE.match(text.strip())
+    if m:
+        day, month, year = (int(g) for g in m.groups())
+        if periodicity == "mensuelle":
+            return f" (c'est une date : pour le mois, écrivez {year:04d}-{month:02d})"
+        return f" (c'est une date : pour l'année, écrivez {year:04d})"
+    return ""
+
+
+def _period_readings(name, period, read_u, row_kind, rows, lines) -> Problem:
+    first = int(np.flatnonzero(rows)[0])
+    shown, read = period.raw(first), read_u[period.codes[first], row_kind[first]]
+    return Problem(name, None, "periode", shown,
+                   f"{_count(int(rows.sum()), 'mois écrit', 'mois écrits')} comme un tableur les affiche, lu"
+                   f"{'s' if rows.sum() > 1 else ''} au format AAAA-MM (« {shown} » → {read}) : "
+                   + line_ranges(lines[rows]), severity="avertissement")
+
+
+def _parse_percents(texts: np.ndarray, skip: np.ndarray) -> np.ndarray:
+    """Per text: the number before a final « % » (« 45 % », « 12,5% »), NaN otherwise."""
+    out = np.full(len(texts), np.nan)
+    for i in np.flatnonzero(~skip):
+        m = _PERCENT.match(texts[i].strip())
+        if m:
+            number = parse_number(m.group(1))
+            if number is not None:
+                out[i] = number
+    return out
+
+
+# -- provenance ---------------------------------------------------------------------------
+
+def _check_provenance(name, text, position, lines, checks, problems) -> np.ndarray | None:
+    """Check the URL and consultation date columns; return the consultation dates of the
+    distinct texts in AAAA-MM-JJ (a JJ/MM/AAAA date converted, with one warning)."""
+    import datetime as dt
+
+    if "url" in position:
+        url = text["url"]
+        bad = np.array([t != "" and not _URL.match(t) for t in url.uniques], dtype=bool)
+        checks.add(url.row_mask(bad), 70, lambda line, i: Problem(
+            name, line, "url", url.raw(i), "adresse web attendue, commençant par https:// ou http://"))
+    if "date_consultation" not in position:
+        return None
+    date = text["date_consultation"]
+    converted = np.array(date.uniques, dtype=object)
+    bad = np.zeros(len(converted), dtype=bool)
+    today = dt.date.today()
+    for u, t in enumerate(date.uniques):
+        if t == "":
+            continue
+        m = _ISO_DATE.match(t)
+        parts = (m.group(1), m.group(2), m.group(3)) if m else None
+        f = _FRENCH_DATE.match(t)
+        if f:
+            parts = (f.group(3), f.group(2), f.group(1))
+        try:
+            day = dt.date(*(int(x) for x in parts)) if parts else None
+        except ValueError:
+            day = None
+        if day is None or day > today:
+            bad[u] = True
+            continue
+        converted[u] = day.isoformat()
+    checks.add(date.row_mask(bad), 71, lambda line, i: Problem(
+        name, line, "date_consultation", date.raw(i),
+        "date attendue au format AAAA-MM-JJ (par exemple 2026-11-20), passée ou du jour"))
+    french = np.array([bool(_FRENCH_DATE.match(t)) for t in date.uniques], dtype=bool) & ~bad
+    rows = date.row_mask(french)
+    if rows.any():
+        first = int(np.flatnonzero(rows)[0])
+        problems.append(Problem(
+            name, None, "date_consultation", date.raw(first),
+            f"{_count(int(rows.sum()), 'date écrite', 'dates écrites')} JJ/MM/AAAA, lue"
+            f"{'s' if rows.sum() > 1 else ''} AAAA-MM-JJ (« {date.raw(first)} » → "
+            f"{converted[date.codes[first]]}) : " + line_ranges(lines[rows]), severity="avertissement"))
+    return converted
+
+
+def _as_shown(raw: RawTable, position: dict[str, int], problems: list[Problem]) -> list[Problem]:
+    """Problems quoting a spreadsheet cell as the spreadsheet shows it (« mars-24 », not the
+    2024-03 it was read as)."""
+    if not raw.shown:
+        return problems
+    by_field = {f: raw.shown.get(k, {}) for f, k in position.items()}
+    out = []
+    for p in problems:
+        cell = by_field.get(p.column, {}).get(p.line) if p.line is not None else None
+        if cell is not None and cell != p.value:
+            p = dataclasses.replace(p, value=cell, message=p.message + f" (lu {p.value} dans la cellule)")
+        out.append(p)
+    return out
 
 
 class _Text:
@@ -362,6 +661,8 @@ def _territories(column: _Text, reference: Reference, demonstration: bool = Fals
         canonical_id[found] = ids
     population = np.zeros(k, dtype="float64")
     population[found] = populations.reindex(canonical[found]).to_numpy(dtype="float64")
+    for u in np.flatnonzero(found & np.isnan(population)):  # fictional territories (demonstrations)
+        population[u] = reference.territory(canonical[u]).population
     error = np.zeros(k, dtype=bool)
     error[list(errors)] = True
     warning = np.zeros(k, dtype=bool)
@@ -477,9 +778,13 @@ def _suggest(word: str, known) -> str:
 def validate_file(path, catalogue: Catalogue | None = None, reference: Reference | None = None,
                   demonstration: bool = False) -> ValidatedData:
     """Read a data file (CSV or XLSX) and validate it; raise every problem at once, in French.
-    ``demonstration``: accept fictional territories (``FICTIF-…``)."""
+
+    ``demonstration=True`` accepts the fictional territories (``FICTIF-…``), refused otherwise.
+    """
     from observatoire.engine.catalogue import load_catalogue
     from observatoire.engine.load import read_table
     from observatoire.engine.reference import load_reference
 
-    return validate_data(read_table(path), catalogue or load_catalogue(), reference or load_reference(), demonstration)
+    header_names = set(_field_lookup({f["name"]: f for f in load_schema()["fields"]}))
+    return validate_data(read_table(path, header_names=header_names), catalogue or load_catalogue(),
+                         reference or load_reference(), demonstration)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import re
-from functools import lru_cache
 from html import escape
 from pathlib import Path
 
@@ -27,8 +26,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from dataclasses import replace  # noqa: E402
+
 from observatoire.report import figures  # noqa: E402
-from observatoire.text import fr_int, fr_number  # noqa: E402
+from observatoire.report.figure_data import FigureData  # noqa: E402
+from observatoire.report.html import environment  # noqa: E402
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: Files of the site that are copied as they are (shared style sheet).
@@ -36,33 +38,33 @@ STATIC_FILES = ("style.css",)
 KINDS = ("territoire", "accueil", "classement", "distributions", "niveaux")
 
 
-@lru_cache(maxsize=4)
-def environment(directory: str):
-    import jinja2
+def render_page(task: dict) -> tuple[str, str, dict[str, bytes]]:
+    """(relative path, page text, files) of one page. ``task``: ``kind`` (one of :data:`KINDS`),
+    ``path``, ``context`` and ``templates`` (the folder of the templates). ``files``: relative
+    path → bytes of the files that go with the page (each figure's CSV and JSON, beside it)."""
+    from markupsafe import Markup
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(directory), autoescape=True,
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                             trim_blocks=True, lstrip_blocks=True)
-    env.filters["fr"] = _fr
-    env.filters["fr_int"] = lambda x: "n.d." if x is None else fr_int(x)
-    return env
-
-
-def _fr(x, decimals: int = 1) -> str:
-    if x is None or (isinstance(x, float) and np.isnan(x)):
-        return "n.d."
-    return fr_number(x, decimals)
-
-
-def render_page(task: dict) -> tuple[str, str]:
-    """(relative path, page text) of one page. ``task``: ``kind`` (one of :data:`KINDS`),
-    ``path``, ``context`` and ``templates`` (the folder of the templates)."""
     kind, context = task["kind"], dict(task["context"])
     if kind not in KINDS:
         raise ValueError(f"type de page inconnu : « {kind} »")
-    context["figures"] = _FIGURES[kind](context)
+    drawn = _FIGURES[kind](context)
+    folder, stem = _folder_and_stem(task["path"])
+    context["figures"], context["donnees"], files = {}, {}, {}
+    for name, (markup, data, *extra) in drawn.items():
+        if extra:  # files of the figure itself (a map's image)
+            files.update({folder + file_name: content for file_name, content in extra[0].items()})
+        context["figures"][name] = markup
+        data = replace(data, name=f"{stem}-{name}")
+        for file_name, content in data.files().items():
+            files[folder + file_name] = content
+        context["donnees"][name] = Markup(data.links(""))
     template = environment(str(task["templates"])).get_template(f"{kind}.html")
-    return task["path"], template.render(**context)
+    return task["path"], template.render(**context), files
+
+
+def _folder_and_stem(path: str) -> tuple[str, str]:
+    folder, _, name = path.rpartition("/")
+    return (folder + "/" if folder else ""), name.removesuffix(".html")
 
 
 # -- figures -----------------------------------------------------------------------------------
@@ -86,12 +88,33 @@ def svg(fig, label: str) -> str:
     return Markup(text)
 
 
+def _data(c: dict, title: str, table: pd.DataFrame, units: dict, description: str = "") -> FigureData:
+    """The numbers of a figure of the site, with the run's source and millésime."""
+    site = c["site"]
+    return FigureData("figure", title, table, source=site["source_donnees"], millesime=site["millesime"],
+                      units=units, description=description)
+
+
 def _territory_figures(c: dict) -> dict:
     communs = pd.Series([r["score"] for r in c["communs"]], index=[r["libelle"] for r in c["communs"]],
                         dtype="float64")
-    # One figure per page: drawing is most of a page's cost (the axes are in a table).
-    return {"communs": svg(figures.profile_by_commun(communs),
-                           "Barres horizontales : score du territoire pour chacun des communs, de 0 à 100.")}
+    table = pd.DataFrame({"commun": communs.index, "score": communs.to_numpy(),
+                          "q05": [r["q05"] for r in c["communs"]], "q95": [r["q95"] for r in c["communs"]]})
+    units = {"score": "score 0-100", "q05": "score 0-100", "q95": "score 0-100"}
+    # One drawn figure per page: drawing is most of a page's cost (the axes are in a table).
+    out = {"communs": (svg(figures.profile_by_commun(communs),
+                           "Barres horizontales : score du territoire pour chacun des communs, de 0 à 100."),
+                       _data(c, f"Scores par commun de {c['nom']}", table, units,
+                             "Score de chaque commun avec les choix de référence (barres) et son intervalle "
+                             "5-95 % sous les tirages (q05, q95)."))}
+    if c.get("carte"):
+        from markupsafe import Markup
+
+        from observatoire.report import maps
+
+        situation = maps.site_locator(c["code"], c["racine"] + c["carte"])
+        out["situation"] = (Markup(situation.image_html()), situation.data)
+    return out
 
 
 def rank_intervals_figure(ranks: pd.DataFrame, n: int):
@@ -117,9 +140,14 @@ def rank_intervals_figure(ranks: pd.DataFrame, n: int):
 
 def _ranking_figures(c: dict) -> dict:
     ranks = pd.DataFrame(c["rangs_figure"], columns=["reference", "q05", "q50", "q95"])
-    return {"rangs": svg(rank_intervals_figure(ranks, c["nb_territoires"]),
-                         "Nuage de segments : pour chaque territoire, l'intervalle de son rang sous "
-                         "les tirages du Monte-Carlo, les territoires étant rangés par rang de référence.")}
+    table = ranks.assign(code=c["rangs_codes"])[["code", "reference", "q05", "q50", "q95"]]
+    return {"rangs": (svg(rank_intervals_figure(ranks, c["nb_territoires"]),
+                          "Nuage de segments : pour chaque territoire, l'intervalle de son rang sous "
+                          "les tirages du Monte-Carlo, les territoires étant rangés par rang de référence."),
+                      _data(c, "Intervalle du rang de chaque territoire", table,
+                            {k: "rang" for k in ("reference", "q05", "q50", "q95")},
+                            "Rang avec les choix de référence et quantiles 5 %, 50 % et 95 % des rangs "
+                            "sous les tirages."))}
 
 
 def histogram_figure(values: np.ndarray, marks: dict[str, float], xlabel: str):
@@ -142,15 +170,25 @@ def histogram_figure(values: np.ndarray, marks: dict[str, float], xlabel: str):
 def _distribution_figures(c: dict) -> dict:
     index = np.asarray(c["indices"], dtype="float64")
     marks = {c["repere_nom"]: c["repere_indice"]} if c["repere_indice"] is not None else {}
-    out = {"indice": svg(histogram_figure(index, marks, "Indice global (0-100)"),
-                         "Histogramme de l'indice global des territoires.")}
+    codes = list(c["indices_codes"])
+    table = pd.DataFrame({"code": codes + ["FR"], "indice": list(index) + [c["repere_indice"]]}, dtype=object)
+    table["indice"] = table["indice"].astype("float64")
+    out = {"indice": (svg(histogram_figure(index, marks, "Indice global (0-100)"),
+                          "Histogramme de l'indice global des territoires."),
+                      _data(c, "Indice global des territoires", table, {"indice": "score 0-100"},
+                            "Indice de chaque territoire (histogramme) ; la ligne FR est le repère de la France."))}
     band = f"{c['niveau_pluriel']} (boîte : quartiles ; moustaches : 5 à 95 %)"
     for key, label in (("axes", "axes de l'enquête"), ("communs", "communs")):
         dist = pd.DataFrame(c[f"{key}_distribution"], columns=c[f"{key}_libelles"], dtype="float64")
         marker = pd.DataFrame([c[f"{key}_repere"]], columns=c[f"{key}_libelles"], index=[c["repere_nom"]],
                               dtype="float64")
-        out[key] = svg(figures.against_distribution(dist, marker, band=band),
-                       f"Boîtes à moustaches : distribution des scores des territoires pour chacun des {label}.")
+        table = pd.concat([dist.assign(code=codes), marker.assign(code=["FR"])], ignore_index=True)
+        table = table[["code", *dist.columns]]
+        out[key] = (svg(figures.against_distribution(dist, marker, band=band),
+                        f"Boîtes à moustaches : distribution des scores des territoires pour chacun des {label}."),
+                    _data(c, f"Scores des territoires par {'axe' if key == 'axes' else 'commun'}", table,
+                          {col: "score 0-100" for col in dist.columns},
+                          "Score de chaque territoire (boîtes à moustaches) ; la ligne FR est le repère de la France."))
     return out
 
 
@@ -159,14 +197,34 @@ def _levels_figures(c: dict) -> dict:
     if c["regions_carte"]:
         table = pd.DataFrame(c["regions_carte"]["valeurs"], index=c["regions_carte"]["lignes"],
                              columns=c["regions_carte"]["colonnes"], dtype="float64")
-        out["regions"] = svg(figures.scores_heatmap(table),
-                             "Carte de chaleur : scores de chaque région (lignes) pour chacun des communs (colonnes).")
+        out["regions"] = (svg(figures.scores_heatmap(table),
+                              "Carte de chaleur : scores de chaque région (lignes) pour chacun des communs (colonnes)."),
+                          _data(c, "Scores des régions par commun", table.rename_axis("region"),
+                                {col: "score 0-100" for col in table.columns},
+                                "Score de chaque région (par agrégation des territoires) pour chaque commun."))
     return out
+
+
+def _home_figures(c: dict) -> dict:
+    if not c.get("carte_indice"):
+        return {}
+    from markupsafe import Markup
+
+    from observatoire.report import maps
+
+    m = c["carte_indice"]
+    values = pd.Series(m["valeurs"], index=m["codes"], dtype="float64")
+    site = c["site"]
+    carte = maps.choropleth(values, m["niveau"], f"Indice global des {site['niveau_pluriel']}",
+                            unit="score 0-100", source=site["source_donnees"], millesime=site["millesime"],
+                            name="carte", note=m["note"])
+    image = "index-carte.png"
+    return {"carte": (Markup(carte.image_html(image)), carte.data, {image: carte.image})}
 
 
 _FIGURES = {
     "territoire": _territory_figures,
-    "accueil": lambda c: {},
+    "accueil": _home_figures,
     "classement": _ranking_figures,
     "distributions": _distribution_figures,
     "niveaux": _levels_figures,

@@ -49,6 +49,8 @@ file system).
 from __future__ import annotations
 
 from observatoire import paths
+from observatoire.files import write_atomic
+from observatoire.fingerprints import code_digest, digest_object, digest_path
 import hashlib
 import json
 import os
@@ -57,7 +59,6 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +72,7 @@ from observatoire.engine.pipeline import Choices, Scores, compute_scores
 from observatoire.engine.reference import FRANCE_CODE, Reference, load_reference, population_by_code
 from observatoire.text import fr_number
 from observatoire.engine.uncertainty import ABSOLUTE_METHODS, RELATIVE_METHODS, Space, monte_carlo
+from observatoire.report import maps
 
 ROOT = paths.ROOT
 PACKAGE = Path(__file__).resolve().parent
@@ -116,34 +118,10 @@ class NationalReport:
 
 # -- fingerprints ----------------------------------------------------------------------------
 
-def _digest_files(paths, root: Path) -> str:
-    h = hashlib.sha256()
-    for path in sorted(paths):
-        h.update(str(Path(path).relative_to(root)).encode("utf-8") + b"\0")
-        h.update(Path(path).read_bytes() + b"\0")
-    return h.hexdigest()
-
-
-def directory_digest(directory: str | os.PathLike, patterns=("*",)) -> str:
-    """SHA-256 of the names and contents of the files of ``directory`` (recursively)."""
-    directory = Path(directory)
-    files = {p for pattern in patterns for p in directory.rglob(pattern)
-             if p.is_file() and "__pycache__" not in p.parts}
-    return _digest_files(files, directory)
-
-
-@lru_cache(maxsize=1)
-def engine_digest() -> str:
-    """Fingerprint of the engine's source code (every module of ``src/observatoire``), once per
-    process: a run reads it at its start, as it imports the code at its start."""
-    return directory_digest(PACKAGE, ("*.py",))
-
-
 def territory_digests(values: pd.DataFrame) -> pd.Series:
     """Territory → SHA-256 of its rows of the data file (all columns but the line number; the
     order of the rows does not matter)."""
-    columns = [c for c in ("territoire", "indicateur", "periode", "valeur", "unite", "source", "commentaire")
-               if c in values.columns]
+    columns = [c for c in values.columns if c != "ligne_source"]
     rows = values[columns].sort_values(["territoire", "indicateur", "periode"], kind="stable")
     hashed = pd.util.hash_pandas_object(rows, index=False).to_numpy()
     codes = rows["territoire"].to_numpy(dtype=object)
@@ -151,28 +129,6 @@ def territory_digests(values: pd.DataFrame) -> pd.Series:
     ends = np.r_[starts[1:], len(codes)]
     return pd.Series({codes[s]: hashlib.sha256(hashed[s:e].tobytes()).hexdigest() for s, e in zip(starts, ends)},
                      dtype=object)
-
-
-def _sha(obj) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")).hexdigest()
-
-
-# -- atomic writes ---------------------------------------------------------------------------
-
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write ``path`` through a temporary file in the same folder and a rename: an interrupted
-    run leaves either the old file or the new one, never half a page."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        if isinstance(data, str):
-            tmp.write_text(data, encoding="utf-8")
-        else:
-            tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def read_manifest(output: Path) -> dict[str, str]:
@@ -335,11 +291,16 @@ class _Prepared:
 
 
 def prepare(values: pd.DataFrame, level: str, catalogue: Catalogue, reference: Reference,
-            choices: Choices | None, draws: int, seed: int, data_name: str, templates: Path) -> _Prepared:
+            choices: Choices | None, draws: int, seed: int, data_name: str, templates: Path,
+            codes: list[str] | None = None) -> _Prepared:
+    """Everything the pages show. ``codes``: the territories to show (default: those of
+    ``values``); one without any value gets a page of its real facts, its indicators « à
+    renseigner » and no score."""
     choices = choices or Choices()
-    codes = sorted(values["territoire"].unique())
+    codes = sorted(codes if codes is not None else values["territoire"].unique())
     population = population_by_code(reference).reindex(codes).astype("float64")
-    scores = compute_scores(values, catalogue, choices, population)
+    scores = compute_scores(values, catalogue, choices, population_by_code(reference).astype("float64"))
+    scores = scores.covering(codes)
     own = monte_carlo(scores, draws, seed, Space(normalisations=ABSOLUTE_METHODS))
     band = own.index_quantiles()
     band_axes, band_communs = own.axis_quantiles(), own.commun_quantiles()
@@ -349,7 +310,8 @@ def prepare(values: pd.DataFrame, level: str, catalogue: Catalogue, reference: R
     del everything
 
     text = LEVEL_TEXT[level]
-    is_demo = values.groupby("territoire")["source"].agg(lambda s: bool((s == demo.DEMO_SOURCE).any()))
+    demo_codes = set(values.loc[values["source"] == demo.DEMO_SOURCE, "territoire"])
+    is_demo = pd.Series([c in demo_codes for c in codes], index=codes, dtype=bool)
     departements = reference.departements.set_index("code")["nom"]
     regions = reference.regions.set_index("code")["nom"]
     if level == "epci":
@@ -362,6 +324,11 @@ def prepare(values: pd.DataFrame, level: str, catalogue: Catalogue, reference: R
 
     site = {"fichier": data_name, "version": __version__, "choix": _choices_text(choices),
             "tirages": draws, "niveau_pluriel": text["pluriel"]}
+    # -- maps, peers and figure data (issue #18) ------------------------------------------------
+    site.update(_figure_source(values, data_name, bool(is_demo.any())))
+    similar = _similar(codes, level, reference, scores)
+    backgrounds = {code: maps.site_background_name(code, reference) for code in codes}
+    # -- end maps, peers and figure data ---------------------------------------------------------
     axis_labels = [catalogue.axis_label(a) for a in scores.axes.columns]
     commun_labels = [catalogue.commun_label(c) for c in scores.communs.columns]
     tables = indicator_rows(scores)
@@ -387,20 +354,27 @@ def prepare(values: pd.DataFrame, level: str, catalogue: Catalogue, reference: R
                         for c, label in zip(communs.columns, commun_labels)],
             "renseignes": int(scores.indicators.loc[code].notna().sum()), "total": len(catalogue.indicators),
             "colonnes": INDICATOR_COLUMNS, "indicateurs": tables.get(code, []),
+            # issue #18: structure, peers and locator map
+            "structure": similar["structure"].get(code), "semblables": similar["peers"].get(code, []),
+            "semblables_methode": similar["method"],
+            "carte": f"cartes/{backgrounds[code]}" if backgrounds.get(code) else None,
         }
 
     # Fingerprints: the page's own rows + everything every page depends on.
     common = {
-        "catalogue": directory_digest(catalogue.directory, ("*.csv", "*.json")),
-        "reference": directory_digest(reference.source, ("*.csv", "*.json")),
-        "moteur": engine_digest(), "gabarits": directory_digest(templates),
+        "catalogue": digest_path(catalogue.directory, ("*.csv", "*.json")),
+        "reference": digest_path(reference.source, ("*.csv", "*.json")),
+        "moteur": code_digest(), "pages": digest_path(PACKAGE, ("*.py",)), "gabarits": digest_path(templates),
         "choix": asdict(choices), "tirages": draws, "graine": seed, "niveau": level, "fichier": data_name,
     }
     own_rows = territory_digests(values)
     if choices.normalisation in RELATIVE_METHODS or choices.imputation is not None:
-        common["toutes_les_donnees"] = _sha(own_rows.sort_index().tolist())  # scores depend on every territory
-    common_digest = _sha(common)
-    digests = {code: _sha([common_digest, own_rows[code]]) for code in codes}
+        common["toutes_les_donnees"] = digest_object(own_rows.sort_index().tolist())  # scores depend on every territory
+    common_digest = digest_object(common)
+    # A page shows its peers' indices: their rows are inputs of the page (issue #18).
+    digests = {code: digest_object([common_digest, own_rows.get(code, ""),
+                                    *[own_rows.get(p["code"], "") for p in contexts[code]["semblables"]]])
+               for code in codes}
 
     # Summary pages.
     summary_site = {**site, "demonstration": bool(is_demo.any()), "nb_territoires": len(codes)}
@@ -433,6 +407,9 @@ def _summary_contexts(scores, codes, names, dep_of, departements, reg_of, region
                              []).append({"code": code, "nom": str(names[code]), "indice": _float(index[code])})
     width = (band["q95"] - band["q05"]).reindex(codes)
     home = {**base, "france": france, "mediane": _float(index.median()),
+            "carte_indice": {"niveau": level, "codes": [str(c) for c in index.index],
+                             "valeurs": index.to_numpy(dtype="float64").tolist(),
+                             "note": "Indice global avec les choix de référence."},
             "largeur_mediane": _float(width.median()),
             "regions": [{"nom": k, "territoires": sorted(v, key=lambda t: t["nom"])}
                         for k, v in sorted(by_region.items())]}
@@ -448,9 +425,10 @@ def _summary_contexts(scores, codes, names, dep_of, departements, reg_of, region
                       "rang_q95": _float(ranks.at[code, "q95"]), "indice": _float(index[code]),
                       "q05": _float(index_all.at[code, "q05"]), "q95": _float(index_all.at[code, "q95"])})
     rank_width = (ranks["q95"] - ranks["q05"]).median()
+    ranked = ranks[["reference", "q05", "q50", "q95"]].dropna(subset=["reference"])
     ranking = {**base, "lignes": lines, "nb_territoires": len(codes),
                "largeur_rang_mediane": None if np.isnan(rank_width) else int(round(rank_width)),
-               "rangs_figure": ranks[["reference", "q05", "q50", "q95"]].dropna(subset=["reference"]).to_numpy().tolist()}
+               "rangs_figure": ranked.to_numpy().tolist(), "rangs_codes": [str(c) for c in ranked.index]}
 
     # Distributions.
     quant = index.quantile([0, 0.25, 0.5, 0.75, 1.0])
@@ -464,6 +442,7 @@ def _summary_contexts(scores, codes, names, dep_of, departements, reg_of, region
     distributions = {**base, "repere_nom": "la France", "repere_indice": france["indice"],
                      "niveau_pluriel": LEVEL_TEXT[level]["pluriel"],
                      "indices": index.to_numpy(dtype="float64").tolist(),
+                     "indices_codes": [str(c) for c in index.index],
                      "quantiles": {"min": _float(quant[0]), "q25": _float(quant[0.25]), "q50": _float(quant[0.5]),
                                    "q75": _float(quant[0.75]), "max": _float(quant[1.0])},
                      "axes_libelles": axis_labels, "axes_repere": france["axes"],
@@ -527,7 +506,11 @@ def run_national(data_path: str | os.PathLike | None = None, level: str = "epci"
                  reference: Reference | None = None, progress: bool = True) -> NationalReport:
     """Score every territory of ``level`` in the data file and write the national site.
 
-    Without ``data_path`` the national demonstration file is generated (``output/donnees/``).
+    Without ``data_path``, the pages show the real data the project holds (the pilots' public
+    statistics; the COG structure and population of every territory) and « à renseigner » for
+    the rest: one page per territory of the level. Synthetic national files
+    (:func:`demo_data_file`) are for benchmarks and tests only; pages built from them carry a
+    « DÉMONSTRATION — valeurs fictives » banner and are never published.
     ``executor``: an executor to use instead of making one (it is not shut down).
     Raises :class:`~observatoire.errors.ValidationError` on an invalid file (nothing written) and
     :class:`ValueError` (French message) on an unusable option.
@@ -544,20 +527,22 @@ def run_national(data_path: str | os.PathLike | None = None, level: str = "epci"
     reference = reference or load_reference()
     output, templates = Path(output), Path(templates)
     draws = DEFAULT_DRAWS[level] if draws is None else int(draws)
-    if data_path is None:
-        data_path = demo_data_file(output, level, catalogue, reference)
+    every_territory = data_path is None
+    if every_territory:  # the real data the project holds: every territory of the level is shown
+        data_path = paths.DEFAULT_DATA
     data = validate_file(data_path, catalogue, reference)  # raises before anything is written
     values = data.values
     wanted = level_codes(reference, level)
     present = values["territoire"].isin(wanted)
-    codes = sorted(values.loc[present, "territoire"].unique())
+    codes = sorted(wanted) if every_territory else sorted(values.loc[present, "territoire"].unique())
     if not codes:
         raise ValueError(f"le fichier {data_path} n'a aucune valeur pour un territoire de niveau « {level} » "
                          f"({LEVEL_TEXT[level]['pluriel']})")
     if limit is not None:
         codes = codes[:limit]
     values = values[values["territoire"].isin(codes)]
-    prepared = prepare(values, level, catalogue, reference, choices, draws, seed, Path(data_path).name, templates)
+    prepared = prepare(values, level, catalogue, reference, choices, draws, seed, Path(data_path).name, templates,
+                       codes)
 
     output.mkdir(parents=True, exist_ok=True)
     manifest = read_manifest(output)
@@ -574,6 +559,7 @@ def run_national(data_path: str | os.PathLike | None = None, level: str = "epci"
                "templates": str(templates), "code": c} for c in todo]
     for name in STATIC_FILES:
         write_atomic(output / name, (templates / name).read_bytes())
+    _write_backgrounds(output, prepared)  # issue #18: one locator background per région
 
     from tqdm import tqdm
 
@@ -585,7 +571,9 @@ def run_national(data_path: str | os.PathLike | None = None, level: str = "epci"
         try:
             for future in as_completed(futures):
                 task = futures[future]
-                path, text = future.result()
+                path, text, files = future.result()
+                for name, content in files.items():  # the figures' data (and map images), beside the page
+                    write_atomic(output / name, content)
                 write_atomic(output / path, text)
                 if task["kind"] == "territoire":
                     manifest[path] = prepared.digests[task["code"]]
@@ -607,3 +595,53 @@ def run_national(data_path: str | os.PathLike | None = None, level: str = "epci"
 @contextmanager
 def _given(executor):
     yield executor, type(executor).__name__
+
+
+# -- maps, peers and figure data (issue #18) -------------------------------------------------
+
+def _figure_source(values: pd.DataFrame, data_name: str, demonstration: bool) -> dict:
+    """Source and millésime written with every figure's data."""
+    years = values["periode"].astype(str).str[:4]
+    years = years[years.str.fullmatch(r"\d{4}")]
+    millesime = f"{years.min()}-{years.max()}" if len(years) and years.min() != years.max() else \
+        (years.max() if len(years) else "non précisé")
+    if demonstration:
+        source = ("données de démonstration tirées par le générateur à graine fixe de l'Observatoire (elles ne "
+                  "décrivent pas les territoires), calculs de l'Observatoire")
+    else:
+        source = f"fichier « {data_name} » et ses sources déclarées, calculs de l'Observatoire"
+    return {"source_donnees": source, "millesime": millesime}
+
+
+def _similar(codes: list[str], level: str, reference: Reference, scores: Scores) -> dict:
+    """Structure of each territory and its nearest structural peers (observatoire.engine.peers)."""
+    from observatoire.engine import peers
+
+    table = peers.structural_table(level, reference)
+    found = peers.all_peers(level, codes=codes, reference=reference)
+    in_run = set(codes)
+    index = scores.index
+
+    def row(code: str) -> dict:
+        r = table.loc[code]
+        return {"code": code, "nom": str(r["nom"]), "population": int(r["population"]),
+                "superficie": _float(r["superficie_km2"]), "densite": _float(r["densite"]),
+                "nb_communes": int(r["nb_communes"]), "part": _float(100 * r["part_commune_principale"])}
+
+    structure = {code: row(code) for code in codes if code in table.index}
+    result = {code: [{**row(p), "distance": d, "page": p in in_run,
+                      "indice": _float(index[p]) if p in in_run and p in index.index else None}
+                     for p, d in found.get(code, [])] for code in codes}
+    summary = peers.method_summary(level, reference)
+    method = (f"les {summary['k']} {LEVEL_TEXT[level]['pluriel']} les plus proches parmi "
+              f"{fr_number(summary['territoires'], 0)} par la distance euclidienne entre variables "
+              f"centrées réduites : {', '.join(summary['variables'])} (logarithme pour les grandeurs, "
+              f"la part telle quelle)")
+    return {"structure": structure, "peers": result, "method": method}
+
+
+def _write_backgrounds(output: Path, prepared: "_Prepared") -> None:
+    names = {c["carte"] for c in prepared.contexts.values() if c.get("carte")}
+    for name in sorted(names):
+        region = name.removeprefix("cartes/situation-region-").removesuffix(".svg")
+        write_atomic(output / name, maps.site_background(region))

@@ -1,16 +1,12 @@
-"""The pilots side by side, and against a national reference distribution.
+"""The pilots side by side, on the public statistics that describe them.
 
 What the comparison chapter (``book/territoires/comparaison.md``) shows, computed here so that
-the chapter stays thin. Goalposts make a score depend on the territory's own value only (counts
-being taken per 100,000 inhabitants), so a commune, an EPCI and a région can be read on the
-same scale.
-
-The national reference is DEMONSTRATION data too: the seeded generator of
-:mod:`observatoire.report.demo` run for all 1,255 EPCI à fiscalité propre of the COG 2026, each with
-the profile of its kind (métropoles and communautés urbaines as metropoles, communautés
-d'agglomération as medium-sized towns, communautés de communes as rural). Only the period that
-is scored is generated, by a vectorised variant of :func:`observatoire.report.demo.generate_series`
-that draws from the same seeded streams and gives the same values.
+the chapter stays thin: which indicators public statistics give for each pilot, their values
+beside France's and each pilot's département and région, and the pilots' profiles where enough
+indicators are filled to compute one. Goalposts make a score depend on the territory's own values
+only (counts being taken per 100,000 inhabitants), so a commune, an EPCI and a région are read on
+the same scale. No pilot is ranked against a distribution: there is no national distribution of
+observed values to rank them in.
 """
 
 from __future__ import annotations
@@ -20,11 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from observatoire.report import demo
+from observatoire.report.pilots import pilots
 from observatoire.engine.catalogue import ACTORS, SPATIAL_SCALES, TIME_SCALES, Catalogue, load_catalogue
-from observatoire.engine.pipeline import Choices, Scores, compute_scores
+from observatoire.engine.pipeline import Scores, compute_scores
 from observatoire.engine.reference import load_reference, population_by_code
-from observatoire.engine.snapshot import DEFAULT_HORIZON
 
 EPCI_TYPE_LABELS = {
     "METRO": "métropole",
@@ -64,13 +59,13 @@ class _Compared:
 def compared_territories(pilot_data=None, territory_data=None, territory_code: str | None = None) -> Compared:
     """Score the pilots of ``pilot_data`` (default: the book's data file) and, when given, the
     territory ``territory_code`` from its own file ``territory_data``. A territory that is also
-    a pilot replaces that pilot's demonstration values."""
+    a pilot replaces that pilot's public statistics."""
     from observatoire.paths import book_data
     from observatoire.engine.validate import validate_file
 
     catalogue, reference = load_catalogue(), load_reference()
     values = validate_file(pilot_data or book_data(), catalogue, reference).values
-    territories = [_Compared(p.code, p.titre) for p in demo.pilots()]
+    territories = [_Compared(p.code, p.titre) for p in pilots()]
     added = None
     if territory_code:
         t = reference.territory(str(territory_code))
@@ -87,14 +82,14 @@ def compared_territories(pilot_data=None, territory_data=None, territory_code: s
     return Compared(scores, values, catalogue, tuple(territories), added)
 
 
-def pilot_labels(pilots=None) -> dict[str, str]:
-    """Canonical code → title of each pilot, in the book's order."""
-    return {p.code: p.titre for p in (pilots or demo.pilots())}
+def pilot_labels(territories=None) -> dict[str, str]:
+    """Canonical code → title of each pilot (or of ``territories``), in the book's order."""
+    return {p.code: p.titre for p in (territories or pilots())}
 
 
-def communs_by_pilot(scores: Scores, pilots=None) -> pd.DataFrame:
+def communs_by_pilot(scores: Scores, territories=None) -> pd.DataFrame:
     """Commun scores, one row per pilot (its title, book order), one column per commun label."""
-    labels = pilot_labels(pilots)
+    labels = pilot_labels(territories)
     table = scores.communs.reindex(list(labels))
     return table.rename(index=labels, columns=scores.catalogue.commun_label).rename_axis(
         index="territoire", columns="commun")
@@ -108,9 +103,9 @@ def index_and_axes(scores: Scores) -> pd.DataFrame:
     return table.rename_axis(columns="element")
 
 
-def axes_by_pilot(scores: Scores, pilots=None) -> pd.DataFrame:
+def axes_by_pilot(scores: Scores, territories=None) -> pd.DataFrame:
     """Axis scores, one row per pilot (its title, book order), one column per axis label."""
-    labels = pilot_labels(pilots)
+    labels = pilot_labels(territories)
     table = scores.axes.reindex(list(labels)).rename(index=labels, columns=scores.catalogue.axis_label)
     return table.rename_axis(index="territoire", columns="axe")
 
@@ -139,57 +134,48 @@ def coverage_by_cell(scores: Scores) -> pd.DataFrame:
                 "renseignes", "part"]]
 
 
-# -- trends ------------------------------------------------------------------------------
+def latest_values(values: pd.DataFrame, catalogue: Catalogue, codes: list[str]) -> pd.DataFrame:
+    """Indicator × territory table of « value unit (period) » texts: each territory's latest
+    published value of each indicator, as the data give it; empty where there is none. Rows:
+    the indicators with a value for at least one of ``codes``, in catalogue order."""
+    from observatoire.text import fr_value
 
-def annual_catalogue(catalogue: Catalogue) -> Catalogue:
-    """The catalogue restricted to its yearly indicators (every commun and axis has some)."""
-    ind = catalogue.indicators
-    return Catalogue(ind[ind["periodicite"] == "annuelle"], catalogue.axes, catalogue.communs,
-                     catalogue.directory)
-
-
-def yearly_scores(values: pd.DataFrame, catalogue: Catalogue, population: pd.Series,
-                  years=demo.YEARS, choices: Choices | None = None) -> dict[int, Scores]:
-    """Scores of each year on the yearly indicators, from the values observed that year.
-
-    Monthly series are too short and projections have no year of observation: a trend over
-    2015–2025 can only rest on the yearly indicators. A value missing in a year is not carried
-    over from an earlier one: it lowers that year's coverage instead.
-    """
-    cat = annual_catalogue(catalogue)
-    annual = values[values["indicateur"].isin(cat.indicators.index)]
-    return {int(y): compute_scores(annual[annual["periode"] == str(y)], cat, choices, population)
-            for y in years}
+    meta = catalogue.indicators
+    rows = values[values["territoire"].isin(codes)].sort_values("periode", kind="stable")
+    latest = rows.groupby(["indicateur", "territoire"]).tail(1)
+    text = [f"{fr_value(v)}\u00a0{meta.at[i, 'unite']} ({p})" for i, v, p in
+            zip(latest["indicateur"], latest["valeur"], latest["periode"])]
+    table = pd.Series(text, index=pd.MultiIndex.from_frame(latest[["indicateur", "territoire"]])).unstack()
+    order = [i for i in meta.index if i in table.index]
+    return table.reindex(index=order, columns=codes).fillna("")
 
 
-def yearly_index(values: pd.DataFrame, catalogue: Catalogue, population: pd.Series,
-                 years=demo.YEARS, choices: Choices | None = None) -> pd.DataFrame:
-    """Overall index on the yearly indicators (see :func:`yearly_scores`): years × territories."""
-    by_year = yearly_scores(values, catalogue, population, years, choices)
-    table = pd.DataFrame({y: s.index for y, s in by_year.items()}).T
-    return table.rename_axis(index="annee", columns="territoire")
-
-
-def epci_types(reference=None) -> pd.Series:
-    """EPCI SIREN → kind in words (métropole, communauté urbaine, d'agglomération, de communes)."""
+def comparison_table(compared: "Compared", reference=None) -> pd.DataFrame:
+    """The pilots' (and an added territory's) published values side by side, with France's: one
+    row per indicator that at least one of them has, labelled; columns titled by territory."""
     reference = reference or load_reference()
-    return reference.epci.set_index("code")["type"].map(EPCI_TYPE_LABELS).rename("type")
+    labels = compared.labels
+    table = latest_values(compared.values, compared.catalogue, [*labels, "FR"])
+    table = table[(table[list(labels)] != "").any(axis=1)]
+    table.index = table.index.map(compared.catalogue.indicators["libelle"])
+    return table.rename(columns={**labels, "FR": "France"}).rename_axis(index="Indicateur", columns=None)
 
 
-def percentile_ranks(territories: pd.DataFrame, distribution: pd.DataFrame) -> pd.DataFrame:
-    """Percentile rank (0–100) of each territory's score among ``distribution``, per column:
-    the share of the distribution scoring below it, ties counting half."""
-    out = {}
-    for column in territories.columns:
-        ref = np.sort(distribution[column].dropna().to_numpy(dtype="float64"))
-        x = territories[column].to_numpy(dtype="float64")
-        below = np.searchsorted(ref, x, side="left")
-        tied = np.searchsorted(ref, x, side="right") - below
-        rank = (below + 0.5 * tied) / len(ref) * 100 if len(ref) else np.full(len(x), np.nan)
-        out[column] = np.where(np.isnan(x), np.nan, rank)
-    return pd.DataFrame(out, index=territories.index).rename_axis(columns=territories.columns.name)
+def reference_table(compared: "Compared", code: str, reference=None) -> pd.DataFrame:
+    """One territory beside its département, its région and France: the indicators it has."""
+    reference = reference or load_reference()
+    t = reference.territory(code)
+    levels = {t.code: compared.labels.get(t.code, t.nom)}
+    for parent in (t.departement, t.region, "FR"):
+        if parent and parent != t.code:
+            levels[parent] = "France" if parent == "FR" else reference.territory(parent).nom
+    table = latest_values(compared.values, compared.catalogue, list(levels))
+    table = table[table[t.code] != ""]
+    table.index = table.index.map(compared.catalogue.indicators["libelle"])
+    return table.rename(columns=levels).rename_axis(index="Indicateur", columns=None)
 
 
-# The national demonstration distribution lives with its generator (observatoire.report.demo).
-national_scores = demo.national_scores
-national_demo_values = demo.national_demo_values
+def filled_counts(compared: "Compared") -> pd.Series:
+    """Number of catalogue indicators with a value, per territory compared (titles as index)."""
+    observed = compared.scores.datasets["matrice"].notna()
+    return observed.sum(axis=1).reindex(list(compared.labels)).fillna(0).astype(int).rename(index=compared.labels)

@@ -30,7 +30,7 @@ import pandas as pd
 
 from observatoire.engine.catalogue import Catalogue, load_catalogue
 from observatoire.engine.reference import Reference, Territory, load_reference
-from observatoire.text import fr_int
+from observatoire.text import fr_int, fr_plain
 from observatoire.engine.validate import LAST_OBSERVED_YEAR, SCHEMA_PATH, expected_period, load_schema
 
 ROOT = paths.ROOT
@@ -78,6 +78,8 @@ def template_rows(code: str | None, catalogue: Catalogue | None = None) -> pd.Da
         "source": "",
         "commentaire": "",
     })
+    for column in template_columns()[len(rows.columns):]:  # the optional provenance columns
+        rows[column] = ""
     return rows[template_columns()]
 
 
@@ -190,7 +192,7 @@ def _data_sheet(ws, rows: pd.DataFrame, catalogue: Catalogue) -> None:
 
 
 def _plain(x: float) -> str:
-    return f"{x:g}".replace(".", ",")
+    return fr_plain(x)
 
 
 def _instructions_sheet(ws, catalogue: Catalogue, facts: list[tuple[str, str]] | None) -> None:

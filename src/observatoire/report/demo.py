@@ -1,13 +1,17 @@
-"""The seeded generator of DEMONSTRATION data for the pilot territories.
+"""The seeded generator of DEMONSTRATION values, for FICTIONAL territories only.
 
-The pilots' survey data do not exist yet. Until they do, the book runs on values drawn by this
-generator, labelled as such wherever they are shown (source column, chapter notice). It is
-driven by the catalogue: each indicator's ``demo_centre`` and ``demo_dispersion`` set the level
-and spread, its direction and commun combine with the territory's profile
-(data/pilotes/territoires.yml) to give plausible contrasts, and its periodicity gives the shape
-of the series (24 months, years 2015–2025, horizons 2030/2050/2100). A new indicator in the
-catalogue gets values with no code change, and adding one leaves the others' values unchanged:
-each (territory, indicator) pair draws from its own seeded stream.
+The method of the book (method and uncertainty annexes, the Campus, the benchmarks and the tests)
+is shown on values drawn by this generator for the fictional territories of
+``data/demo/territoires-fictifs.csv`` (codes ``FICTIF-…``, refused by the validator outside
+demonstrations); no synthetic value is ever attached to a real territory's name or code, except
+in national files made for benchmarks and tests, which are never published (their pages carry a
+« DÉMONSTRATION — valeurs fictives » banner). It is driven by the catalogue: each indicator's
+``demo_centre`` and ``demo_dispersion`` set the level and spread, its direction and commun
+combine with the territory's profile (``data/demo/profils.yml``) to give plausible contrasts, and
+its periodicity gives the shape of the series (24 months, years 2015–2025, horizons
+2030/2050/2100). A new indicator in the catalogue gets values with no code change, and adding one
+leaves the others' values unchanged: each (territory, indicator) pair draws from its own seeded
+stream.
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ from observatoire import paths
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -29,7 +32,6 @@ from observatoire.engine.reference import load_reference, population_by_code
 from observatoire.engine.catalogue import load_catalogue
 from observatoire.engine.snapshot import DEFAULT_HORIZON
 
-PILOTS_FILE = paths.PILOTS_FILE
 PROFILES_FILE = paths.DATA / "demo" / "profils.yml"
 #: The demonstration data file: fictional territories only.
 DEMO_DATA = paths.DATA / "demo" / "fictif.csv"
@@ -41,23 +43,6 @@ YEARS = list(range(2015, 2026))
 # the day the generator runs).
 MONTHS = [str(p) for p in pd.period_range("2024-10", "2026-09", freq="M")]
 HORIZONS = [2030, 2050, 2100]
-
-
-@dataclass(frozen=True)
-class Pilot:
-    code: str
-    slug: str
-    titre: str
-    profil: str
-
-
-@lru_cache(maxsize=1)
-def _pilots_config() -> dict:
-    return yaml.safe_load(PILOTS_FILE.read_text(encoding="utf-8"))
-
-
-def pilots() -> tuple[Pilot, ...]:
-    return tuple(Pilot(**p) for p in _pilots_config()["pilotes"])
 
 
 @lru_cache(maxsize=1)
@@ -148,9 +133,12 @@ def generate_series(meta: pd.Series, indicator: str, code: str, profile: dict,
 
 def generate_demo_data(catalogue: Catalogue, reference, territories: list[tuple[str, str]] | None = None,
                        seed: int = DEFAULT_SEED) -> pd.DataFrame:
-    """Long table in the data-file format for ``territories`` [(code, profile name)], pilots by default."""
+    """Long table in the data-file format for the FICTIONAL ``territories`` [(code, profile name)]."""
     if territories is None:
-        territories = [(p.code, p.profil) for p in pilots()]
+        territories = [(c, p) for c, p in fictional_territories(reference) if c in NAMED_FICTIONAL]
+    real = [c for c, _ in territories if not c.startswith("FICTIF-")]
+    if real:
+        raise ValueError("valeurs fictives demandées pour des territoires réels : " + ", ".join(real[:5]))
     prof = profiles()
     rows = []
     for code, profile_name in territories:

@@ -1,0 +1,71 @@
+"""Writing files and folders so that nothing is ever half-written (one helper for every layer).
+
+- :func:`write_atomic`: a file through a temporary file in the same folder and a rename;
+- :func:`swap_in`: a finished folder in place of the previous one, with two renames;
+- :func:`copy_in`: a copy of a folder next to its target, then swapped in.
+
+An interrupted run leaves either the old file (folder) or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+
+def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:
+    """Write ``data`` (text as UTF-8, or bytes) to ``path`` atomically; return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def replace_with(source: str | os.PathLike, path: str | os.PathLike) -> Path:
+    """Copy the finished file ``source`` to ``path`` atomically (through a temporary copy in the
+    target's folder: ``source`` may be on another file system)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def swap_in(new: str | os.PathLike, target: str | os.PathLike) -> Path:
+    """Replace the folder ``target`` by ``new`` (same file system) with two renames."""
+    new, target = Path(new), Path(target)
+    old = target.with_name(target.name + ".ancien")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    new.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+def copy_in(source: str | os.PathLike, target: str | os.PathLike) -> Path:
+    """Copy the folder ``source`` next to ``target``, then swap it in."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".construction-", dir=target.parent))
+    try:
+        shutil.copytree(source, staging / "copie")
+        return swap_in(staging / "copie", target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
