@@ -60,7 +60,7 @@ def test_exercises_run_on_fictional_territories_only():
     assert set(shock.baselines().index) == set(fiction.EXERCISE_TERRITORIES)
     assert set(diagnosis.peer_scores().index) == set(data.peers)
     # No real territory's name in what the two fictional exercises show.
-    from observatoire.report.demo import pilots
+    from observatoire.report.pilots import pilots
 
     shown = composite.IndexApp(preview=True).widget, shock.ShockApp(preview=True).widget
     states = json.dumps([w.get_state() for app in shown for w in _descendants(app)], ensure_ascii=False)
