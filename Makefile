@@ -4,6 +4,8 @@
 
 PYTHON ?= python3
 VENV   := .venv
+# Quote a make variable for the shell (any file name: spaces, quotes, apostrophes).
+shell_quote = '$(subst ','\'',$(1))'
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
@@ -14,7 +16,7 @@ help:
 	@echo "make test            installe puis lance tous les tests"
 	@echo "make pdf             construit l'édition PDF du livre dans _build/pdf/livre-blanc.pdf (chromium)"
 	@echo "make publish         assemble le site à publier (HTML, PDF, données ouvertes, modèle) dans _build/publication"
-	@echo "make territoire DONNEES=fichier.csv  construit le livre d'un territoire sur ses propres données"
+	@echo "make territoire DONNEES=fichier.csv [CODE=…] [SORTIE=dossier]  construit le livre d'un territoire sur ses propres données (tout nom de fichier)"
 	@echo "make collecter CODE=200046977 [SORTIE=f.csv] [DEPUIS=2015]  pré-remplit un fichier de données depuis les API publiques"
 	@echo "make bench           mesure les performances (tableau + _build/bench/resultats.json)"
 	@echo "make national        une page par EPCI et des pages de synthèse nationales dans _build/national"
@@ -37,7 +39,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 book: $(STAMP)
-	$(PY) -m observatoire livre $(if $(DONNEES),--donnees $(DONNEES))
+	$(PY) -m observatoire livre $(if $(DONNEES),--donnees=$(call shell_quote,$(value DONNEES)))
 
 # Browser tests and the PDF edition drive Debian's chromium: installed with apt when missing.
 chromium:
@@ -45,15 +47,14 @@ chromium:
 
 # The PDF edition: the singlehtml book printed by chromium (see src/observatoire/edition.py).
 pdf: $(STAMP) chromium
-	$(PY) -m observatoire pdf $(if $(DONNEES),--donnees $(DONNEES))
+	$(PY) -m observatoire pdf $(if $(DONNEES),--donnees=$(call shell_quote,$(value DONNEES)))
 
 # The folder to deploy: site + PDF + open data + data template, with a README (how to serve it).
 publish: $(STAMP) chromium
-	$(PY) -m observatoire publier $(if $(DONNEES),--donnees $(DONNEES))
+	$(PY) -m observatoire publier $(if $(DONNEES),--donnees=$(call shell_quote,$(value DONNEES)))
 
 # A shell word for any text: in single quotes, each quote written '\'' (spaces, quotes,
 # apostrophes, accents, parentheses, $ all reach the command as typed).
-shell_quote = '$(subst ','\'',$(1))'
 
 # A territory's own book: make territoire DONNEES=fichier.csv [CODE=33063] [SORTIE=dossier]
 # Any file name works (« DONNEES="Données de l'Agglo (copie 2).csv" », a leading dash): it is
@@ -84,9 +85,9 @@ campus: $(STAMP) book
 bench: $(STAMP) chromium
 	$(PY) -m benchmarks
 
-# Every EPCI (données de démonstration unless DONNEES=fichier.csv); NIVEAU=commune for communes.
+# Every EPCI, on the real data the project holds (or DONNEES=fichier.csv); NIVEAU=commune for communes.
 national: $(STAMP)
-	$(PY) -m observatoire national $(if $(DONNEES),--donnees $(DONNEES)) $(if $(NIVEAU),--niveau $(NIVEAU))
+	$(PY) -m observatoire national $(if $(DONNEES),--donnees=$(call shell_quote,$(value DONNEES))) $(if $(NIVEAU),--niveau $(call shell_quote,$(value NIVEAU)))
 
 # The pilots' public statistics: the curated source files assembled into one data file.
 observations: $(STAMP)

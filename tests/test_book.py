@@ -3,13 +3,13 @@
 import html
 import re
 
+import pandas as pd
 import pytest
 
 from observatoire.report.pilots import pilots
 from observatoire.report.sheet import territory_sheet
 from observatoire.paths import DEFAULT_DATA
 from observatoire.text import fr_int, fr_number
-from observatoire.engine.uncertainty import index_interval
 
 pytestmark = pytest.mark.slow
 
@@ -30,23 +30,29 @@ def test_index_page_is_built(built):
 
 
 @pytest.mark.parametrize("pilot", pilots(), ids=lambda p: p.slug)
-def test_pilot_chapter_shows_the_engines_numbers(built, pilot):
+def test_pilot_chapter_shows_its_public_statistics_with_their_sources(built, pilot):
     page = (built / "book" / "territoires" / f"{pilot.slug}.html").read_text(encoding="utf-8")
+    text = html.unescape(page)
     sheet = territory_sheet(pilot.code, DEFAULT_DATA)
     values = pasted(page)
     assert f"<h1>{html.escape(pilot.titre, quote=False)}" in page
     assert sheet.territory.nom in values
     assert fr_int(sheet.territory.population) in values
-    assert fr_number(sheet.index) in values
-    low, _, high = index_interval(sheet.scores, sheet.code)
-    assert fr_number(low) in values and fr_number(high) in values  # the index comes with its band
-    for axis in (1, 2, 3, 4):
-        assert fr_number(sheet.scores.axes.loc[sheet.code, axis]) in values
-    communs = sheet.communs.dropna()
-    assert fr_number(communs.max()) in values and communs.idxmax() in values
+    filled, total = sheet.counts()
+    assert fr_int(filled) in values and fr_int(total) in values
+    # Every value of the pilot is shown with its source's address; no invented value, no
+    # demonstration notice, no score where coverage is too low.
+    own = sheet.series
+    for url in set(own["url"]):
+        assert html.escape(url) in page or url in text, url
+    assert "Statistiques publiques" in text and "démonstration" not in text.lower()
+    assert "Valeurs fictives" not in text and "FICTIF-" not in text
+    if pd.isna(sheet.index):
+        assert "n'est pas calculé" in text
+    # The reference levels stand beside the values, and the monograph is included.
+    assert "France" in text and "Le territoire vu par ses sources publiques" in text
+    assert "Pourquoi ce territoire est pilote" in text
     assert "Parameters" not in page and str(DEFAULT_DATA) not in page  # papermill's cell is hidden
-    # Honest data: the demonstration notice is on the page, above the numbers.
-    assert page.index("Données de démonstration") < page.index('class="pasted-text"')
 
 
 @pytest.mark.parametrize("pilot", pilots(), ids=lambda p: p.slug)
@@ -79,3 +85,18 @@ def test_no_script_stylesheet_or_font_from_the_internet(built):
     problems = external_resources(built)
     assert not problems, list(problems.items())[:3]
     assert (built / "_static" / "mathjax" / "tex-chtml.js").exists()
+
+
+def test_no_synthetic_value_goes_with_a_real_territory(built):
+    """Honest data: the territory chapters and the comparison show no fictional territory and no
+    value of the demonstration generator; fictional territories appear only where the book
+    shows the method, introduced as fiction."""
+    from observatoire.report.demo import DEMO_SOURCE
+
+    for page in (built / "book" / "territoires").glob("*.html"):
+        text = html.unescape(page.read_text(encoding="utf-8"))
+        assert "FICTIF-" not in text and DEMO_SOURCE not in text and "fictif" not in text.lower(), page.name
+    for page in built.rglob("*.html"):
+        text = html.unescape(page.read_text(encoding="utf-8"))
+        if DEMO_SOURCE in text or "FICTIF-" in text:
+            assert "fictif" in text.lower(), page.name  # introduced as fiction on the same page

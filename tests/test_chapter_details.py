@@ -138,18 +138,18 @@ def test_a_single_commun_and_a_single_axis_are_scored_alone():
     assert commun.profile_markdown().startswith("Un seul commun a un score, « Eau »")
     axis = territory_sheet(CODE, HERE / "un-seul-axe.csv")
     assert list(axis.scores.axes.loc[CODE].dropna().index) == [1]
-    assert axis.axis_texts()[2] == "non calculé : aucun indicateur renseigné sur 24"
+    in_axis_2 = int((axis.catalogue.indicators["axe"] == 2).sum())
+    assert axis.axis_texts()[2] == f"non calculé : aucun indicateur renseigné sur {in_axis_2}"
 
 
-def test_the_comparison_keeps_a_territory_without_yearly_values():
-    from observatoire.engine.catalogue import load_catalogue
-    from observatoire.engine.reference import load_reference, population_by_code
-    from observatoire.engine.validate import validate_file
+def test_the_comparison_keeps_a_territory_with_monthly_values_only(tmp_path):
     from observatoire.report import comparison
 
-    values = validate_file(HERE / "mensuel-seulement.csv").values
-    table = comparison.yearly_index(values, load_catalogue(), population_by_code(load_reference()))
-    assert CODE in table.columns and table[CODE].isna().all()
+    compared = comparison.compared_territories(None, HERE / "mensuel-seulement.csv", CODE)
+    table = comparison.comparison_table(compared)
+    added = compared.added.titre
+    assert added in table.columns and (table[added] != "").sum() == 3  # its three monthly series
+    assert "France" in table.columns
 
 
 def pd_isna(x) -> bool:

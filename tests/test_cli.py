@@ -22,8 +22,10 @@ def test_help_is_in_french():
 
 
 def test_valider_accepts_the_pilot_file():
-    r = run("valider", "data/pilotes/pilotes.csv")
-    assert r.returncode == 0 and "est valide" in r.stdout and "5 territoires" in r.stdout
+    from observatoire.paths import DEFAULT_DATA
+
+    r = run("valider", str(DEFAULT_DATA.relative_to(ROOT)))
+    assert r.returncode == 0 and "est valide" in r.stdout and " territoires" in r.stdout
 
 
 def test_valider_lists_every_problem_and_fails():
@@ -73,25 +75,31 @@ def test_bad_input_fails_in_french_and_keeps_the_previous_book(previous_build, c
 
 
 def test_a_pilot_missing_from_the_data_file_is_named(previous_build, tmp_path):
-    lines = (ROOT / "data" / "pilotes" / "pilotes.csv").read_text(encoding="utf-8").splitlines()
-    kept = [lines[0]] + [l for l in lines[1:] if not l.startswith("78440,")]
+    import pandas as pd
+
+    from observatoire.paths import DEFAULT_DATA
+
+    rows = pd.read_csv(DEFAULT_DATA, dtype=str, keep_default_na=False)  # excerpts span several lines
     data = tmp_path / "sans-mureaux.csv"
-    data.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    rows[rows["territoire"] != "78440"].to_csv(data, index=False)
     before = digest(previous_build)
     r = run("livre", "--donnees", str(data), "--sortie", str(previous_build))
     assert r.returncode == 1 and "Les Mureaux" in r.stderr and "78440" in r.stderr
     assert digest(previous_build) == before
 
 
+FULL = ("94038", "--donnees", "tests/donnees/territoire/lhay-les-roses.csv")  # every indicator filled
+
+
 def test_modelling_choices_from_the_command_line(tmp_path):
-    ref = run("fiche", "78440")
-    geo = run("fiche", "78440", "--agregation", "geometric")
+    ref = run("fiche", *FULL)
+    geo = run("fiche", *FULL, "--agregation", "geometric")
     assert ref.returncode == geo.returncode == 0
     index = lambda out: out.splitlines()[1]
     assert index(ref.stdout) != index(geo.stdout)
     weights = tmp_path / "poids.yml"
     weights.write_text("axes:\n  1: 2\n", encoding="utf-8")
-    assert index(run("fiche", "78440", "--poids", str(weights)).stdout) != index(ref.stdout)
+    assert index(run("fiche", *FULL, "--poids", str(weights)).stdout) != index(ref.stdout)
 
 
 def test_bad_weights_file_is_a_french_error(tmp_path):
@@ -101,8 +109,16 @@ def test_bad_weights_file_is_a_french_error(tmp_path):
     assert r.returncode == 1 and "élément inconnu du catalogue" in r.stderr and "poids.yml" in r.stderr
 
 
-def test_rank_with_a_geometric_mean_scores_without_annihilating():
-    r = run("fiche", "78440", "--normalisation", "rank", "--agregation", "geometric")
+def test_rank_with_a_geometric_mean_scores_without_annihilating(tmp_path):
+    """Ranks need several territories: the full test file and a second commune whose values are
+    nine tenths of the first's (test inputs, not observations)."""
+    import pandas as pd
+
+    rows = pd.read_csv(ROOT / FULL[2], dtype=str, keep_default_na=False)
+    other = rows.assign(territoire="94080", valeur=(rows["valeur"].astype(float) * 0.9).round(3).astype(str))
+    data = tmp_path / "deux-communes.csv"
+    pd.concat([rows, other]).to_csv(data, index=False)
+    r = run("fiche", "94038", "--donnees", str(data), "--normalisation", "rank", "--agregation", "geometric")
     assert r.returncode == 0, r.stderr
     index = float(re.search(r"Indice global : ([\d,]+)", r.stdout).group(1).replace(",", "."))
     assert index > 0

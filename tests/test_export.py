@@ -21,7 +21,8 @@ from observatoire.engine.pipeline import Choices
 from observatoire.engine.tableschema import check_table
 
 ROOT = Path(__file__).resolve().parents[1]
-PILOTS = ROOT / "data" / "pilotes" / "pilotes.csv"
+PILOTS = ROOT / "data" / "pilotes" / "observations.csv"
+DEMO = ROOT / "data" / "demo" / "fictif.csv"
 CODES = ["01004", "2A004", "33063", "REG-94"]
 PERIOD = {"mensuelle": "2025-03", "annuelle": "2024", "projection": "2050"}
 
@@ -169,7 +170,7 @@ def test_choices_behind_the_numbers_are_recorded(exported, package):
 
 
 def test_exporter_command_on_the_pilot_data(tmp_path, capsys):
-    data = tmp_path / "pilotes.csv"
+    data = tmp_path / "observations.csv"
     shutil.copy(PILOTS, data)
     assert main(["exporter", "--donnees", str(data), "--sortie", str(tmp_path / "a")]) == 0
     out = capsys.readouterr().out
@@ -178,11 +179,16 @@ def test_exporter_command_on_the_pilot_data(tmp_path, capsys):
     assert {"REG-94", "33063", "200046977"} <= set(table["territoire"])
 
 
-def test_exporter_command_flags_demonstration_data(tmp_path):
-    assert main(["exporter", "--sortie", str(tmp_path)]) == 0
-    package = json.loads((tmp_path / PACKAGE_NAME).read_text(encoding="utf-8"))
-    assert "données de démonstration" in package["description"]
+def test_exporter_command_flags_fictional_data_and_only_them(tmp_path):
+    assert main(["exporter", "--donnees", str(DEMO), "--sortie", str(tmp_path / "fictif")]) == 0
+    package = json.loads((tmp_path / "fictif" / PACKAGE_NAME).read_text(encoding="utf-8"))
+    assert "territoires fictifs" in package["description"] and "valeurs fictives" in package["keywords"]
+    assert main(["exporter", "--sortie", str(tmp_path / "pilotes")]) == 0
+    package = json.loads((tmp_path / "pilotes" / PACKAGE_NAME).read_text(encoding="utf-8"))
+    assert "fictifs" not in package["description"]
     assert package["observatoire:donnees"]["fichier"] == PILOTS.name
+    table = pd.read_csv(tmp_path / "pilotes" / CSV_NAME, dtype=str, keep_default_na=False)
+    assert not table["territoire"].str.startswith("FICTIF-").any()
 
 
 def test_imputed_scores_are_flagged_and_described(tmp_path):

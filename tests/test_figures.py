@@ -17,15 +17,28 @@ import seaborn as sns  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
 from observatoire.report import figures  # noqa: E402
-from observatoire.report.pilots import pilots  # noqa: E402
-from observatoire.paths import DEFAULT_DATA  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def sheet():
-    from observatoire.report.sheet import territory_sheet
+    """What the figures draw for one territory: the catalogue's monthly indicators over 24
+    months (test values, for no real territory), and scores by commun and axis."""
+    from types import SimpleNamespace
 
-    return territory_sheet(pilots()[0].code, DEFAULT_DATA)
+    from observatoire.engine.catalogue import load_catalogue
+
+    catalogue = load_catalogue()
+    meta = catalogue.indicators
+    monthly = [i for i in meta.index if meta.at[i, "periodicite"] == "mensuelle"]
+    rng = np.random.default_rng(1)
+    months = [str(p) for p in pd.period_range("2024-10", "2026-09", freq="M")]
+    series = pd.DataFrame([{"territoire": "FICTIF-TEST", "indicateur": i, "periode": m,
+                            "valeur": float((rng.uniform(500.0, 2500.0), rng.uniform(1.60, 1.72), rng.uniform(0, 10))[k % 3])}
+                           for k, i in enumerate(monthly) for m in months])
+    communs = pd.Series(rng.uniform(20, 90, len(catalogue.communs)), index=catalogue.communs["libelle"].to_list())
+    communs.iloc[0] = np.nan
+    axes = pd.Series([55.0, 61.5, 48.2], index=["Axe 1", "Axe 2", "Axe 3"])
+    return SimpleNamespace(catalogue=catalogue, series=series, communs=communs, axes=axes)
 
 
 def labels(fig) -> list[str]:
@@ -59,6 +72,7 @@ def test_every_monthly_indicator_is_drawn_with_french_months_and_numbers(sheet):
     numbers = [t for t in shown if re.fullmatch(r"[−\d\u202f,]+", t)]
     assert numbers and all("." not in t for t in shown if t[0].isdigit())
     assert any("," in t for t in numbers)  # decimal comma
+    assert any("\u202f" in t for t in numbers)  # groups of thousands
     plt.close(fig)
 
 
@@ -66,7 +80,7 @@ def test_no_text_smaller_than_nine_points_in_any_figure(sheet):
     rng = np.random.default_rng(0)
     communs = sheet.communs
     meta = sheet.catalogue.indicators
-    names = [p.titre for p in pilots()]
+    names = ["Territoire A", "Territoire B", "Territoire C"]
     table = pd.DataFrame(rng.uniform(20, 80, (len(names), 4)), index=names, columns=["a", "b", "c", "d"])
     quantiles = pd.DataFrame({"q05": [30.0, 40.0], "q50": [45.0, 50.0], "q95": [60.0, 62.0], "reference": [44.0, 51.0]},
                              index=["A", "B"])

@@ -257,7 +257,7 @@ def test_roll_up_long_file_of_the_communes_of_lyon(tmp_path):
 
     cat, ref = load_catalogue(), load_reference()
     lyon = ref.territory("200046977")
-    communes = generate_demo_data(cat, ref, [(c, "metropole") for c in lyon.communes])
+    communes = generate_demo_data(cat, ref, [(c, "metropole") for c in lyon.communes], real_codes_for_tests=True)
     # One commune lacks one indicator in 2024: coverage drops by its population share.
     missing = (communes["territoire"] == lyon.communes[0]) & (communes["indicateur"] == "eau_rendement_reseau") \
         & (communes["periode"] == "2024")

@@ -17,7 +17,8 @@ import pytest
 
 from observatoire.engine import peers
 from observatoire.engine.reference import load_reference
-from observatoire.national.site import run_national
+from observatoire.engine.catalogue import load_catalogue
+from observatoire.national.site import demo_data_file, run_national
 from observatoire.report.figure_data import read_csv
 
 LIMIT, DRAWS = 8, 40
@@ -27,8 +28,10 @@ LINKS = re.compile(r'<p class="donnees-figure">.*?<a href="([^"]+\.csv)"[^>]*>.*
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     output = tmp_path_factory.mktemp("national")
+    # The synthetic national file of the benchmarks (pages under the « valeurs fictives » banner).
+    data = demo_data_file(tmp_path_factory.mktemp("donnees"), "epci", load_catalogue(), load_reference())
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("forkserver")) as pool:
-        report = run_national(output=output, limit=LIMIT, draws=DRAWS, executor=pool, progress=False)
+        report = run_national(data, output=output, limit=LIMIT, draws=DRAWS, executor=pool, progress=False)
     assert report.territories == LIMIT
     return output
 

@@ -1,4 +1,5 @@
-"""The scoring pipeline end to end on the pilot data: hierarchy, missing data, traceability."""
+"""The scoring pipeline end to end on the fictional territories' data: hierarchy, missing data,
+traceability."""
 
 import numpy as np
 import pandas as pd
@@ -6,7 +7,7 @@ import pytest
 
 from observatoire.engine.catalogue import load_catalogue
 from observatoire.errors import ValidationError
-from observatoire.paths import DEFAULT_DATA
+from observatoire.paths import DEMO_DATA
 from observatoire.engine.load import read_table
 from observatoire.engine.pipeline import Choices, compute_scores
 from observatoire.engine.reference import load_reference
@@ -17,7 +18,7 @@ from observatoire.engine.weights import Weights, load_weights
 @pytest.fixture(scope="module")
 def inputs():
     cat, ref = load_catalogue(), load_reference()
-    data = validate_data(read_table(DEFAULT_DATA), cat, ref)
+    data = validate_data(read_table(DEMO_DATA), cat, ref, demonstration=True)
     pop = pd.Series({c: ref.territory(c).population for c in data.values["territoire"].unique()})
     return data.values, cat, pop
 
@@ -26,7 +27,7 @@ def test_axis_is_mean_of_its_commun_cells_and_index_mean_of_axes(inputs):
     values, cat, pop = inputs
     s = compute_scores(values, cat, population=pop)
     meta = cat.indicators
-    code = "33063"
+    code = "FICTIF-PORT-LUMIERE"
     for axis in (1, 2, 3, 4):
         ids = meta.index[meta["axe"] == axis]
         cells = s.indicators.loc[code, ids].groupby(meta.loc[ids, "commun"]).mean()
@@ -50,22 +51,22 @@ def test_missing_indicators_are_flagged_and_thin_aggregates_withheld(inputs):
     values, cat, pop = inputs
     meta = cat.indicators
     water = set(meta.index[meta["commun"] == "eau"])
-    # Bordeaux without any water indicator, and without all but one of axis 4.
+    # Port-Lumière without any water indicator, and without all but one of axis 4.
     axis4 = list(meta.index[meta["axe"] == 4])
     dropped = water | set(axis4[1:])
-    thin = values[~((values["territoire"] == "33063") & values["indicateur"].isin(dropped))]
+    thin = values[~((values["territoire"] == "FICTIF-PORT-LUMIERE") & values["indicateur"].isin(dropped))]
     s = compute_scores(thin, cat, population=pop)
     tidy = s.tidy()
-    b = tidy[tidy["territoire"] == "33063"]
+    b = tidy[tidy["territoire"] == "FICTIF-PORT-LUMIERE"]
     assert (b[(b["niveau"] == "indicateur") & b["element"].isin(water)]["drapeau"] == "manquant").all()
-    assert np.isnan(s.communs.loc["33063", "eau"])
-    assert np.isnan(s.axes.loc["33063", 4])  # coverage of axis 4 below the 50 % threshold
-    assert s.datasets["couverture_axes"].loc["33063", 4] < 0.5
+    assert np.isnan(s.communs.loc["FICTIF-PORT-LUMIERE", "eau"])
+    assert np.isnan(s.axes.loc["FICTIF-PORT-LUMIERE", 4])  # coverage of axis 4 below the 50 % threshold
+    assert s.datasets["couverture_axes"].loc["FICTIF-PORT-LUMIERE", 4] < 0.5
     # The index still rests on 3 of 4 axes (coverage 0.75 ≥ 0.5), and says so.
-    assert s.index.loc["33063"] == pytest.approx(s.axes.loc["33063", [1, 2, 3]].mean())
-    assert s.datasets["couverture_indice"].loc["33063", "indice"] == pytest.approx(0.75)
+    assert s.index.loc["FICTIF-PORT-LUMIERE"] == pytest.approx(s.axes.loc["FICTIF-PORT-LUMIERE", [1, 2, 3]].mean())
+    assert s.datasets["couverture_indice"].loc["FICTIF-PORT-LUMIERE", "indice"] == pytest.approx(0.75)
     # Other territories are unaffected.
-    assert not np.isnan(s.index.loc["78440"])
+    assert not np.isnan(s.index.loc["FICTIF-BRUMEVAL"])
 
 
 def test_tidy_output_has_one_row_per_territory_and_element(inputs):
@@ -94,8 +95,8 @@ def test_explicit_weights_change_the_index_as_expected(inputs, tmp_path):
     w = load_weights(path, known)
     assert w == Weights(axes={1: 3.0})
     s = compute_scores(values, cat, Choices(weights=w), population=pop)
-    a = s.axes.loc["33063"]
-    assert s.index.loc["33063"] == pytest.approx((3 * a[1] + a[2] + a[3] + a[4]) / 6)
+    a = s.axes.loc["FICTIF-PORT-LUMIERE"]
+    assert s.index.loc["FICTIF-PORT-LUMIERE"] == pytest.approx((3 * a[1] + a[2] + a[3] + a[4]) / 6)
 
 
 def test_bad_weights_file_lists_every_problem(inputs, tmp_path):
@@ -118,18 +119,20 @@ def test_geometric_aggregation_never_above_arithmetic(inputs):
 
 def test_group_median_imputation_is_flagged(inputs):
     values, cat, pop = inputs
-    gone = values[~((values["territoire"] == "78440") & (values["indicateur"] == "eau_rendement_reseau"))]
+    gone = values[~((values["territoire"] == "FICTIF-BRUMEVAL") & (values["indicateur"] == "eau_rendement_reseau"))]
     s = compute_scores(gone, cat, Choices(imputation="group_median"), population=pop)
-    # Communes in the file: Bordeaux and Les Mureaux → Les Mureaux gets Bordeaux's value.
-    assert s.datasets["matrice"].loc["78440", "eau_rendement_reseau"] == s.datasets["matrice"].loc["33063", "eau_rendement_reseau"]
+    # The fictional territories form one group: Brumeval gets the median of the others' values.
+    others = s.datasets["matrice"]["eau_rendement_reseau"].drop("FICTIF-BRUMEVAL")
+    others = others[[c.startswith("FICTIF-") for c in others.index]]
+    assert s.datasets["matrice"].loc["FICTIF-BRUMEVAL", "eau_rendement_reseau"] == pytest.approx(others.median())
     tidy = s.tidy()
-    row = tidy[(tidy["territoire"] == "78440") & (tidy["element"] == "eau_rendement_reseau")]
+    row = tidy[(tidy["territoire"] == "FICTIF-BRUMEVAL") & (tidy["element"] == "eau_rendement_reseau")]
     assert row["drapeau"].tolist() == ["impute"]
     assert (tidy["drapeau"] == "impute").sum() == 1
     assert any(e["etape"] == "imputation" and e["valeurs_imputees"] == 1 for e in s.log)
     # Without imputation it stays missing.
     plain = compute_scores(gone, cat, population=pop).tidy()
-    assert plain[(plain["territoire"] == "78440") & (plain["element"] == "eau_rendement_reseau")]["drapeau"].tolist() == ["manquant"]
+    assert plain[(plain["territoire"] == "FICTIF-BRUMEVAL") & (plain["element"] == "eau_rendement_reseau")]["drapeau"].tolist() == ["manquant"]
 
 
 def test_impute_group_median_by_hand():
@@ -144,20 +147,21 @@ def test_impute_group_median_by_hand():
 
 def test_imputed_value_is_shown_with_its_flag(inputs):
     values, cat, pop = inputs
-    gone = values[~((values["territoire"] == "78440") & (values["indicateur"] == "eau_rendement_reseau"))]
+    gone = values[~((values["territoire"] == "FICTIF-BRUMEVAL") & (values["indicateur"] == "eau_rendement_reseau"))]
     tidy = compute_scores(gone, cat, Choices(imputation="group_median"), population=pop).tidy()
-    row = tidy[(tidy["territoire"] == "78440") & (tidy["element"] == "eau_rendement_reseau")].iloc[0]
-    bordeaux = tidy[(tidy["territoire"] == "33063") & (tidy["element"] == "eau_rendement_reseau")].iloc[0]
-    assert row["valeur"] == bordeaux["valeur"] and row["couverture"] == 1.0 and row["drapeau"] == "impute"
+    row = tidy[(tidy["territoire"] == "FICTIF-BRUMEVAL") & (tidy["element"] == "eau_rendement_reseau")].iloc[0]
+    others = tidy[(tidy["territoire"] != "FICTIF-BRUMEVAL") & (tidy["element"] == "eau_rendement_reseau")]
+    assert row["valeur"] == pytest.approx(others["valeur"].astype(float).median())
+    assert row["couverture"] == 1.0 and row["drapeau"] == "impute"
 
 
 def test_group_median_imputation_accepts_codes_that_are_not_territories(inputs):
     """Units of any kind: codes that are not French territory codes form their own group."""
     values, cat, pop = inputs
-    others = values[values["territoire"].isin(["33063", "78440"])].copy()
-    others["territoire"] = others["territoire"].map({"33063": "FIRME-A", "78440": "FIRME-B"})
+    others = values[values["territoire"].isin(["FICTIF-PORT-LUMIERE", "FICTIF-BRUMEVAL"])].copy()
+    others["territoire"] = others["territoire"].map({"FICTIF-PORT-LUMIERE": "FIRME-A", "FICTIF-BRUMEVAL": "FIRME-B"})
     others = others[~((others["territoire"] == "FIRME-B") & (others["indicateur"] == "eau_rendement_reseau"))]
-    population = pd.Series({"FIRME-A": pop["33063"], "FIRME-B": pop["78440"]})
+    population = pd.Series({"FIRME-A": pop["FICTIF-PORT-LUMIERE"], "FIRME-B": pop["FICTIF-BRUMEVAL"]})
     s = compute_scores(others, cat, Choices(imputation="group_median"), population=population)
     m = s.datasets["matrice"]
     assert m.loc["FIRME-B", "eau_rendement_reseau"] == m.loc["FIRME-A", "eau_rendement_reseau"]

@@ -77,12 +77,13 @@ _VISIT = """async () => {
   return {
     images: [...document.images].map(img => [img.getAttribute('src'), img.naturalWidth]),
     links: [...document.querySelectorAll('a[href]')].map(a => a.href),
-    // tables cut by the box they sit in: their right edge beyond what the box shows
+    // tables cut by the box they sit in: their right edge beyond what the box shows (by more
+    // than a border or a margin: 4 px)
     clipped: [...document.querySelectorAll('article table')].filter(t => t.offsetParent !== null).map(t => {
       const right = t.getBoundingClientRect().right;
       for (let box = t.parentElement; box && box.tagName !== 'BODY'; box = box.parentElement) {
         const shown = box.getBoundingClientRect().left + box.clientLeft + box.clientWidth;
-        if (getComputedStyle(box).overflowX !== 'visible' && right > shown + 1)
+        if (getComputedStyle(box).overflowX !== 'visible' && right > shown + 4)
           return `${t.getBoundingClientRect().width | 0} px dans ${box.clientWidth} px`;
       }
       return null;

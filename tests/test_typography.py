@@ -172,3 +172,13 @@ def test_parallel_and_serial_builds_write_the_same_pages(site, tmp_path):
     assert count.search(parallel_log).group(0) == count.search(serial_log).group(0)
     for page in ("index", "chap1", "annexe2", "biblio"):
         assert body(tmp_path / "html" / f"{page}.html") == body(folder / "html" / f"{page}.html"), page
+
+
+def test_text_quoted_from_a_data_file_is_left_as_its_author_wrote_it():
+    from observatoire.build.typography import typeset_html
+
+    markup = ('<table class="tex2jax_ignore texte-donnees"><tr><td>Source : « INSEE » ; 45 %</td></tr></table>'
+              "<p>Source : « INSEE » ; 45 %</p>")
+    out, count = typeset_html(markup)
+    assert '<td>Source : « INSEE » ; 45 %</td>' in out
+    assert "<p>Source\u00a0: «\u00a0INSEE\u00a0»\u202f; 45\u00a0%</p>" in out and count == 5

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -361,6 +362,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:  # the engine's refusals of an option (French messages)
         print(f"Erreur : {exc}", file=sys.stderr)
         return EXIT_INVALID
+    except BrokenPipeError:  # the reader stopped reading (« | head »): nothing to say
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 — no error at exit either
+        return EXIT_OK
     except OSError as exc:  # a file or folder that cannot be written or read
         where = f" : {exc.filename}" if exc.filename else ""
         print(f"Erreur : opération impossible sur le disque{where} ({exc.strerror or type(exc).__name__})",

@@ -2,10 +2,16 @@
 glue, figures' axes, tables, the CLI, the national site, the Campus, messages) is written here.
 
 French conventions (Imprimerie nationale): decimal comma, narrow no-break space (U+202F) between
-groups of thousands, « n.d. » (non disponible) for a missing value, abbreviated months
-« janv. 2025 ». No function here adds a space before a unit: the book's typography
-(:mod:`observatoire.build.typography`) binds numbers to their units in the prose, and a caller
-that writes « 45 % » itself uses :data:`NO_BREAK_SPACE`.
+groups of thousands, « n.d. » (non disponible) for a missing value, months in words (« mars
+2025 », « janv. 2025 » on axes), the typographic minus where asked, « de » before a territory's
+name (:func:`of_name`), plurals (:func:`plural`). The book's typography
+(:mod:`observatoire.build.typography`) binds numbers to their units in the prose; a caller that
+writes « 45 % » itself uses :data:`NO_BREAK_SPACE`.
+
+Which function for which number: :func:`fr_number` at a fixed precision (scores, shares),
+:func:`fr_int` for counts, :func:`fr_value` for a measured value with the decimals it was given,
+:func:`fr_plain` for the same with a typographic minus (bounds, goalposts), :func:`fr_signed`
+for a change (« +3,3 », « −0,5 »), :func:`fr_percent` for a share as a percentage.
 
 Glue values are plain ``str``: myst-nb stores their ``repr`` as ``text/plain`` and reads it
 back with ``ast.literal_eval``, so a string round-trips exactly (quotes, ``<script>``, MyST or
@@ -63,29 +69,12 @@ def fr_int(x: int | None) -> str:
     return fr_number(int(x), 0)
 
 
-def decimals_of(x: float, most: int = 6) -> int:
-    """How many decimals ``x`` has (at most ``most``): 0.5 → 1, 100 → 0, 0.125 → 3."""
-    fraction = f"{abs(float(x)):.{most}f}".rstrip("0").split(".")[1]
-    return len(fraction)
-
-
 def fr_plain(x: float | int | None, *, typographic_minus: bool = False) -> str:
-    """A number with only the decimals it has (up to six): 0.5 → « 0,5 », 100 → « 100 »,
-    1234.5 → « 1 234,5 »; missing → « n.d. ». For bounds, goalposts and values quoted back to
-    a person (catalogue, data template, validation messages)."""
-    if _missing(x):
-        return MISSING
-    return fr_number(float(x), decimals_of(x), typographic_minus=typographic_minus)
-
-
-def fr_value(x: float | int | None, *, typographic_minus: bool = False) -> str:
-    """A measured value with a precision that suits its size: 0 decimals from 100, 1 from 10,
-    2 from 1, 3 below (« 1 234 », « 45,2 », « 3,14 », « 0,052 »); missing → « n.d. »."""
-    if _missing(x):
-        return MISSING
-    a = abs(float(x))
-    decimals = 0 if a >= 100 else 1 if a >= 10 else 2 if a >= 1 else 3
-    return fr_number(float(x), decimals, typographic_minus=typographic_minus)
+    """A number with only the decimals it has (:func:`fr_value`), optionally with a typographic
+    minus: bounds, goalposts and values quoted back to a person (catalogue, data template,
+    validation messages): 0.5 → « 0,5 », 100 → « 100 », 1234.5 → « 1 234,5 »."""
+    text = fr_value(x)
+    return text.replace("-", MINUS) if typographic_minus else text
 
 
 def fr_percent(share: float | None, decimals: int = 1, *, space: str = NO_BREAK_SPACE) -> str:
@@ -96,33 +85,20 @@ def fr_percent(share: float | None, decimals: int = 1, *, space: str = NO_BREAK_
     return fr_number(100 * float(share), decimals) + space + "%"
 
 
-def fr_count(n: int, singular: str, plural: str | None = None) -> str:
-    """« 1 commune », « 12 communes », « 1 234 communes » (French: 0 and 1 take the singular)."""
-    word = singular if abs(int(n)) < 2 else (plural or singular + "s")
-    return f"{fr_int(n)} {word}"
-
-
 def fr_date(day: dt.date) -> str:
     """« 1er mars 2026 », « 25 décembre 2026 »."""
     return f"{day.day}{'er' if day.day == 1 else ''} {MONTHS[day.month - 1]} {day.year}"
 
 
-def fr_month(month: dt.date | str, short: bool = True) -> str:
-    """A month as axes and tables show it: « janv. 2025 » (``short``) or « janvier 2025 ».
-    Accepts a date (or pandas Timestamp) or a period text « 2025-01 »."""
-    if isinstance(month, str):
-        m = re.fullmatch(r"(\d{4})-(\d{2})", month.strip())
-        if not m or not 1 <= int(m.group(2)) <= 12:
-            raise ValueError(f"mois attendu au format AAAA-MM, reçu « {month} »")
-        year, number = int(m.group(1)), int(m.group(2))
-    else:
-        year, number = month.year, month.month
-    return f"{(MONTHS_SHORT if short else MONTHS)[number - 1]} {year}"
-
-
-def month_name(number: int) -> str:
-    """1 → « janvier »."""
-    return MONTHS[number - 1]
+def fr_month(month: dt.date | str, short: bool = False) -> str:
+    """A month in words, « mars 2025 », or abbreviated as the axes of figures show it
+    (``short``: « janv. 2025 »). Accepts a period text « 2025-03 » (any other period, such as a
+    year, is returned as it is) or a date (a pandas Timestamp, a matplotlib date)."""
+    names = MONTHS_SHORT if short else MONTHS
+    if isinstance(month, dt.date):
+        return f"{names[month.month - 1]} {month.year}"
+    match = re.fullmatch(r"(\d{4})-(0[1-9]|1[0-2])", str(month).strip())
+    return f"{names[int(match.group(2)) - 1]} {match.group(1)}" if match else str(month)
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$~^&:@=])")
@@ -207,8 +183,8 @@ def fr_value(x: float | int | None, max_decimals: int = 6) -> str:
     decimals, a share in % one): the shortest decimal form of the float, up to
     ``max_decimals`` decimals (beyond that, binary noise such as 0.1 + 0.2).
     """
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "n.d."
+    if _missing(x):
+        return MISSING
     text = f"{float(x):.{max_decimals}f}".rstrip("0").rstrip(".")
     shortest = repr(float(x))
     if "e" not in shortest and "." in shortest and len(shortest.split(".")[1]) < max_decimals:
@@ -219,21 +195,11 @@ def fr_value(x: float | int | None, max_decimals: int = 6) -> str:
         text = "0"
     whole, _, decimals = text.partition(".")
     sign = "-" if whole.startswith("-") else ""
-    whole = f"{int(whole.lstrip('-')):,}".replace(",", NBSP)
+    whole = f"{int(whole.lstrip('-')):,}".replace(",", NNBSP)
     return sign + whole + ("," + decimals if decimals else "")
 
 
-_MONTH_NAMES = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-                "octobre", "novembre", "décembre")
-
-
-def fr_month(period: str) -> str:
-    """« 2025-03 » → « mars 2025 » (a period that is not a month is returned as it is)."""
-    match = re.fullmatch(r"(\d{4})-(0[1-9]|1[0-2])", str(period))
-    return f"{_MONTH_NAMES[int(match.group(2)) - 1]} {match.group(1)}" if match else str(period)
-
-NO_BREAK = "\u00a0"  # between a number and its unit (Imprimerie nationale)
-MINUS = "\u2212"
+NO_BREAK = NO_BREAK_SPACE  # between a number and its unit (Imprimerie nationale)
 
 
 def plural(n: float | int, singular: str, plural_form: str | None = None, decimals: int = 0) -> str:

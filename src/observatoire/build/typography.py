@@ -60,6 +60,11 @@ def _alternatives(words) -> str:
     return "|".join(re.escape(w) for w in words)
 
 
+#: Classes of elements whose text is left as it is: code, math, and text quoted from a data file
+#: (``texte-donnees``: sources, comments and excerpts as their authors wrote them).
+OPAQUE_CLASSES = frozenset({"math", "highlight", "pre", "texte-donnees"})
+
+
 @dataclass(frozen=True)
 class Rule:
     """A regular expression whose group ``ws`` (possibly empty: an insertion) becomes ``space``."""
@@ -243,7 +248,7 @@ def typeset_html(markup: str) -> tuple[str, int]:
         classes = _CLASS.search(m.group("attrs") or "")
         classes = set((classes.group(1) or classes.group(2) or classes.group(3) or "").split()) if classes else set()
         if name not in HTML_VOID and not (m.group("attrs") or "").rstrip().endswith("/"):
-            stack.append((name, name in HTML_OPAQUE or bool(classes & {"math", "highlight", "pre"}), len(sentence)))
+            stack.append((name, name in HTML_OPAQUE or bool(classes & OPAQUE_CLASSES), len(sentence)))
         elif name in ("img", "input", "embed"):
             texts.append(-1)
             sentence.append(None)

@@ -251,9 +251,9 @@ def data_package(scores: Scores, csv_bytes: bytes, parquet_bytes: bytes, flags: 
     )
     keywords = ["résilience", "territoires", "indicateurs", "indicateurs composites", "Observatoire"]
     if demonstration:
-        description += (" Attention : ces résultats sont calculés sur des données de démonstration, issues "
-                        "d'un générateur à graine fixe ; ce ne sont pas des statistiques.")
-        keywords.append("données de démonstration")
+        description += (" Attention : ces résultats portent sur des territoires fictifs aux valeurs inventées "
+                        "(générateur à graine fixe de l'Observatoire) ; ce ne sont pas des statistiques.")
+        keywords.append("valeurs fictives")
     csv_resource = {
         "name": "resultats",
         "title": "Résultats de l'Observatoire (CSV)",

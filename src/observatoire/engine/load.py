@@ -360,7 +360,13 @@ def _read_csv(path: Path, raw: bytes) -> RawTable:
         raise ValidationError(problems)
     frame = pd.DataFrame(rows, columns=header, dtype=object)
     frame[LINE] = np.asarray(lines, dtype="int64")
-    return RawTable(str(path), frame, encoding, delimiter)
+    warnings = []
+    if wide:  # read as it is, but said: a person may not know the file is not UTF-8
+        name = "UTF-16" if encoding.startswith("utf-16") else "UTF-32"
+        warnings.append(Problem(str(path), None, None, None,
+                                f"fichier texte en {name}" + (" (export « Texte Unicode » d'Excel)" if name == "UTF-16"
+                                                              else "") + " : lu comme tel", severity="avertissement"))
+    return RawTable(str(path), frame, encoding, delimiter, warnings=warnings)
 
 
 _DELIMITER_NAMES = {"\t": "tabulation"}

@@ -214,6 +214,8 @@ def _home_figures(c: dict) -> dict:
 
     m = c["carte_indice"]
     values = pd.Series(m["valeurs"], index=m["codes"], dtype="float64")
+    if not np.isfinite(values.to_numpy()).any():  # no territory scored: no map of nothing
+        return {}
     site = c["site"]
     carte = maps.choropleth(values, m["niveau"], f"Indice global des {site['niveau_pluriel']}",
                             unit="score 0-100", source=site["source_donnees"], millesime=site["millesime"],

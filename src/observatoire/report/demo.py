@@ -132,12 +132,14 @@ def generate_series(meta: pd.Series, indicator: str, code: str, profile: dict,
 
 
 def generate_demo_data(catalogue: Catalogue, reference, territories: list[tuple[str, str]] | None = None,
-                       seed: int = DEFAULT_SEED) -> pd.DataFrame:
-    """Long table in the data-file format for the FICTIONAL ``territories`` [(code, profile name)]."""
+                       seed: int = DEFAULT_SEED, real_codes_for_tests: bool = False) -> pd.DataFrame:
+    """Long table in the data-file format for the FICTIONAL ``territories`` [(code, profile name)].
+    ``real_codes_for_tests``: allow real territory codes, for tests of the engine's mechanics
+    that need the COG's structure (a roll-up, say); such values are never published."""
     if territories is None:
         territories = [(c, p) for c, p in fictional_territories(reference) if c in NAMED_FICTIONAL]
     real = [c for c, _ in territories if not c.startswith("FICTIF-")]
-    if real:
+    if real and not real_codes_for_tests:
         raise ValueError("valeurs fictives demandées pour des territoires réels : " + ", ".join(real[:5]))
     prof = profiles()
     rows = []

@@ -61,7 +61,7 @@ class FrenchMonthFormatter(Formatter):
         self.year = year
 
     def __call__(self, x, pos=None):
-        label = fr_month(mdates.num2date(x))
+        label = fr_month(mdates.num2date(x), short=True)
         return label if self.year else label.rsplit(" ", 1)[0]
 
 

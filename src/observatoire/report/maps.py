@@ -408,8 +408,10 @@ def choropleth(values: pd.Series, level: str, title: str, *, unit: str, source: 
     image = _render({"carte": "choroplethe", "niveau": level, "titre": title, "unite": unit, "source": source,
                      "millesime": millesime, "valeurs": digest, "largeur": width, "note": note}, draw, "png")
     shown = int(np.isfinite(drawn_values.to_numpy()).sum())
-    alt = (f"Carte de France par {_LEVEL_WORD[level]} : {title}, en {len(labels)} classes de même effectif "
-           f"({', '.join(labels)} {unit}) ; {fr_int(len(layer_codes) - shown)} territoire(s) sans valeur, hachurés.")
+    classes_text = (f"en {len(labels)} classes de même effectif ({', '.join(labels)} {unit})" if labels
+                    else "sans aucune valeur")
+    alt = (f"Carte de France par {_LEVEL_WORD[level]} : {title}, {classes_text} ; "
+           f"{fr_int(len(layer_codes) - shown)} territoire(s) sans valeur, hachurés.")
     caption = f"{title} ({unit}). Source : {source}, millésime {millesime}. {CONTOURS_SOURCE}."
     table = pd.DataFrame({"code": drawn_values.index.astype(str), "valeur": drawn_values.to_numpy()})
     table["classe"] = _class_of(table["valeur"].to_numpy(), edges)

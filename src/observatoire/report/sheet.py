@@ -12,7 +12,7 @@ from observatoire.report.demo import DEMO_SOURCE
 from observatoire.engine.pipeline import Choices, Scores, score_data_file
 from observatoire.engine.reference import Reference, Territory, load_reference
 from observatoire.engine.validate import ValidatedData
-from observatoire.text import escape_markdown, fr_int, fr_month, fr_number, fr_value
+from observatoire.text import escape_markdown, fr_int, fr_month, fr_number, fr_plain
 
 #: What the table says of an indicator without a value: public statistics do not give it.
 MISSING = "à renseigner"
@@ -199,7 +199,7 @@ class TerritorySheet:
         table["Score (0-100)"] = [self.score_text(s, f, n) for s, f, n in
                                   zip(table.pop("Score"), table["Renseignés"], table["Indicateurs"])]
         return (table.style.hide(axis="index").format(escape="html")
-                .set_table_attributes('class="tex2jax_ignore mathjax_ignore"'))
+                .set_table_attributes('class="tex2jax_ignore mathjax_ignore texte-donnees"'))
 
     def index_markdown(self) -> str:
         """The paragraph on the overall index, as MyST for ``{glue:md}``: with its 5–95 % band
@@ -226,7 +226,8 @@ class TerritorySheet:
             return "Le fichier ne contient aucune valeur mensuelle : il n'y a pas de série à tracer."
         months = sorted(monthly["periode"].astype(str).unique())
         n, k = len(months), monthly["indicateur"].nunique()
-        span = f"de {fr_month(months[0])} à {fr_month(months[-1])}" if n > 1 else f"en {fr_month(months[0])}"
+        span = (f"de {fr_month(months[0], short=False)} à {fr_month(months[-1], short=False)}" if n > 1
+                else f"en {fr_month(months[0], short=False)}")
         return (f"Les séries ci-dessous couvrent {fr_int(n)} mois des données, {span}, pour "
                 f"{fr_int(k)} indicateur{'s' if k > 1 else ''} mensuel{'s' if k > 1 else ''}.")
 
@@ -263,7 +264,7 @@ class TerritorySheet:
             "Indicateur": table["Indicateur"],
             "Commun (axe)": [f"{c} ({a})" for c, a in zip(table["Commun"], table["Axe"])],
             "Période": table["Période"].fillna("").astype(str),
-            "Valeur": [(MISSING if pd.isna(v) else f"{fr_value(v)}\u00a0{u}") for v, u in zip(table["Valeur"], units)],
+            "Valeur": [(MISSING if pd.isna(v) else f"{fr_plain(v)}\u00a0{u}") for v, u in zip(table["Valeur"], units)],
             "Score (0-100)": table["Score (0-100)"],
         })
         for label, values in self.reference_values().items():
@@ -288,7 +289,7 @@ class TerritorySheet:
             if rows.empty:
                 continue
             latest = rows.sort_values("periode", kind="stable").groupby("indicateur").tail(1).set_index("indicateur")
-            out[label] = pd.Series({ind: f"{fr_value(r.valeur)}\u00a0{meta.at[ind, 'unite']} ({r.periode})"
+            out[label] = pd.Series({ind: f"{fr_plain(r.valeur)}\u00a0{meta.at[ind, 'unite']} ({r.periode})"
                                     for ind, r in latest.iterrows()}, dtype=object)
         return out
 
@@ -304,7 +305,7 @@ class TerritorySheet:
         out = pd.DataFrame({
             "Indicateur": noted["indicateur"].map(meta["libelle"]).to_numpy(),
             "Période": noted["periode"].astype(str).to_numpy(),
-            "Valeur": [f"{fr_value(x)}\u00a0{u}" for x, u in zip(noted["valeur"], noted["indicateur"].map(meta["unite"]))],
+            "Valeur": [f"{fr_plain(x)}\u00a0{u}" for x, u in zip(noted["valeur"], noted["indicateur"].map(meta["unite"]))],
             "Commentaire": noted["commentaire"].astype(str).to_numpy(),
         })
         if "extrait" in noted and (noted["extrait"].astype(str) != "").any():
@@ -339,7 +340,7 @@ def _fitted(styler, widths: dict[str, float]):
     return (styler.hide(axis="index")
             .format(precision=1, decimal=",", thousands="\u202f", na_rep="n.d.", escape="html")
             .set_table_styles(styles, overwrite=False)
-            .set_table_attributes('class="tex2jax_ignore mathjax_ignore"'))
+            .set_table_attributes('class="tex2jax_ignore mathjax_ignore texte-donnees"'))
 
 
 def escape_markdown_text(text: str) -> str:

@@ -176,9 +176,27 @@ def excel_cells(name: str, sheet: str = "Données") -> None:
                    "€/L", "", "prix affiché à la pompe" if m == 2 else ""])
         ws.cell(ws.max_row, 3).number_format = "mmm-yy"
     ws.append([CODE, "logements_sociaux_part", 2024, "12,4", "%", "", ""])
+    write(name, saved(wb))
+
+
+def saved(wb) -> bytes:
+    """The workbook's bytes, the same at every run (fixed document and archive dates)."""
+    when = dt.datetime(2026, 11, 20)
+    wb.properties.created = wb.properties.modified = when
     buffer = io.BytesIO()
     wb.save(buffer)
-    write(name, buffer.getvalue())
+    out = io.BytesIO()
+    with zipfile.ZipFile(buffer) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "docProps/core.xml":  # openpyxl stamps the save time there
+                import re
+
+                data = re.sub(rb"<dcterms:modified([^>]*)>[^<]*<", rb"<dcterms:modified\1>2026-11-20T00:00:00Z<", data)
+            info = zipfile.ZipInfo(item.filename, date_time=(2026, 11, 20, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(info, data)
+    return out.getvalue()
 
 
 def excel_dates(name: str, indicator: str, date: dt.datetime, fmt: str) -> None:
@@ -190,9 +208,7 @@ def excel_dates(name: str, indicator: str, date: dt.datetime, fmt: str) -> None:
     ws.append(HEADER[:4])
     ws.append([CODE, indicator, date, 81.5])
     ws["C2"].number_format = fmt
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    write(name, buffer.getvalue())
+    write(name, saved(wb))
 
 
 def png() -> bytes:
