@@ -55,11 +55,17 @@ def test_missing_site_fails_in_french_and_keeps_the_previous_publication(tmp_pat
 
 @pytest.mark.slow
 def test_publication_folder_holds_site_pdf_open_data_and_template(built_book, tmp_path):
-    pdf = tmp_path / "livre-blanc.pdf"
-    pdf.write_bytes(b"%PDF-1.7 edition")
+    from observatoire.build import pdf as edition
+    from observatoire.paths import DEFAULT_DATA
+
+    pdf = built_book.parent / "pdf" / PDF_NAME
+    if not pdf.exists():  # as make pdf leaves it: the PDF next to the site, which links to it
+        pdf.parent.mkdir(parents=True, exist_ok=True)
+        pdf.write_bytes(b"%PDF-1.7 edition")
+        assert edition.link_from_site(DEFAULT_DATA, pdf, built_book)
     out = publication.publish(tmp_path / "publication", site=built_book, pdf=pdf, build=False)
     assert (out / "index.html").exists() and (out / "book" / "index.html").exists()
-    assert (out / PDF_NAME).read_bytes() == b"%PDF-1.7 edition"
+    assert (out / PDF_NAME).read_bytes() == pdf.read_bytes()
     # The home page's link to the PDF resolves in the publication.
     home = (out / "book" / "index.html").read_text(encoding="utf-8")
     link = re.search(r'href="([^"]*livre-blanc\.pdf)"', home).group(1)

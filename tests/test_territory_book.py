@@ -88,7 +88,9 @@ def test_the_chapter_shows_the_engines_numbers_for_the_territory(territory_book)
 def test_the_comparison_sets_the_territory_beside_the_pilots(territory_book):
     _, index = territory_book
     page = (index.parent / "book" / "territoires" / f"comparaison-{SLUG}.html").read_text(encoding="utf-8")
-    assert "Les 5 territoires pilotes et le territoire « L'Haÿ-les-Roses (vos données) »" in pasted(page)
+    # French typography binds the guillemets to their text (no-break spaces).
+    texts = [" ".join(s.replace("\u00a0", " ").replace("\u202f", " ").split()) for s in pasted(page)]
+    assert "Les 5 territoires pilotes et le territoire « L'Haÿ-les-Roses (vos données) »" in texts
     assert "L&#39;Haÿ-les-Roses (vos données)" in page or "L'Haÿ-les-Roses (vos données)" in page
 
 

@@ -12,7 +12,9 @@ The package reads in layers, each importing only from the layers below it (check
                              demonstration generator (fictional territories), HTML templates
     engine                   the method, pure computation on DataFrames: reference → catalogue →
                              load → validate → snapshot → denominate → levels → impute →
-                             normalise → weights → aggregate → pipeline → uncertainty → export
+                             normalise → weights → aggregate → scores → pipeline → uncertainty →
+                             export; as a library for any composite index: framework, coin,
+                             sensitivity
     paths errors text files fingerprints
                              where things are, French problems and formatting, atomic writes,
                              fingerprints of inputs

@@ -443,7 +443,7 @@ def _run(args) -> int:
 
     if args.commande == "demo":
         from observatoire.engine.catalogue import load_catalogue
-        from observatoire.report.demo import DEFAULT_SEED, generate_demo_data
+        from observatoire.report.demo import DEFAULT_SEED
         from observatoire.engine.load import write_values_csv
         from observatoire.engine.reference import load_reference
 

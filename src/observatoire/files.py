@@ -1,6 +1,8 @@
 """Writing files and folders so that nothing is ever half-written (one helper for every layer).
 
 - :func:`write_atomic`: a file through a temporary file in the same folder and a rename;
+- :func:`write_all_atomic`: several files together — all written aside first, then renamed,
+  so that a failure while writing leaves every destination untouched;
 - :func:`swap_in`: a finished folder in place of the previous one, with two renames;
 - :func:`copy_in`: a copy of a folder next to its target, then swapped in.
 
@@ -29,6 +31,27 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def write_all_atomic(texts: dict) -> None:
+    """Write each ``path: text`` (UTF-8, LF) atomically; nothing is replaced if one write fails."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for path, text in texts.items():
+            path = Path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            staged.append((Path(temporary), path))
+            with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
+                out.write(text)
+                out.flush()
+                os.fsync(out.fileno())
+        for temporary, path in staged:
+            os.replace(temporary, path)
+        staged = []
+    finally:
+        for temporary, _ in staged:
+            temporary.unlink(missing_ok=True)
 
 
 def replace_with(source: str | os.PathLike, path: str | os.PathLike) -> Path:

@@ -12,10 +12,6 @@ from support import EPCI
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, raises=BuildError,
-                   reason="issue #19: a valid but sparse file (here 6 indicators) crashes the territory chapter "
-                          "(communs.idxmax() on an empty series in notebooks/territoire.ipynb); remove this mark "
-                          "when #19 lands")
 def test_collected_file_builds_a_territory_book(server, factory, tmp_path, monkeypatch, capsys):
     from observatoire.connectors import collect
 

@@ -13,7 +13,7 @@ from observatoire.build.pipeline import Build, BuildError, run
 from observatoire.engine.reference import TerritoryCodeError, load_reference
 from observatoire.engine.validate import ValidatedData, validate_file
 from observatoire.errors import Problem, ValidationError
-from observatoire.build.jobs import DATA_LABELS, NATURES, Chapter, finish_chapter
+from observatoire.build.jobs import Chapter, finish_chapter
 from observatoire.report.pilots import pilots
 
 ROOT = paths.ROOT

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from pathlib import Path
 
 #: The edition's file name, at the root of the published site (next to index.html).
@@ -138,9 +137,9 @@ def _copy_pdf(app, exception) -> None:
     if target.is_file() and target.stat().st_size == source.stat().st_size \
             and target.stat().st_mtime_ns >= source.stat().st_mtime_ns:
         return
-    tmp = target.with_name(f".{PDF_NAME}.tmp")
-    shutil.copyfile(source, tmp)
-    os.replace(tmp, target)
+    from observatoire.files import replace_with
+
+    replace_with(source, target)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -523,7 +523,7 @@ def build_pdf(data_path: str | os.PathLike = DEFAULT_DATA, output: str | os.Path
         replace_with(fresh, output)
     print(f"PDF construit en {time.perf_counter() - started:.0f} s ({report.pages} pages) : {output.resolve()}",
           flush=True)
-    link_from_site(data_path, output)
+    link_from_site(data_path, output, build_dir / "html")
     return output.resolve()
 
 

@@ -47,7 +47,7 @@ from observatoire import paths
 from observatoire.build import kernels
 from observatoire.build.jobs import JobError, execute_chapter, execute_myst_notebook
 from observatoire.build.toc import toc_notebooks
-from observatoire.files import copy_in
+from observatoire.files import copy_in, replace_with, write_atomic
 from observatoire.fingerprints import BookInputs, engine_files, fingerprint, is_current
 
 #: Notebook caches kept (one per digest of the notebooks' inputs), most recent first.
@@ -261,9 +261,7 @@ def execute_everything(chapters: list, notebooks: list[Path], cache_path: Path, 
         if stale:
             destination.mkdir(parents=True, exist_ok=True)
         for c in stale:
-            tmp = destination / f".{c.slug}.ipynb.tmp"
-            shutil.copyfile(staging / f"{c.slug}.ipynb", tmp)
-            os.replace(tmp, destination / f"{c.slug}.ipynb")
+            replace_with(staging / f"{c.slug}.ipynb", destination / f"{c.slug}.ipynb")
     return stale
 
 
@@ -385,9 +383,7 @@ def run(build: Build, workers: int | None = None) -> Path:
         for path, notebook in (build.pages() if build.pages else {}).items():
             import nbformat
 
-            tmp = path.with_name(f".{path.name}.tmp")
-            nbformat.write(notebook, tmp)
-            os.replace(tmp, path)
+            write_atomic(path, nbformat.writes(notebook))
 
         print(f"[3/3] Construction (jupyter-book, builder {build.builder}, avertissements = erreurs)…", flush=True)
         result = sphinx.build()

@@ -46,14 +46,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-import numpy as np
 import pandas as pd
 
 from observatoire import paths
 from observatoire.connectors import datagouv, georisques, hubeau, insee
 from observatoire.connectors.base import COMMUNE, EVERY_EPCI, Connector, Context, Observation, Unit, excerpt
 from observatoire.connectors.errors import NetworkUnavailable, NoData, SourceError
-from observatoire.connectors.files import write_texts_atomically
+from observatoire.files import write_all_atomic as write_texts_atomically
 from observatoire.connectors.http import Api, Client
 from observatoire.engine.catalogue import Catalogue
 from observatoire.engine.levels import roll_up

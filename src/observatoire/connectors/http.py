@@ -30,6 +30,7 @@ from requests.adapters import HTTPAdapter
 from requests_cache import CachedSession
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
+from observatoire.text import fr_plain
 from observatoire import __version__
 from observatoire.connectors.errors import HttpFailure, MalformedResponse, NetworkUnavailable
 
@@ -69,8 +70,8 @@ class Api:
     def rate_text(self) -> str:
         per_second = self.limit * 1000 / self.interval
         if per_second >= 1:
-            return f"{per_second:g} requêtes par seconde".replace(".", ",")
-        return f"{per_second * 60:g} requêtes par minute".replace(".", ",")
+            return f"{fr_plain(per_second)} requêtes par seconde"
+        return f"{fr_plain(per_second * 60)} requêtes par minute"
 
 
 @dataclass(frozen=True)

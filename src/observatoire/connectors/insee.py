@@ -40,6 +40,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from observatoire.text import fr_plain
 from observatoire.connectors.base import (EVERY_EPCI, TERRITORY, Connector, Context, Observation, Provenance, Unit,
                                           excerpt, expect, field_of)
 from observatoire.connectors.errors import MalformedResponse, NoData
@@ -181,8 +182,8 @@ class CensusRatio(_Melodi):
                 if top is None or not bottom:
                     continue
                 used = [cell[self.numerator][1], cell[self.denominator][1]]
-                comment = (f"{self.what} : 100 × {self.dimension}={self.numerator} ({top:g}) / "
-                           f"{self.dimension}={self.denominator} ({bottom:g})").replace(".", ",")
+                comment = (f"{self.what} : 100 × {self.dimension}={self.numerator} ({fr_plain(top)}) / "
+                           f"{self.dimension}={self.denominator} ({fr_plain(bottom)})")
                 out.append(Observation(territory, self.indicator, period, 100.0 * top / bottom,
                                        self.provenance(pages, period, used, comment, parsed["geography"])))
         if not out:

@@ -8,12 +8,11 @@ from dataclasses import asdict
 
 import pandas as pd
 
-from observatoire.engine import aggregate, denominate, impute, normalise, snapshot
+from observatoire.engine import aggregate, impute, normalise, snapshot
 from observatoire.engine.denominate import COUNT_BASE_POPULATION
 from observatoire.engine.catalogue import INDEX_CODE, Catalogue, catalogue_framework
 from observatoire.engine.coin import Coin
 from observatoire.engine.scores import Choices, Scores
-from observatoire.engine.weights import EQUAL, Weights
 
 
 def territory_levels(codes) -> pd.Series:

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from observatoire.engine.catalogue import Catalogue
+from observatoire.text import fr_plain
 from observatoire.errors import Problem, ValidationError
 from observatoire.engine.load import LINE, RawTable, fold_header, line_ranges
 from observatoire.engine.denominate import COUNT_BASE_POPULATION
@@ -106,8 +107,6 @@ def period_is_valid(period: str, periodicity: str) -> bool:
     return LAST_OBSERVED_YEAR < year <= LAST_HORIZON
 
 
-def _fmt(x: float) -> str:
-    return f"{x:g}".replace(".", ",")
 
 
 def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
@@ -228,7 +227,7 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
         problems.append(Problem(
             name, None, "valeur", value.raw(first),
             f"{_count(int(signed.sum()), 'valeur écrite', 'valeurs écrites')} avec le signe % "
-            f"(« {value.raw(first)} » lu {_fmt(values[first])}, dans l'unité de l'indicateur) : "
+            f"(« {value.raw(first)} » lu {fr_plain(values[first])}, dans l'unité de l'indicateur) : "
             + line_ranges(lines[signed]), severity="avertissement"))
     # Counts are plausible per 100,000 inhabitants, whatever the territory's size.
     per_capita = (meta["agregation"].to_numpy(dtype=object) == "compte")[pos] & known & territory.row_ok
@@ -250,10 +249,10 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
         if empty_territory[i]:
             per = " pour 100 000 habitants (territoire sans habitant : seul 0 est plausible)"
         elif per_capita[i]:
-            per = f" pour 100 000 habitants (ici {_fmt(round(float(checked[i]), 3))})"
+            per = f" pour 100 000 habitants (ici {fr_plain(round(float(checked[i]), 3))})"
         return Problem(name, line, "valeur", value.raw(i),
                        f"hors de la plage plausible de {indicator.raw(i)} : attendu entre "
-                       f"{_fmt(low[i])} et {_fmt(high[i])} {units[p]}{per}")
+                       f"{fr_plain(low[i])} et {fr_plain(high[i])} {units[p]}{per}")
 
     checks.add(outside, 41, range_problem)
 

@@ -48,12 +48,14 @@ file system).
 
 from __future__ import annotations
 
+from observatoire.files import replace_with
 from observatoire import paths
 from observatoire.files import write_atomic
 from observatoire.fingerprints import code_digest, digest_object, digest_path
 import hashlib
 import json
 import os
+import tempfile
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -70,7 +72,7 @@ from observatoire.engine import levels
 from observatoire.engine.catalogue import Catalogue, load_catalogue
 from observatoire.engine.pipeline import Choices, Scores, compute_scores
 from observatoire.engine.reference import FRANCE_CODE, Reference, load_reference, population_by_code
-from observatoire.text import fr_number
+from observatoire.text import fr_number, fr_value
 from observatoire.engine.uncertainty import ABSOLUTE_METHODS, RELATIVE_METHODS, Space, monte_carlo
 from observatoire.report import maps
 
@@ -182,9 +184,9 @@ def demo_data_file(output: Path, level: str, catalogue: Catalogue, reference: Re
     path = output / "donnees" / f"demonstration-{level}.csv"
     frame = demo.national_demo_data(catalogue, reference, level, seed)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    write_values_csv(frame, tmp)
-    os.replace(tmp, path)
+    with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
+        write_values_csv(frame, Path(tmp) / path.name)
+        replace_with(Path(tmp) / path.name, path)
     return path
 
 
@@ -244,12 +246,6 @@ def _choices_text(choices: Choices) -> str:
     return ", ".join(parts)
 
 
-def _value_text(v) -> str:
-    if v is None or (isinstance(v, float) and np.isnan(v)):
-        return "n.d."
-    a = abs(float(v))
-    decimals = 0 if a >= 100 else 1 if a >= 10 else 2 if a >= 1 else 3
-    return fr_number(float(v), decimals)
 
 
 def indicator_rows(scores: Scores) -> dict[str, list[list[str]]]:
@@ -266,7 +262,7 @@ def indicator_rows(scores: Scores) -> dict[str, list[list[str]]]:
         "Axe": element.map(meta["axe"]).astype(str).to_numpy(),
         "Commun": element.map(meta["commun"]).map(cat.commun_label).to_numpy(),
         "Période": rows["periode"].fillna("").astype(str).to_numpy(),
-        "Valeur": [_value_text(v) for v in rows["valeur"].to_numpy(dtype="float64")],
+        "Valeur": [fr_value(v) for v in rows["valeur"].to_numpy(dtype="float64")],
         "Unité": element.map(meta["unite"]).to_numpy(),
         "Score (0-100)": [fr_number(v, 1) for v in rows["score"].round(1).to_numpy(dtype="float64")],
         "Source prévue": element.map(meta["source"]).str.split(",").str[0].to_numpy(),

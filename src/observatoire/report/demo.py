@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from observatoire import paths
 import zlib
-from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np

@@ -35,9 +35,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from observatoire.files import write_atomic
 from observatoire import paths
 from observatoire.engine import geometries
-from observatoire.engine.reference import FRANCE_CODE, Reference, load_reference
+from observatoire.engine.reference import Reference, load_reference
 from observatoire.report.figure_data import LICENCE, FigureData
 from observatoire.text import fr_int, fr_number
 
@@ -178,10 +179,7 @@ def _render(parameters: dict, draw, fmt: str) -> bytes:
     content = _figure_bytes(draw(), fmt)
     if use_cache:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            tmp.write_bytes(content)
-            os.replace(tmp, path)
+            write_atomic(path, content)
         except OSError:  # a read-only checkout still gets its map
             pass
     return content
