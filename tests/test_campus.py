@@ -409,31 +409,31 @@ def test_every_campus_notebook_is_an_exercise():
 # -- shared computations ------------------------------------------------------------------
 
 def test_kernels_read_the_shared_computations_the_server_prepared(tmp_path, monkeypatch):
-    from observatoire.campus import prepared
+    from observatoire.campus import prepared, shared
 
     monkeypatch.delenv(prepared.VARIABLE, raising=False)
-    prepared._parts.cache_clear()
-    prepared._value.cache_clear()
-    assert prepared.get("peer_scores") is None  # no file: each function computes
+    shared._parts.cache_clear()
+    shared._value.cache_clear()
+    assert shared.get("peer_scores") is None  # no file: each function computes
     path = prepared.prepare(tmp_path)
     assert path.parent == tmp_path and path.name.startswith("calculs-partages-")
     assert prepared.prepare(tmp_path) == path and len(list(tmp_path.iterdir())) == 1  # same inputs, same file
     monkeypatch.setenv(prepared.VARIABLE, str(path))
-    prepared._parts.cache_clear()
-    prepared._value.cache_clear()
+    shared._parts.cache_clear()
+    shared._value.cache_clear()
     try:
         communs = tuple(fiction.fictional_data().catalogue.communs.index)
-        pd.testing.assert_frame_equal(prepared.get("peer_scores"), diagnosis.peer_scores())
-        pd.testing.assert_series_equal(prepared.get("reference_scores", communs).index,
+        pd.testing.assert_frame_equal(shared.get("peer_scores"), diagnosis.peer_scores())
+        pd.testing.assert_series_equal(shared.get("reference_scores", communs).index,
                                        composite.reference_scores(communs).index)
-        case, drops = prepared.get("geometric_case")
+        case, drops = shared.get("geometric_case")
         assert case == composite.geometric_case()[0]
         pd.testing.assert_series_equal(drops, composite.geometric_case()[1])
-        assert prepared.get("reference").search("1004", limit=1)["nom"].iloc[0]  # its search index comes along
-        assert prepared.get("reference_scores", ("eau",)) is None  # other communs: computed by the kernel
+        assert shared.get("reference").search("1004", limit=1)["nom"].iloc[0]  # its search index comes along
+        assert shared.get("reference_scores", ("eau",)) is None  # other communs: computed by the kernel
     finally:
-        prepared._parts.cache_clear()
-        prepared._value.cache_clear()
+        shared._parts.cache_clear()
+        shared._value.cache_clear()
 
 
 # -- serving ---------------------------------------------------------------------------

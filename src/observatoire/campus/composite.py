@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from observatoire import text
-from observatoire.campus import fiction, prepared, ui
+from observatoire.campus import fiction, shared, ui
 from observatoire.engine import aggregate, normalise
 from observatoire.engine.catalogue import Catalogue
 from observatoire.engine.pipeline import Choices, compute_scores
@@ -127,7 +127,7 @@ def score(data: ExerciseData, communs, choices: Choices):
 @lru_cache(maxsize=16)
 def reference_scores(communs: tuple[str, ...]):
     """The four territories scored with the book's choices on ``communs`` (kept: read-only)."""
-    kept = prepared.get("reference_scores", communs)
+    kept = shared.get("reference_scores", communs)
     return kept if kept is not None else score(exercise_data(), communs, Choices())
 
 
@@ -138,7 +138,7 @@ def model_of(communs: tuple[str, ...]):
     ``communs``: after its first use, a change of method or weights costs milliseconds."""
     from observatoire.engine.uncertainty import ScoringModel
 
-    kept = prepared.get("model_of", communs)
+    kept = shared.get("model_of", communs)
     return kept if kept is not None else ScoringModel.from_scores(reference_scores(communs))
 
 
@@ -147,7 +147,7 @@ def _all_methods_ranks(communs: tuple[str, ...], n_draws: int, seed: int) -> pd.
     """Ranks each territory takes over every normalisation and aggregation (book's weights ±50 %)."""
     from observatoire.engine.uncertainty import monte_carlo
 
-    kept = prepared.get("all_methods_ranks", (communs, n_draws, seed))
+    kept = shared.get("all_methods_ranks", (communs, n_draws, seed))
     if kept is not None:
         return kept
     result = monte_carlo(reference_scores(communs), n_draws=n_draws, seed=seed)
@@ -279,7 +279,7 @@ def index_figure(result: Result) -> str:
 def geometric_case() -> tuple[str, pd.Series]:
     """The prediction's answer: the territory whose index drops most when the book's
     arithmetic mean becomes the geometric mean, and every territory's drop (points)."""
-    kept = prepared.get("geometric_case")
+    kept = shared.get("geometric_case")
     if kept is not None:
         return kept
     communs = tuple(exercise_data().catalogue.communs.index)

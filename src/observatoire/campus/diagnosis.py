@@ -26,7 +26,7 @@ from functools import lru_cache
 import pandas as pd
 
 from observatoire import text
-from observatoire.campus import fiction, prepared, ui
+from observatoire.campus import fiction, shared, ui
 from observatoire.engine.catalogue import Catalogue, load_catalogue
 from observatoire.engine.reference import (TerritoryCodeError, Territory, load_reference, parse_territory_code)
 
@@ -45,7 +45,7 @@ EXAMPLE_INDICATOR = "eau_rendement_reseau"
 def reference():
     """The COG 2026 reference (:func:`~observatoire.engine.reference.load_reference`), with its
     search index already built when the Campus prepared it (:mod:`observatoire.campus.prepared`)."""
-    kept = prepared.get("reference")
+    kept = shared.get("reference")
     return kept if kept is not None else load_reference()
 
 
@@ -176,7 +176,7 @@ def values_from_file(name: str, content: bytes, code: str, catalogue: Catalogue)
 @lru_cache(maxsize=1)
 def peer_scores() -> pd.DataFrame:
     """The sixty fictional peers × indicators: scores with the book's choices (goalposts)."""
-    kept = prepared.get("peer_scores")
+    kept = shared.get("peer_scores")
     if kept is not None:
         return kept
     data = fiction.fictional_data()

@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import pandas as pd
 
-from observatoire.campus import prepared
+from observatoire.campus import shared
 from observatoire.engine.catalogue import Catalogue
 
 #: The four fictional EPCI of the exercises, and how the exercises name them.
@@ -54,7 +54,7 @@ class FictionalData:
 
 @lru_cache(maxsize=1)
 def fictional_data() -> FictionalData:
-    kept = prepared.get("fictional_data")
+    kept = shared.get("fictional_data")
     if kept is not None:
         return kept
     from observatoire.engine.catalogue import load_catalogue
@@ -82,7 +82,7 @@ def book_scores():
     depend on its own values only)."""
     from observatoire.engine.pipeline import compute_scores
 
-    kept = prepared.get("book_scores")
+    kept = shared.get("book_scores")
     if kept is not None:
         return kept
     data = fictional_data()

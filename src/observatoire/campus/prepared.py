@@ -9,23 +9,23 @@ arriving within a minute on two cores, that second competes with every control m
 So ``observatoire campus`` computes them once, in a child process (the server itself stays free
 of pandas), writes them to one file named after the digest of everything they depend on (data,
 catalogue, reference, engine and Campus code), and passes its path to the kernels in
-``OBSERVATOIRE_CAMPUS_PREPARE``: a kernel reads it in a few hundredths of a second. Without the
-variable (the book's preview, the tests), each function computes as before.
+``OBSERVATOIRE_CAMPUS_PREPARE``: a kernel reads it in a few hundredths of a second
+(:mod:`observatoire.campus.shared`). Without the variable (the book's preview, the tests), each
+function computes as before.
 """
 
 from __future__ import annotations
 
-import os
 import pickle
 import subprocess
 import sys
-from functools import lru_cache
 from pathlib import Path
 
 from observatoire import paths
+from observatoire.campus import shared
 
-VARIABLE = "OBSERVATOIRE_CAMPUS_PREPARE"
 FOLDER = paths.BUILD / "campus"
+VARIABLE = shared.VARIABLE
 
 
 def inputs_digest() -> str:
@@ -84,25 +84,3 @@ def prepare_in_child() -> Path:
     out = subprocess.run([sys.executable, "-c", "from observatoire.campus.prepared import prepare; print(prepare())"],
                          capture_output=True, text=True, check=True)
     return Path(out.stdout.strip().splitlines()[-1])
-
-
-@lru_cache(maxsize=1)
-def _parts() -> dict[str, bytes]:
-    location = os.environ.get(VARIABLE)
-    if not location or not Path(location).is_file():
-        return {}
-    return pickle.loads(Path(location).read_bytes())
-
-
-@lru_cache(maxsize=None)
-def _value(name: str):
-    part = _parts().get(name)
-    return None if part is None else pickle.loads(part)
-
-
-def get(name: str, key=None):
-    """The shared value ``name`` (``key`` for the per-argument ones), or None to compute it."""
-    value = _value(name)
-    if key is not None and value is not None:
-        return value.get(key)
-    return value
