@@ -369,6 +369,20 @@ def test_book_url_can_point_to_the_published_book(monkeypatch):
 
 # -- notebooks -------------------------------------------------------------------------
 
+def test_the_books_previews_show_results_without_the_prediction_step():
+    """book/campus.md shows each exercise's first result (static preview): nothing hidden."""
+    for app in (composite.IndexApp(preview=True), shock.ShockApp(preview=True),
+                diagnosis.DiagnosisApp(code="29019", preview=True), quiz.QuizApp(preview=True)):
+        assert app.after.layout.display is None
+        assert app.prediction.widget not in app.widget.children
+    brest = diagnosis.DiagnosisApp(code="29019", preview=True)
+    assert "Brest" in plain(brest.card.value) and brest.table.value == "", "no invented value for a real territory"
+    book = (ROOT / "book" / "campus.md").read_text(encoding="utf-8")
+    for call in ("composite.app(preview=True)", "shock.app(preview=True)", 'diagnosis.app(code="29019", preview=True)',
+                 "quiz.app(preview=True)"):
+        assert call in book, call
+
+
 @pytest.mark.parametrize("exercise", EXERCISES, ids=[e.slug for e in EXERCISES])
 def test_notebooks_are_thin_and_complete(exercise):
     nb = json.loads(exercise.path.read_text(encoding="utf-8"))
@@ -390,6 +404,36 @@ def test_notebooks_are_thin_and_complete(exercise):
 
 def test_every_campus_notebook_is_an_exercise():
     assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == sorted(e.notebook for e in EXERCISES)
+
+
+# -- shared computations ------------------------------------------------------------------
+
+def test_kernels_read_the_shared_computations_the_server_prepared(tmp_path, monkeypatch):
+    from observatoire.campus import prepared, shared
+
+    monkeypatch.delenv(prepared.VARIABLE, raising=False)
+    shared._parts.cache_clear()
+    shared._value.cache_clear()
+    assert shared.get("peer_scores") is None  # no file: each function computes
+    path = prepared.prepare(tmp_path)
+    assert path.parent == tmp_path and path.name.startswith("calculs-partages-")
+    assert prepared.prepare(tmp_path) == path and len(list(tmp_path.iterdir())) == 1  # same inputs, same file
+    monkeypatch.setenv(prepared.VARIABLE, str(path))
+    shared._parts.cache_clear()
+    shared._value.cache_clear()
+    try:
+        communs = tuple(fiction.fictional_data().catalogue.communs.index)
+        pd.testing.assert_frame_equal(shared.get("peer_scores"), diagnosis.peer_scores())
+        pd.testing.assert_series_equal(shared.get("reference_scores", communs).index,
+                                       composite.reference_scores(communs).index)
+        case, drops = shared.get("geometric_case")
+        assert case == composite.geometric_case()[0]
+        pd.testing.assert_series_equal(drops, composite.geometric_case()[1])
+        assert shared.get("reference").search("1004", limit=1)["nom"].iloc[0]  # its search index comes along
+        assert shared.get("reference_scores", ("eau",)) is None  # other communs: computed by the kernel
+    finally:
+        shared._parts.cache_clear()
+        shared._value.cache_clear()
 
 
 # -- serving ---------------------------------------------------------------------------

@@ -383,6 +383,12 @@ def test_browser_shock_cascades_and_prediction(campus, browser):
         h.press("End")
     p.wait_contains(fb, "Rebond en avant")
     assert "indice avant le choc" in p.text(".campus-trajectoire")
+    # The summary is rebuilt after each change: wait for the one of the last change, then download it.
+    p.page.wait_for_function(
+        "(words) => { const a = document.querySelector('.campus-telecharger'); if (!a) return false;"
+        " const bytes = Uint8Array.from(atob(a.href.split(',')[1]), (c) => c.charCodeAt(0));"
+        " const md = new TextDecoder().decode(bytes); return words.every((w) => md.includes(w)); }",
+        arg=["Ma prédiction", "Rebond en avant", "Canicule"], timeout=TIMEOUT)
     with p.page.expect_download() as download:
         p.page.locator(".campus-telecharger").click()
     saved = Path(download.value.path()).read_text(encoding="utf-8")

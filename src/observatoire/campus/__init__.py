@@ -15,7 +15,8 @@ module            exercise                        engine it drives
 
 ``fiction`` loads the fictional territories the exercises run on (``data/demo/``), ``ui`` the
 frame every exercise shares (prediction, checkpoints, notes, summary), ``svg`` their figures.
-``serve`` starts Voilà on them (``observatoire campus``), ``server`` is its web layer.
+``serve`` starts Voilà on them (``observatoire campus``), ``server`` is its web layer,
+``prepared`` computes once what every kernel shares and ``shared`` reads it in the kernels.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from observatoire import text
-from observatoire.campus import fiction, ui
+from observatoire.campus import fiction, shared, ui
 from observatoire.engine import aggregate, normalise
 from observatoire.engine.catalogue import Catalogue
 from observatoire.engine.pipeline import Choices, compute_scores
@@ -127,7 +127,8 @@ def score(data: ExerciseData, communs, choices: Choices):
 @lru_cache(maxsize=16)
 def reference_scores(communs: tuple[str, ...]):
     """The four territories scored with the book's choices on ``communs`` (kept: read-only)."""
-    return score(exercise_data(), communs, Choices())
+    kept = shared.get("reference_scores", communs)
+    return kept if kept is not None else score(exercise_data(), communs, Choices())
 
 
 @lru_cache(maxsize=16)
@@ -137,7 +138,8 @@ def model_of(communs: tuple[str, ...]):
     ``communs``: after its first use, a change of method or weights costs milliseconds."""
     from observatoire.engine.uncertainty import ScoringModel
 
-    return ScoringModel.from_scores(reference_scores(communs))
+    kept = shared.get("model_of", communs)
+    return kept if kept is not None else ScoringModel.from_scores(reference_scores(communs))
 
 
 @lru_cache(maxsize=16)
@@ -145,6 +147,9 @@ def _all_methods_ranks(communs: tuple[str, ...], n_draws: int, seed: int) -> pd.
     """Ranks each territory takes over every normalisation and aggregation (book's weights ±50 %)."""
     from observatoire.engine.uncertainty import monte_carlo
 
+    kept = shared.get("all_methods_ranks", (communs, n_draws, seed))
+    if kept is not None:
+        return kept
     result = monte_carlo(reference_scores(communs), n_draws=n_draws, seed=seed)
     return pd.DataFrame({"rang_min": np.nanmin(result.ranks, axis=0), "rang_max": np.nanmax(result.ranks, axis=0)},
                         index=result.territories)
@@ -274,6 +279,9 @@ def index_figure(result: Result) -> str:
 def geometric_case() -> tuple[str, pd.Series]:
     """The prediction's answer: the territory whose index drops most when the book's
     arithmetic mean becomes the geometric mean, and every territory's drop (points)."""
+    kept = shared.get("geometric_case")
+    if kept is not None:
+        return kept
     communs = tuple(exercise_data().catalogue.communs.index)
     drop = reference_scores(communs).index - score(exercise_data(), communs, Choices(aggregation="geometric")).index
     return str(drop.idxmax()), drop
@@ -389,6 +397,11 @@ class IndexApp:
                            self.power_box, *rows, self.reset])
         results = w.VBox([ui.heading("Résultats"), self.verdict, self.feedback, self.table, self.figure],
                          layout=w.Layout(width="100%"))
+        # Prepared while the kernel waits in Voilà's pool, not when the learner moves a control: the
+        # five normalisations of the full catalogue.
+        model = model_of(tuple(cat.communs.index))
+        for method in normalise.METHODS:
+            model.normalised(method)
         self.case, self.drops = geometric_case()
         name = fiction.named(self.case)
         self.prediction = ui.Prediction(

@@ -23,11 +23,10 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import numpy as np
 import pandas as pd
 
 from observatoire import text
-from observatoire.campus import fiction, ui
+from observatoire.campus import fiction, shared, ui
 from observatoire.engine.catalogue import Catalogue, load_catalogue
 from observatoire.engine.reference import (TerritoryCodeError, Territory, load_reference, parse_territory_code)
 
@@ -43,6 +42,13 @@ EXAMPLE_INDICATOR = "eau_rendement_reseau"
 
 # -- finding a real territory -----------------------------------------------------------------
 
+def reference():
+    """The COG 2026 reference (:func:`~observatoire.engine.reference.load_reference`), with its
+    search index already built when the Campus prepared it (:mod:`observatoire.campus.prepared`)."""
+    kept = shared.get("reference")
+    return kept if kept is not None else load_reference()
+
+
 def label_of(t: Territory) -> str:
     return f"{t.nom} ({LEVEL_NAMES[t.level]}, {t.code})"
 
@@ -51,7 +57,7 @@ def search(query: str, limit: int = 12) -> tuple[list[tuple[str, str]], str | No
     """(label, code) of the real territories matching ``query``, best first, and a French note
     when the query was a commune code that lost its leading zero (repaired first, as the
     validator does: « 1004 » is Ambérieu-en-Bugey, 01004)."""
-    reference = load_reference()
+    ref = reference()
     query = (query or "").strip()
     if not query:
         return [], None
@@ -61,11 +67,11 @@ def search(query: str, limit: int = 12) -> tuple[list[tuple[str, str]], str | No
     except TerritoryCodeError:
         pass
     else:
-        if level != "fictif" and reference.contains(code):
-            first, note = [reference.territory(code).code], warning
-    found = reference.search(query, limit=limit)
+        if level != "fictif" and ref.contains(code):
+            first, note = [ref.territory(code).code], warning
+    found = ref.search(query, limit=limit)
     codes = first + [c for c in found["code"] if c not in first]
-    return [(label_of(reference.territory(c)), c) for c in codes[:limit]], note
+    return [(label_of(ref.territory(c)), c) for c in codes[:limit]], note
 
 
 @lru_cache(maxsize=1)
@@ -82,7 +88,7 @@ def reference_source() -> str:
 
 def facts(t: Territory) -> list[tuple[str, str]]:
     """The territory's real structural facts, (label, value), from the COG 2026 reference."""
-    ref = load_reference()
+    ref = reference()
     departements = ref.departements.set_index("code")["nom"]
     regions = ref.regions.set_index("code")["nom"]
     rows = [("Nom", t.nom), ("Niveau", LEVEL_NAMES[t.level]), ("Code", t.code),
@@ -170,6 +176,9 @@ def values_from_file(name: str, content: bytes, code: str, catalogue: Catalogue)
 @lru_cache(maxsize=1)
 def peer_scores() -> pd.DataFrame:
     """The sixty fictional peers × indicators: scores with the book's choices (goalposts)."""
+    kept = shared.get("peer_scores")
+    if kept is not None:
+        return kept
     data = fiction.fictional_data()
     return fiction.book_scores().indicators.reindex(list(data.peers))
 
@@ -215,7 +224,7 @@ class Diagnosis:
 
 def diagnose(code: str, values: dict[str, float]) -> Diagnosis:
     catalogue = load_catalogue()
-    territory = load_reference().territory(code)
+    territory = reference().territory(code)
     values = {i: float(v) for i, v in values.items() if i in catalogue.indicators.index and v == v}
     peers = peer_scores()
     own = indicator_scores(values, catalogue)
@@ -364,6 +373,7 @@ class DiagnosisApp:
         import ipywidgets as w
 
         self.catalogue = cat = load_catalogue()
+        reference().search("Paris", limit=1)  # the search index, ready before the learner searches
         self.code: str | None = None
         self.diagnosis: Diagnosis | None = None
         self.file_values: dict[str, float] = {}
@@ -483,7 +493,7 @@ class DiagnosisApp:
         if code is None:
             self.card.value = ""
         else:
-            t = load_reference().territory(code)
+            t = reference().territory(code)
             rows = "".join(f"<tr><th style='text-align:left;padding:1px 10px 1px 0;font-weight:normal'>{ui.escape(k)}"
                            f"</th><td>{ui.escape(v)}</td></tr>" for k, v in facts(t))
             self.card.value = (f"<table class='campus-fiche-table' style='font-size:0.92em'>{rows}</table>"
@@ -570,7 +580,7 @@ class DiagnosisApp:
     def summarise(self) -> None:
         territory = ""
         if self.code:
-            t = load_reference().territory(self.code)
+            t = reference().territory(self.code)
             territory = "\n".join(f"- {k} : {v}" for k, v in facts(t)) + f"\n\nSource : {reference_source()}"
         results = ""
         if self.diagnosis is not None and not self.diagnosis.indicators.empty:

@@ -17,6 +17,7 @@ from functools import lru_cache
 
 import pandas as pd
 
+from observatoire.campus import shared
 from observatoire.engine.catalogue import Catalogue
 
 #: The four fictional EPCI of the exercises, and how the exercises name them.
@@ -53,6 +54,9 @@ class FictionalData:
 
 @lru_cache(maxsize=1)
 def fictional_data() -> FictionalData:
+    kept = shared.get("fictional_data")
+    if kept is not None:
+        return kept
     from observatoire.engine.catalogue import load_catalogue
     from observatoire.engine.reference import load_reference
     from observatoire.engine.validate import validate_file
@@ -78,6 +82,9 @@ def book_scores():
     depend on its own values only)."""
     from observatoire.engine.pipeline import compute_scores
 
+    kept = shared.get("book_scores")
+    if kept is not None:
+        return kept
     data = fictional_data()
     codes = list(data.values["territoire"].unique())
     return compute_scores(data.values, data.catalogue, population=data.population.reindex(codes))

@@ -18,7 +18,9 @@ One Voilà server on ``notebooks/campus/``, listening on 127.0.0.1 unless told o
 - a ``Host`` allow-list (127.0.0.1, localhost, ::1 and ``--hote``), French error pages, Voilà's
   file tree replaced by the French home page at ``/``;
 - the built book (``_build/html``) under ``/livre/``, where the debriefs link, or a redirection
-  to the published book (``--livre``), or a French page saying how to build it.
+  to the published book (``--livre``), or a French page saying how to build it;
+- the exercises' shared computations done once before the first kernel
+  (:mod:`observatoire.campus.prepared`), each kernel reading them from one file.
 
 The frontend may only send comm and kernel-info messages to a kernel (Voilà's own
 ``allowed_message_types``): an ``execute_request`` from a browser is refused.
@@ -30,6 +32,7 @@ import ipaddress
 import os
 import signal
 import socket
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -199,6 +202,15 @@ def serve(options: Options | None = None) -> int:
     options.port = options.port or free_port(options.listen)
     # Ctrl-C must stop the server even when started from a shell that ignores SIGINT (« & »).
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    # The exercises' shared computations, once, before any kernel: every kernel reads them.
+    from observatoire.campus import prepared
+
+    try:
+        os.environ[prepared.VARIABLE] = str(prepared.prepare_in_child())
+    except (subprocess.CalledProcessError, OSError) as exc:
+        shown = (getattr(exc, "stderr", "") or str(exc)).strip().splitlines()[-1:]
+        print("Calculs partagés des exercices non préparés (chaque noyau les refera) : "
+              + " ".join(shown), file=sys.stderr, flush=True)
     # Voilà finds its templates in the Jupyter data path: ours first.
     os.environ["JUPYTER_PATH"] = os.pathsep.join(
         p for p in (str(TEMPLATES_ROOT), os.environ.get("JUPYTER_PATH", "")) if p)

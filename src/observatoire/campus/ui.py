@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import html
-import io
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -307,8 +306,7 @@ class Summary:
         """``sections``: (heading, Markdown body) pairs, empty bodies left out."""
         now = dt.datetime.now()
         lines = [f"# {self.title} — résumé de ma séance", "",
-                 f"Campus du Livre Blanc vivant, le {now.day} {MONTHS[now.month - 1]} {now.year} à "
-                 f"{now.hour} h {now.minute:02d}.", ""]
+                 f"Campus du Livre Blanc vivant, le {text.fr_date(now.date())} à {now.hour} h {now.minute:02d}.", ""]
         for title, body in sections:
             if body and body.strip():
                 lines += [f"## {title}", "", body.strip(), ""]
@@ -319,10 +317,6 @@ class Summary:
             f"{data}' style='display:inline-block;padding:0.35em 0.9em;border:1px solid #1f5fa8;border-radius:3px;"
             f"text-decoration:none'>⬇ Télécharger le résumé de ma séance (Markdown)</a> "
             f"<small>vos choix, vos résultats, votre prédiction, les points d'étape ouverts et vos notes</small>")
-
-
-MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-          "novembre", "décembre")
 
 
 def frame(*, notice_widget, prediction: Prediction | None, controls, results, checkpoints: Checkpoints,
