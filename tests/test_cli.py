@@ -160,3 +160,37 @@ def test_valider_says_each_repair_once_and_fails_on_a_header_only_file(tmp_path)
     (tmp_path / "entete.csv").write_text(lines[0] + "\n", encoding="utf-8")
     r = run("valider", str(tmp_path / "entete.csv"))
     assert r.returncode == 1 and "ne contient que la ligne d'en-tête" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_fiche_says_why_a_score_is_missing():
+    """A pilot's public statistics cover a few indicators: the sheet says, per axis and commun,
+    how many are filled, and what to do — never a bare « n.d. »."""
+    r = run("fiche", "78440")
+    assert r.returncode == 0, r.stderr
+    assert "Indice global : non calculé (0 axe sur 4 avec un score)" in r.stdout
+    assert "Commun « Eau » : non calculé : aucun indicateur renseigné sur " in r.stdout
+    assert "n.d." not in r.stdout
+    assert "--couverture-min" in r.stdout and "observatoire modele 78440" in r.stdout
+
+
+def test_fiche_of_a_fictional_territory_reads_the_demonstration_file():
+    from observatoire.paths import DEMO_DATA
+
+    demo = str(DEMO_DATA.relative_to(ROOT))
+    r = run("fiche", "FICTIF-BRUMEVAL", "--donnees", demo)
+    assert r.returncode == 0, r.stderr
+    assert "Communauté d'agglomération fictive de Brumeval (FICTIF-BRUMEVAL)" in r.stdout
+    assert re.search(r"Indice global : \d+,\d / 100", r.stdout) and "valeurs inventées" in r.stdout
+    geo = run("fiche", "FICTIF-BRUMEVAL", "--donnees", demo, "--agregation", "geometrique")
+    assert geo.stdout.splitlines()[1] != r.stdout.splitlines()[1]
+    v = run("valider", demo)
+    assert v.returncode == 0 and "Fichier de démonstration" in v.stdout
+
+
+def test_fictional_codes_stay_refused_in_any_other_file(tmp_path):
+    from observatoire.paths import DEMO_DATA
+
+    copy = tmp_path / "copie.csv"
+    copy.write_bytes(DEMO_DATA.read_bytes())
+    r = run("fiche", "FICTIF-BRUMEVAL", "--donnees", str(copy))
+    assert r.returncode == 1 and "réservé aux démonstrations" in r.stderr and "Traceback" not in r.stderr

@@ -416,29 +416,48 @@ def _run(args) -> int:
 
         from observatoire.text import fr_int
 
-        data = validate_file(args.fichier)
+        demonstration = _is_demo_file(args.fichier)
+        data = validate_file(args.fichier, demonstration=demonstration)
         v = data.values
         counts = [(len(v), "valeur"), (v["territoire"].nunique(), "territoire"),
                   (v["indicateur"].nunique(), "indicateur")]
         print(f"{args.fichier} est valide : "
-              + ", ".join(f"{fr_int(n)} {word}{'s' if n > 1 else ''}" for n, word in counts) + ".")
+              + ", ".join(f"{fr_int(n)} {word}{'s' if n > 1 else ''}" for n, word in counts) + "."
+              + (" Fichier de démonstration : territoires fictifs, valeurs inventées." if demonstration else ""))
         if data.warnings:
             print(format_problems(data.warnings))
         return EXIT_OK
 
     if args.commande == "fiche":
+        import pandas as pd
+
         from observatoire.report.sheet import territory_sheet
         from observatoire.paths import DEFAULT_DATA
         from observatoire.text import fr_number
 
-        sheet = territory_sheet(args.code, args.donnees or DEFAULT_DATA, choices_from_args(args))
+        data_path = args.donnees or DEFAULT_DATA
+        sheet = territory_sheet(args.code, data_path, choices_from_args(args),
+                                demonstration=_is_demo_file(data_path))
         t = sheet.territory
         print(f"{t.nom} ({t.code}), {sheet.level_label} — population {fr_number(t.population, 0)}")
-        print(f"Indice global : {fr_number(sheet.index)} / 100")
-        for label, value in sheet.axes.items():
-            print(f"  Axe « {label} » : {fr_number(value)}")
-        for label, value in sheet.communs.items():
-            print(f"  Commun « {label} » : {fr_number(value)}")
+        axes = sheet.axis_texts()
+        if pd.isna(sheet.index):
+            scored = sum(1 for a in axes if not pd.isna(sheet.scores.axes.loc[sheet.code].get(a)))
+            print(f"Indice global : non calculé ({scored} axe{'s' if scored > 1 else ''} sur {len(axes)} "
+                  f"avec un score)")
+        else:
+            print(f"Indice global : {fr_number(sheet.index)} / 100")
+        for axis, said in axes.items():
+            print(f"  Axe « {sheet.catalogue.axis_label(axis)} » : {said}")
+        for row in sheet.coverage().itertuples():
+            print(f"  Commun « {row.Commun} » : {sheet.score_text(row.Score, row.Renseignés, row.Indicateurs)}")
+        if sheet.communs.isna().any():
+            share = sheet.scores.choices.min_coverage
+            print(f"Un score n'est calculé que si {fr_number(100 * share, 0)} % au moins du poids des "
+                  "indicateurs est renseigné (option --couverture-min) ; ce qui manque est à renseigner "
+                  f"(modèle de fichier : observatoire modele {t.code}).")
+        if t.code.startswith("FICTIF-"):
+            print("Territoire fictif : valeurs inventées par le générateur de démonstration, pour s'exercer.")
         return EXIT_OK
 
     if args.commande == "demo":
@@ -503,15 +522,22 @@ def _run(args) -> int:
     raise AssertionError(args.commande)
 
 
+def _is_demo_file(path) -> bool:
+    """The bundled demonstration file (fictional territories, invented values) is read in
+    demonstration mode by every command; any other file must hold real territories."""
+    from observatoire import paths
+
+    return Path(path).resolve() == paths.DEMO_DATA.resolve()
+
+
 def _export(args) -> int:
     """``observatoire exporter [--donnees FICHIER] --sortie DOSSIER``."""
     from observatoire.engine.export import export_scores
     from observatoire.engine.pipeline import score_data_file
-    from observatoire import paths
     from observatoire.paths import DEFAULT_DATA
 
     data_path = Path(args.donnees or DEFAULT_DATA)
-    demonstration = data_path.resolve() == paths.DEMO_DATA.resolve()
+    demonstration = _is_demo_file(data_path)
     scores = score_data_file(data_path, choices_from_args(args), demonstration=demonstration)[0]
     written = export_scores(scores, args.sortie, data_path, demonstration)
     rows = len(scores.tidy())

@@ -350,8 +350,10 @@ def escape_markdown_text(text: str) -> str:
 
 
 def territory_sheet(code: str, data_path: str | os.PathLike, choices: Choices | None = None,
-                    catalogue: Catalogue | None = None, reference: Reference | None = None) -> TerritorySheet:
-    """Validate the data file, score it, and return the sheet of territory ``code``.
+                    catalogue: Catalogue | None = None, reference: Reference | None = None,
+                    demonstration: bool = False) -> TerritorySheet:
+    """Validate the data file, score it, and return the sheet of territory ``code``
+    (``demonstration``: the file may hold fictional territories, ``FICTIF-…``).
 
     Raises :class:`~observatoire.errors.ValidationError` (French messages) on a bad file and
     :class:`~observatoire.engine.reference.TerritoryCodeError` on an unknown or absent territory.
@@ -364,9 +366,9 @@ def territory_sheet(code: str, data_path: str | os.PathLike, choices: Choices | 
     if choices is None and catalogue is load_catalogue() and reference is load_reference():
         from observatoire.report.results import scored_file
 
-        scores, data = scored_file(data_path)  # the book build computes it once for every page
+        scores, data = scored_file(data_path, demonstration)  # the book build computes it once for every page
     else:
-        scores, data = score_data_file(data_path, choices, catalogue, reference)
+        scores, data = score_data_file(data_path, choices, catalogue, reference, demonstration)
     if territory.code not in set(data.values["territoire"]):
         raise TerritoryCodeError(
             f"le territoire « {territory.code} » ({territory.nom}) n'a aucune valeur dans {data_path}")
