@@ -12,8 +12,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 from observatoire import paths
 from observatoire.build import kernels
@@ -136,10 +134,33 @@ def test_errors_and_timeouts_are_reported(server, tmp_path):
     assert result.returncode != 0 and "CellTimeoutError" in result.stderr
 
 
-def test_a_kernel_crash_surfaces_with_its_exit_status(server, tmp_path):
-    result, _ = run_in_process(notebook("import os\nos._exit(7)"), tmp_path, server=server)
+def test_a_kernel_crash_surfaces_with_its_exit_status_and_last_words(server, tmp_path):
+    result, _ = run_in_process(notebook("import os, sys\nprint('dernier mot du noyau', file=sys.__stderr__, flush=True)\n"
+                                        "os._exit(7)"), tmp_path, server=server)
     assert result.returncode != 0 and "DeadKernelError" in result.stderr
-    assert 7 in kernels.crashed_kernels(server).values()
+    assert (7, "dernier mot du noyau") in kernels.crashed_kernels(server).values()
+    # A kernel that ended well leaves no error file behind.
+    ok, _ = run_in_process(notebook("print(1)"), tmp_path, server=server)
+    assert ok.returncode == 0, ok.stderr
+    folder = Path(server).parent
+    crashed = set(kernels.crashed_kernels(server))
+    assert {int(f.name.split("-")[1]) for f in folder.glob(kernels.ERRORS_PREFIX + "*")} <= crashed
+
+
+def test_forked_kernels_use_unix_sockets_of_their_own(server, tmp_path):
+    """Channels over ``ipc`` in the server's private folder, one prefix per kernel: two kernels
+    started at once by two worker processes cannot pick the same TCP port."""
+    cell = ("import json, ipykernel.connect as c\n"
+            "info = json.load(open(c.get_connection_file()))\n"
+            "print(info['transport'], info['ip'])")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, nb1 = run_in_process(notebook(cell), tmp_path / "a", server=server)
+    second, nb2 = run_in_process(notebook(cell), tmp_path / "b", server=server)
+    assert first.returncode == second.returncode == 0, first.stderr + second.stderr
+    (t1, ip1), (t2, ip2) = text(nb1, 0).split(), text(nb2, 0).split()
+    assert t1 == t2 == "ipc" and ip1 != ip2
+    assert Path(ip1).parent == Path(ip2).parent == Path(server).parent
 
 
 def test_the_provisioner_reads_the_exit_status_recorded_by_the_server(server, tmp_path):

@@ -1,7 +1,6 @@
 """The PDF edition: French typography, numbering, glyphs and fonts, and the whole printed book
 (outline, a pilot's computed numbers, bibliography, glossary) against the engine."""
 
-import hashlib
 import os
 import re
 import subprocess
@@ -229,14 +228,52 @@ def test_outline_has_one_entry_per_chapter(book_pdf):
 @pytest.mark.slow
 @needs_chromium
 def test_pdf_shows_a_pilots_computed_numbers(book_text):
+    """A pilot's public statistics as its chapter shows them (value, reference level), and its
+    scores where the coverage allows one, « non calculé » where it does not."""
     pilot = next(iter(pilots()))
     sheet = territory_sheet(pilot.code, DEFAULT_DATA)
-    def flat(s): return s.replace("\u202f", " ").replace("\u00a0", " ")
+    def flat(s): return " ".join(s.replace("\u202f", " ").replace("\u00a0", " ").split())
     assert flat(fr_int(sheet.territory.population)) in book_text
-    assert flat(fr_number(sheet.index)) in book_text
+    table = sheet.display_table()
+    observed = table[table["Valeur"] != "à renseigner"]
+    assert len(observed) >= 1
+    for value in observed["Valeur"]:
+        assert flat(value) in book_text, value
+    if sheet.index == sheet.index:
+        assert flat(fr_number(sheet.index)) in book_text
+    else:
+        assert "non calculé" in book_text
     communs = sheet.communs.dropna()
-    assert flat(fr_number(communs.max())) in book_text and flat(fr_number(communs.min())) in book_text
+    if len(communs):
+        assert flat(fr_number(communs.max())) in book_text and flat(fr_number(communs.min())) in book_text
     assert "Figure 7.1." in book_text  # figures numbered by chapter, with their captions
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_no_synthetic_value_beside_a_real_territory_in_the_pdf(book_pdf):
+    """Issue #14: the pilot chapters of the PDF carry no fictional territory and no generated
+    value; where the PDF shows fictional territories (method annexes), it says they are fictional
+    on the same pages."""
+    from pypdf import PdfReader
+
+    from observatoire.report.demo import DEMO_SOURCE
+
+    reader = PdfReader(str(book_pdf[0]))
+    pages = [" ".join(p.extract_text().split()) for p in reader.pages]
+    outline = pdf.outline_pages(book_pdf[0])
+    titles = [" ".join(t.split()) for _, t, _ in outline]
+    for p in pilots():
+        k = next(i for i, t in enumerate(titles) if p.titre in t)
+        depth = outline[k][0]
+        after = [page for d, _, page in outline[k + 1:] if d <= depth]
+        first, last = outline[k][2], (after[0] - 1 if after else len(pages))
+        chapter = " ".join(pages[first - 1:last])
+        assert "FICTIF-" not in chapter and DEMO_SOURCE not in chapter and "fictif" not in chapter.lower(), p.titre
+    for number, text in enumerate(pages, start=1):
+        if "FICTIF-" in text or "Valeurs fictives" in text:
+            around = " ".join(pages[max(0, number - 3):number]).lower()
+            assert "fictif" in around or "fictiv" in around, number
 
 
 @pytest.mark.slow

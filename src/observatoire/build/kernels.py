@@ -24,7 +24,12 @@ Safety rules (measured here, see ARCHITECTURE.md):
   starts that kernel the usual way;
 - it never runs asyncio or ZeroMQ itself (they do not survive a fork);
 - it reaps its children and records each exit status, so a kernel that crashes surfaces with its
-  status (:meth:`ForkProvisioner.poll`, :func:`crashed_kernels`);
+  status and the last line of its error output (:meth:`ForkProvisioner.poll`, :func:`crashed_kernels`);
+- a forked kernel talks to its client over Unix sockets in the server's private folder
+  (jupyter_client's ``ipc`` transport) rather than TCP ports: the build's worker processes each
+  pick free ports on their own (jupyter_client's port cache is per process), and two kernels
+  started at the same moment by two workers could get the same port, the second one dying on
+  « Address already in use » before it answers;
 - elsewhere (Windows, macOS) no server runs and kernels start the usual way.
 """
 
@@ -75,6 +80,7 @@ SINGLE_THREADED = {
 # once the kernel starts, too late for a module imported by the server.
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 STATUS_PREFIX = "statut-"
+ERRORS_PREFIX = "erreurs-"
 
 
 def fork_supported() -> bool:
@@ -149,7 +155,7 @@ def serve(socket_path: str) -> None:
                         signal.set_wakeup_fd(-1)
                         os.close(wake_read)
                         os.close(wake_write)
-                        _become_kernel(request)
+                        _become_kernel(request, folder)
                     answer = {"pid": pid}
                 connection.sendall(json.dumps(answer).encode() + b"\n")
 
@@ -164,21 +170,28 @@ def _reap(folder: Path) -> None:
         if pid == 0:
             return
         code = os.waitstatus_to_exitcode(status)
+        if code == 0:
+            with contextlib.suppress(FileNotFoundError):
+                (folder / f"{ERRORS_PREFIX}{pid}").unlink()
         tmp = folder / f".{STATUS_PREFIX}{pid}"
         tmp.write_text(str(code))
         os.replace(tmp, folder / f"{STATUS_PREFIX}{pid}")
 
 
-def _become_kernel(request: dict[str, Any]) -> None:
-    """In the forked child: become the ipykernel that jupyter_client asked for. Never returns."""
+def _become_kernel(request: dict[str, Any], folder: Path) -> None:
+    """In the forked child: become the ipykernel that jupyter_client asked for. Never returns.
+    Its error output goes to ``erreurs-<pid>`` in the server's folder (removed when it ends
+    well), which :func:`crashed_kernels` reads when it does not."""
     code = 1
     try:
         os.setsid()  # its own process group, as jupyter_client's launcher gives a kernel
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the notebook may wait for subprocesses
         null = os.open(os.devnull, os.O_RDWR)
         os.dup2(null, 0)
-        os.dup2(null, 2)  # ipykernel's TCP transport warning, at every start
         os.close(null)
+        errors = os.open(folder / f"{ERRORS_PREFIX}{os.getpid()}", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(errors, 2)
+        os.close(errors)
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
@@ -242,15 +255,21 @@ def kernel_server() -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def crashed_kernels(socket_path: str) -> dict[int, int]:
-    """pid → exit status of the kernels of a running server that ended with a non-zero status."""
+def crashed_kernels(socket_path: str) -> dict[int, tuple[int, str]]:
+    """pid → (exit status, last line of its error output, or "") of the kernels of a running
+    server that ended with a non-zero status."""
     folder = Path(socket_path).parent
     found = {}
     for f in folder.glob(f"{STATUS_PREFIX}*"):
         with contextlib.suppress(ValueError, OSError):
             code = int(f.read_text())
             if code:
-                found[int(f.name[len(STATUS_PREFIX):])] = code
+                pid = int(f.name[len(STATUS_PREFIX):])
+                said = ""
+                with contextlib.suppress(OSError):
+                    lines = (folder / f"{ERRORS_PREFIX}{pid}").read_text(errors="replace").strip().splitlines()
+                    said = lines[-1].strip() if lines else ""
+                found[pid] = (code, said)
     return found
 
 
@@ -308,6 +327,21 @@ class ForkProvisioner(_provisioner_base()):
     @property
     def has_process(self) -> bool:
         return self.forked_pid is not None or super().has_process
+
+    async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
+        """Under a kernel server, the kernel's channels are Unix sockets in the server's private
+        folder (``ipc`` transport, a documented option of jupyter_client's connection files),
+        named after this kernel alone: no TCP port that a kernel started at the same moment by
+        another worker process could also pick."""
+        km = self.parent
+        socket_path = os.environ.get(SERVER_VARIABLE)
+        if km is not None and socket_path and os.path.exists(socket_path) and km.transport == "tcp":
+            import uuid
+
+            km.transport = "ipc"
+            km.cache_ports = False  # jupyter_client's port cache is for TCP ports
+            km.ip = str(Path(socket_path).parent / f"noyau-{uuid.uuid4().hex[:16]}")
+        return await super().pre_launch(**kwargs)
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any):
         connection_file = _connection_file(cmd)

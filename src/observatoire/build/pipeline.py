@@ -196,7 +196,8 @@ def _failure(what: str, exc: BaseException) -> BuildError:
     server = os.environ.get(kernels.SERVER_VARIABLE)
     crashed = kernels.crashed_kernels(server) if server else {}
     if crashed:
-        message += "\n" + "\n".join(f"  noyau {pid} arrêté avec le statut {code}" for pid, code in sorted(crashed.items()))
+        message += "\n" + "\n".join(f"  noyau {pid} arrêté avec le statut {code}" + (f" : {said}" if said else "")
+                                     for pid, (code, said) in sorted(crashed.items()))
     return BuildError(message)
 
 
