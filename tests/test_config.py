@@ -67,3 +67,23 @@ def test_no_network_address_in_the_project_sources():
                    and p.suffix in {".py", ".md", ".ipynb", ".js", ".css", ".html", ".yml", ".yaml", ".json", ".j2"}]
     hits = [str(p.relative_to(root)) for p in places if pattern.search(p.read_text(encoding="utf-8", errors="replace"))]
     assert hits == []
+
+
+def test_pages_of_territory_books_are_excluded_from_the_book_once_and_for_all():
+    """A territory's book writes its pages into book/territoires/; the HTML book excludes them in
+    _config.yml, or sphinx-external-toc would add each new one to exclude_patterns, a change of
+    configuration that makes Sphinx re-read the whole book. No pilot chapter may match them."""
+    from fnmatch import fnmatch
+
+    from observatoire.build.territory_book import GENERATED_PATTERNS, own_patterns
+    from observatoire.report.pilots import pilots
+
+    patterns = load("_config.yml")["exclude_patterns"]
+    assert set(GENERATED_PATTERNS) <= set(patterns)
+    assert not set(GENERATED_PATTERNS) & set(own_patterns())
+    assert set(own_patterns()) | set(GENERATED_PATTERNS) == set(patterns)
+    for entry in toc_files(load("_toc.yml")):
+        for suffix in (".md", ".ipynb"):
+            assert not any(fnmatch(entry + suffix, p) for p in GENERATED_PATTERNS), entry
+    for pilot in pilots():
+        assert not any(fnmatch(f"book/territoires/{pilot.slug}.ipynb", p) for p in GENERATED_PATTERNS)

@@ -209,7 +209,7 @@ def test_make_builds_the_book_of_a_monthly_only_file(built):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     assert "Livre d'Ambérieu-en-Bugey prêt" in result.stdout
-    chapter = page_text(site / "book" / "territoires" / f"amberieu-en-bugey-{CODE}.html")
+    chapter = page_text(site / "book" / "territoires" / f"territoire-amberieu-en-bugey-{CODE}.html")
     # Sparse: no score below the coverage threshold, and the chapter says what is missing.
     assert "L'indice global, moyenne des quatre axes, n'est pas calculé" in chapter
     assert "Aucun commun n'a de score dans ces données" in chapter
@@ -237,7 +237,7 @@ def test_make_reports_every_repair_once_and_the_book_records_them(built):
     for wanted in EXPECTED["classeur-renomme.csv"]["avertissements"]:
         wanted = wanted.replace("classeur-renomme.csv", "-l'essai (2).csv")  # the name it was built under
         assert result.stdout.count(wanted) == 1, wanted
-    chapter = page_text(site / "book" / "territoires" / f"amberieu-en-bugey-{CODE}.html")
+    chapter = page_text(site / "book" / "territoires" / f"territoire-amberieu-en-bugey-{CODE}.html")
     home = page_text(site / "book" / "territoires" / f"livre-amberieu-en-bugey-{CODE}.html")
     for page in (chapter, home):
         assert "3 codes complétés d'un zéro initial (perdu par un tableur) : lignes 3–5" in page
@@ -250,5 +250,5 @@ def test_the_indicator_table_needs_no_sideways_scrolling_in_the_built_chapter(bu
     _, site = built["mensuel-seulement.csv"]
     from test_chapter_details import overflowing_tables
 
-    page = site / "book" / "territoires" / f"amberieu-en-bugey-{CODE}.html"
+    page = site / "book" / "territoires" / f"territoire-amberieu-en-bugey-{CODE}.html"
     assert overflowing_tables(page.as_uri()) == []

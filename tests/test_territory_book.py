@@ -70,7 +70,7 @@ def test_the_book_is_built_where_announced(territory_book):
 @pytest.mark.slow
 def test_the_chapter_shows_the_engines_numbers_for_the_territory(territory_book):
     _, index = territory_book
-    page = (index.parent / "book" / "territoires" / f"{SLUG}.html").read_text(encoding="utf-8")
+    page = (index.parent / "book" / "territoires" / f"territoire-{SLUG}.html").read_text(encoding="utf-8")
     sheet = territory_sheet(CODE, TERRITORY_FILE)
     values = pasted(page)
     low, _, high = index_interval(sheet.scores, CODE)
@@ -102,7 +102,7 @@ def test_free_text_from_the_file_never_executes(territory_book):
         assert "<script>alert" not in page, path
         assert "<img src=x" not in page, path
         assert 'href="javascript:' not in page, path
-    chapter = pages[index.parent / "book" / "territoires" / f"{SLUG}.html"]
+    chapter = pages[index.parent / "book" / "territoires" / f"territoire-{SLUG}.html"]
     assert "&lt;script&gt;alert(&#34;source&#34;)&lt;/script&gt;" in chapter
     assert "&lt;img src=x onerror=alert(1)&gt;" in chapter
     # MyST and LaTeX syntax stays literal text, in a table MathJax is told to skip.

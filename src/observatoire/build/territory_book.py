@@ -36,6 +36,12 @@ from observatoire.errors import Problem, ValidationError, format_problems
 from observatoire.text import escape_markdown, fr_int, of_name
 
 OUTPUT_NAME = "territoires"
+#: The pages a territory's book generates beside the pilots' chapters (in book/territoires/, so
+#: that their links to the rest of the book are the pilots'), by prefix. The HTML book excludes
+#: them in _config.yml: without that, sphinx-external-toc would add each new one to the book's
+#: ``exclude_patterns``, and that change of configuration makes Sphinx re-read every page of
+#: the next ``make book``. A territory's book takes them back out of its own patterns.
+GENERATED_PATTERNS = ("book/territoires/territoire-*", "book/territoires/comparaison-*", "book/territoires/livre-*")
 
 
 def slugify(text: str) -> str:
@@ -152,6 +158,12 @@ def territory_toc(home: str, chapter: str, comparison: str) -> dict:
     return toc
 
 
+def own_patterns() -> list[str]:
+    """The book's exclude patterns without those of the pages a territory's book generates."""
+    config = yaml.safe_load(paths.CONFIG.read_text(encoding="utf-8"))
+    return [p for p in config.get("exclude_patterns", []) if p not in GENERATED_PATTERNS]
+
+
 def build_territory_book(data_path: str | os.PathLike, code: str | None = None,
                          build_dir: str | os.PathLike = paths.BUILD, workers: int | None = None) -> Path:
     """Validate a territory's data file and build its book; return the path of its index.html."""
@@ -166,7 +178,7 @@ def build_territory_book(data_path: str | os.PathLike, code: str | None = None,
     if data.warnings:  # every repair and ignored column, once each (also in the book's data notice)
         print("      " + format_problems(data.warnings).replace("\n", "\n      "), flush=True)
 
-    own = Chapter(territory.code, slug, territory.nom, data_path, nature="territoire")
+    own = Chapter(territory.code, f"territoire-{slug}", territory.nom, data_path, nature="territoire")
     comparison = ComparisonChapter(territory.code, f"comparaison-{slug}",
                                    f"comparaison {of_name(territory.nom, territory.level)} avec les pilotes",
                                    data_path)
@@ -187,7 +199,8 @@ def build_territory_book(data_path: str | os.PathLike, code: str | None = None,
     # The book's MyST notebooks read the pilots' data: they share the main book's notebook cache.
     site = run(Build(data_path=paths.DEFAULT_DATA, work=work / "jupyter-book",
                      chapters=[own, comparison, *pilot_chapters(paths.DEFAULT_DATA)], toc=toc_path,
-                     config={"title": f"{territory.nom} : Livre Blanc vivant"}, pages=pages,
+                     config={"title": f"{territory.nom} : Livre Blanc vivant",
+                             "exclude_patterns": own_patterns()}, pages=pages,
                      target=build_dir / OUTPUT_NAME / slug / "html", build_dir=build_dir), workers)
     index = (site / "index.html").resolve()
     print(f"Livre {of_name(territory.nom, territory.level)} prêt. Ouvrez : {index}", flush=True)
