@@ -120,7 +120,7 @@ def _territory_figures(c: dict) -> dict:
 def rank_intervals_figure(ranks: pd.DataFrame, n: int):
     """Every territory's rank interval (5–95 % of the draws), territories ordered by their
     reference rank: a vertical segment each, the median as a dot."""
-    figures._style()
+    figures.style()
     colours = figures.sns.color_palette(figures.PALETTE, 2)
     data = ranks.sort_values("reference")
     x = np.arange(1, len(data) + 1)
@@ -151,7 +151,7 @@ def _ranking_figures(c: dict) -> dict:
 
 
 def histogram_figure(values: np.ndarray, marks: dict[str, float], xlabel: str):
-    figures._style()
+    figures.style()
     colours = figures.sns.color_palette(figures.PALETTE, len(marks) + 1)
     fig, ax = plt.subplots(figsize=(7, 3.2))
     finite = values[np.isfinite(values)]

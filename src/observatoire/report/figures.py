@@ -30,7 +30,6 @@ def style() -> None:
         "axes.unicode_minus": True})
 
 
-_style = style  # the name other modules used before (national.pages)
 
 
 class FrenchNumberFormatter(Formatter):
