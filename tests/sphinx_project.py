@@ -12,7 +12,7 @@ from pathlib import Path
 
 CONF = """
 extensions = ["myst_parser", "sphinx_multitoc_numbering", "sphinxcontrib.bibtex",
-              "observatoire.build.typography", "observatoire.build.layout"]
+              "observatoire.build.typography", "observatoire.build.layout", "observatoire.build.bibliography"]
 language = "fr"
 numfig = True
 numfig_format = {"figure": "Figure %s"}

@@ -120,3 +120,40 @@ def test_citations_in_the_text(tmp_path):
     assert "d’après Boyer et Saillard (2002)" in text or "d'après Boyer et Saillard (2002)" in text
     assert "Rockström et al. (2009)" in text
     assert "consulté le 1er mars 2025" in text
+
+
+def test_an_entry_is_formatted_once_and_again_only_when_it_changes():
+    from observatoire.build import bibliography
+
+    env = type("Environment", (), {})()  # Sphinx's, pickled from one build to the next
+    bibliography._before_reading(None, env, [])
+    style = find_plugin("pybtex.style.formatting", "livre-fr")()
+    entry = parse_string(BIB, "bibtex").entries["dupont2024"]
+    first = style.format_entry("1", entry)
+    assert style.format_entry("1", entry) is first  # the hover text asks again: the same answer
+    bibliography._before_reading(None, env, [])  # the next build finds it in the environment
+    assert style.format_entry("1", parse_string(BIB, "bibtex").entries["dupont2024"]) is first
+    changed = parse_string(BIB.replace("Un rapport sur la résilience", "Un autre rapport"), "bibtex")
+    text = style.format_entry("1", changed.entries["dupont2024"]).text.render_as("text")
+    assert "Un autre rapport" in text and "Un rapport sur la résilience" not in text
+
+
+def test_a_rebuild_reuses_the_formatted_entries_and_sees_a_changed_one(tmp_path):
+    """The formatted entries travel in Sphinx's pickled environment: a rebuild where nothing
+    changed gives the same bibliography; a changed entry is formatted again."""
+    import pickle
+
+    from observatoire.build.bibliography import ENV_ATTRIBUTE
+
+    source = write_project(tmp_path / "source")
+    build(source, tmp_path / "html")
+    page = body(tmp_path / "html" / "biblio.html")
+    with open(tmp_path / "html" / ".doctrees" / "environment.pickle", "rb") as f:
+        kept = getattr(pickle.load(f), ENV_ATTRIBUTE)
+    assert len(kept) >= 4 and all(key[0] == "Style" for key in kept)
+    build(source, tmp_path / "html")
+    assert body(tmp_path / "html" / "biblio.html") == page
+    (source / "refs.bib").write_text(BIB.replace("Un rapport sur la résilience", "Un autre rapport"), encoding="utf-8")
+    build(source, tmp_path / "html")
+    text = re.sub(r"<[^>]+>", "", body(tmp_path / "html" / "biblio.html"))
+    assert "Un autre rapport" in text and "Un rapport sur la résilience" not in text

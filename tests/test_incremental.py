@@ -128,3 +128,34 @@ def test_rebuilds_execute_nothing_unchanged(built_book, capsys):
     out = capsys.readouterr().out
     assert "1 page(s) relue(s), 0 cahier(s) exécuté(s)" in out
     assert (build_dir / "html" / "book" / "mutations.html").exists()
+
+
+def test_jupyter_cache_is_asked_again_only_when_a_notebook_or_the_cache_changed(tmp_path, monkeypatch):
+    """The MyST notebooks jupyter-cache holds: asked once, then read from the stamp while neither
+    the notebooks nor the cache's database change."""
+    import jupyter_cache
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+    from myst_nb.core.read import read_myst_markdown_notebook
+
+    from observatoire.build import pipeline
+
+    page = tmp_path / "cahier.md"
+    page.write_text("---\njupytext:\n  text_representation:\n    format_name: myst\nkernelspec:\n  name: python3\n"
+                    "  display_name: Python 3\n---\n# Cahier\n\n```{code-cell} ipython3\nprint(1 + 1)\n```\n",
+                    encoding="utf-8")
+    cache_path = tmp_path / "cache"
+    assert pipeline.uncached_notebooks([page], cache_path) == [page]
+    assert not (cache_path / pipeline.ALL_CACHED).exists()
+    get_cache(str(cache_path)).cache_notebook_bundle(
+        CacheBundleIn(read_myst_markdown_notebook(page.read_text(encoding="utf-8")), str(page)),
+        check_validity=False, overwrite=True)
+    assert pipeline.uncached_notebooks([page], cache_path) == []
+    assert (cache_path / pipeline.ALL_CACHED).exists()
+
+    asked = []
+    real = jupyter_cache.get_cache
+    monkeypatch.setattr(jupyter_cache, "get_cache", lambda *a, **k: asked.append(a) or real(*a, **k))
+    assert pipeline.uncached_notebooks([page], cache_path) == [] and asked == []  # from the stamp
+    page.write_text(page.read_text(encoding="utf-8").replace("1 + 1", "2 + 2"), encoding="utf-8")
+    assert pipeline.uncached_notebooks([page], cache_path) == [page] and len(asked) == 1

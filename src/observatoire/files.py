@@ -11,8 +11,10 @@ An interrupted run leaves either the old file (folder) or the new one, never a m
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 
@@ -83,12 +85,26 @@ def swap_in(new: str | os.PathLike, target: str | os.PathLike) -> Path:
 
 
 def copy_in(source: str | os.PathLike, target: str | os.PathLike) -> Path:
-    """Copy the folder ``source`` next to ``target``, then swap it in."""
-    target = Path(target)
+    """Copy the folder ``source`` next to ``target``, then swap it in.
+
+    A file that ``target`` already holds unchanged (same size and modification time as in
+    ``source``: copies keep it) is hard-linked from there instead of copied: the previous copy is
+    never written again, only replaced as a whole, so the link is as good as a copy."""
+    source, target = Path(source), Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".construction-", dir=target.parent))
+
+    def link_or_copy(src: str, dst: str) -> str:
+        previous = target / Path(src).relative_to(source)
+        with contextlib.suppress(OSError):
+            new, old = os.stat(src), os.stat(previous)
+            if (new.st_size, new.st_mtime_ns) == (old.st_size, old.st_mtime_ns) and stat.S_ISREG(old.st_mode):
+                os.link(previous, dst)
+                return dst
+        return shutil.copy2(src, dst)
+
     try:
-        shutil.copytree(source, staging / "copie")
+        shutil.copytree(source, staging / "copie", copy_function=link_or_copy)
         return swap_in(staging / "copie", target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -13,14 +13,21 @@ citation style of sphinxcontrib-bibtex, each a plug-in found by name through its
   them (the braces used to sort after every letter);
 - ``bibtex_reference_style: auteur-annee`` (sphinxcontrib.bibtex.style.referencing): in-text
   citations « (Holling, 1973 ; Folke, 2006) », « Walker et al. (2004) », « Boyer et Saillard ».
+
+Loaded as a Sphinx extension too (``_config.yml``), only to keep the formatted entries in Sphinx's
+environment from one build to the next: sphinxcontrib-bibtex formats every cited entry at every
+build, twice (bibliography and hover text), about a second of a rebuild where nothing changed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pybtex.richtext import Symbol, Tag, Text
 from pybtex.style.formatting.unsrt import Style as UnsrtStyle
@@ -114,7 +121,14 @@ class Style(UnsrtStyle):
     default_sorting_style = "livre-fr"
 
     def format_entry(self, label, entry, bib_data=None):
-        return super().format_entry(label, _localised(entry), bib_data=bib_data)
+        if bib_data is not None:
+            return super().format_entry(label, _localised(entry), bib_data=bib_data)
+        key = (type(self).__qualname__, label, entry_digest(entry))
+        formatted = _FORMATTED.current.get(key) or _FORMATTED.previous.get(key)
+        if formatted is None:
+            formatted = super().format_entry(label, _localised(entry))
+        _FORMATTED.current[key] = formatted
+        return formatted
 
     # -- names ------------------------------------------------------------------------------
     def format_names(self, role, as_sentence=True):
@@ -292,7 +306,9 @@ class SortingStyle(BaseSortingStyle):
 
 def _reference_style():
     from sphinxcontrib.bibtex.style.referencing import BracketStyle, PersonStyle
-    from sphinxcontrib.bibtex.style.referencing.author_year import AuthorYearReferenceStyle
+    from sphinxcontrib.bibtex.style.referencing.author_year import (
+        AuthorYearReferenceStyle,
+    )
 
     @dataclass
     class FrenchPersonStyle(PersonStyle):
@@ -326,3 +342,42 @@ def _reference_style():
 
 
 ReferenceStyle = _reference_style()
+
+
+# ---------------------------------------------------------------------------------------------
+# Formatted entries kept from one build to the next
+
+#: This module's code: an entry formatted by another version of the style is formatted again.
+_CODE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+
+
+def entry_digest(entry) -> str:
+    """What the formatting of an entry depends on: its type, fields and names, and the style's code."""
+    persons = {role: [str(p) for p in people] for role, people in entry.persons.items()}
+    return hashlib.sha256(json.dumps([_CODE, entry.key, entry.type, dict(entry.fields), persons],
+                                     ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+@dataclass
+class _Formatted:
+    """The entries formatted by the previous build (from Sphinx's pickled environment) and by
+    this one (which the environment pickles for the next, only the ones still cited)."""
+
+    previous: dict = field(default_factory=dict)
+    current: dict = field(default_factory=dict)
+
+
+_FORMATTED = _Formatted()
+ENV_ATTRIBUTE = "observatoire_formatted_references"
+
+
+def _before_reading(app, env, docnames) -> None:
+    _FORMATTED.previous = getattr(env, ENV_ATTRIBUTE, {})
+    _FORMATTED.current = {}
+    setattr(env, ENV_ATTRIBUTE, _FORMATTED.current)
+
+
+def setup(app):
+    """Sphinx extension: the formatted entries live in Sphinx's environment (``env-before-read-docs``)."""
+    app.connect("env-before-read-docs", _before_reading)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -28,6 +28,7 @@ previous site stays in place until a complete new build replaces it.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import multiprocessing
 import os
 import re
@@ -48,7 +49,13 @@ from observatoire.build import kernels
 from observatoire.build.jobs import JobError, execute_chapter, execute_myst_notebook
 from observatoire.build.toc import toc_notebooks
 from observatoire.files import copy_in, replace_with, write_atomic
-from observatoire.fingerprints import BookInputs, engine_files, fingerprint, is_current
+from observatoire.fingerprints import (
+    BookInputs,
+    digest_object,
+    engine_files,
+    fingerprint,
+    is_current,
+)
 
 #: Notebook caches kept (one per digest of the notebooks' inputs), most recent first.
 CACHES_KEPT = 4
@@ -176,8 +183,24 @@ def stale_chapters(chapters: list, inputs: BookInputs, destination: Path) -> lis
     return [c for c in chapters if not is_current(destination / f"{c.slug}.ipynb", c.fingerprint(inputs))]
 
 
+#: In a notebook cache's folder: the digest of the MyST notebooks (and of the cache's database)
+#: the last time jupyter-cache held every one of them.
+ALL_CACHED = "tous-en-cache.txt"
+
+
 def uncached_notebooks(notebooks: list[Path], cache_path: Path) -> list[Path]:
-    """The MyST notebooks that jupyter-cache does not hold yet (for their current code)."""
+    """The MyST notebooks that jupyter-cache does not hold yet (for their current code).
+
+    Asking jupyter-cache costs about a second (SQLAlchemy's import, every notebook parsed and
+    validated): when the notebooks' texts and the cache's database are those of the last time
+    it held them all, the answer is the same, read from :data:`ALL_CACHED`."""
+    database = cache_path / "global.db"
+    texts = {str(p): p.read_text(encoding="utf-8") for p in notebooks}
+    digest = digest_object({"cahiers": {k: hashlib.sha256(v.encode()).hexdigest() for k, v in texts.items()},
+                            "base": database.stat().st_mtime_ns if database.exists() else None})
+    stamp = cache_path / ALL_CACHED
+    if stamp.exists() and stamp.read_text(encoding="utf-8") == digest:
+        return []
     from jupyter_cache import get_cache
     from myst_nb.core.read import read_myst_markdown_notebook
 
@@ -185,9 +208,11 @@ def uncached_notebooks(notebooks: list[Path], cache_path: Path) -> list[Path]:
     missing = []
     for path in notebooks:
         try:
-            cache.match_cache_notebook(read_myst_markdown_notebook(path.read_text(encoding="utf-8")))
+            cache.match_cache_notebook(read_myst_markdown_notebook(texts[str(path)]))
         except KeyError:
             missing.append(path)
+    if not missing and cache_path.is_dir():
+        write_atomic(stamp, digest)
     return missing
 
 

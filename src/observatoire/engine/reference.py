@@ -30,7 +30,6 @@ The DataFrames of a :class:`Reference` are shared through a cache: treat them as
 
 from __future__ import annotations
 
-from observatoire import paths
 import functools
 import os
 import re
@@ -38,7 +37,10 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+
+from observatoire import paths
 
 __all__ = [
     "LEVELS",
@@ -268,14 +270,21 @@ class Reference:
 
     @functools.cached_property
     def _members(self) -> dict[tuple[str, str], tuple[str, ...]]:
+        """(level, code) → the sorted codes of its communes (one sort, then slices: a pandas
+        group per territory would cost half a second)."""
         members: dict[tuple[str, str], tuple[str, ...]] = {}
-        for epci, group in self.epci_communes.groupby("epci", sort=False):
-            members["epci", str(epci)] = tuple(sorted(group["commune"]))
-        for column, level in (("departement", "departement"), ("region", "region")):
-            for code, group in self.communes.groupby(column, sort=False, dropna=True):
-                members[level, str(code)] = tuple(sorted(group["code"]))
+        for level, frame, key, value in (("epci", self.epci_communes, "epci", "commune"),
+                                         ("departement", self.communes, "departement", "code"),
+                                         ("region", self.communes, "region", "code")):
+            pairs = frame[[key, value]].dropna(subset=[key])
+            keys, values = pairs[key].astype(str).to_numpy(dtype=str), pairs[value].astype(str).to_numpy(dtype=str)
+            order = np.lexsort((values, keys))
+            keys, values = keys[order], values[order]
+            starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.array([], int)
+            for start, end in zip(starts, [*starts[1:], len(keys)]):
+                members[level, keys[start]] = tuple(values[start:end].tolist())
         in_france = self.communes["departement"].notna()
-        members["france", FRANCE_CODE] = tuple(sorted(self.communes.loc[in_france, "code"]))
+        members["france", FRANCE_CODE] = tuple(sorted(self.communes.loc[in_france, "code"].astype(str)))
         return members
 
     # -- lookup -------------------------------------------------------------------------
