@@ -429,8 +429,6 @@ def _run(args) -> int:
         return EXIT_OK
 
     if args.commande == "fiche":
-        import pandas as pd
-
         from observatoire.report.sheet import territory_sheet
         from observatoire.paths import DEFAULT_DATA
         from observatoire.text import fr_number
@@ -440,21 +438,14 @@ def _run(args) -> int:
                                 demonstration=_is_demo_file(data_path))
         t = sheet.territory
         print(f"{t.nom} ({t.code}), {sheet.level_label} — population {fr_number(t.population, 0)}")
-        axes = sheet.axis_texts()
-        if pd.isna(sheet.index):
-            scored = sum(1 for a in axes if not pd.isna(sheet.scores.axes.loc[sheet.code].get(a)))
-            print(f"Indice global : non calculé ({scored} axe{'s' if scored > 1 else ''} sur {len(axes)} "
-                  f"avec un score)")
-        else:
-            print(f"Indice global : {fr_number(sheet.index)} / 100")
-        for axis, said in axes.items():
+        print(f"Indice global : {sheet.index_text()}")
+        for axis, said in sheet.axis_texts().items():
             print(f"  Axe « {sheet.catalogue.axis_label(axis)} » : {said}")
         for row in sheet.coverage().itertuples():
             print(f"  Commun « {row.Commun} » : {sheet.score_text(row.Score, row.Renseignés, row.Indicateurs)}")
         if sheet.communs.isna().any():
-            share = sheet.scores.choices.min_coverage
-            print(f"Un score n'est calculé que si {fr_number(100 * share, 0)} % au moins du poids des "
-                  "indicateurs est renseigné (option --couverture-min) ; ce qui manque est à renseigner "
+            rule = sheet.coverage_rule()
+            print(f"{rule[0].upper()}{rule[1:]} (option --couverture-min) ; ce qui manque est à renseigner "
                   f"(modèle de fichier : observatoire modele {t.code}).")
         if t.code.startswith("FICTIF-"):
             print("Territoire fictif : valeurs inventées par le générateur de démonstration, pour s'exercer.")

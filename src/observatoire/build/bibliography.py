@@ -22,8 +22,6 @@ build, twice (bibliography and hover text), about a second of a rebuild where no
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -48,6 +46,7 @@ from pybtex.style.template import (
 )
 from pybtex.style.template import field as bib_field
 
+from observatoire.fingerprints import digest_object, digest_path
 from observatoire.text import MONTHS, MONTHS_SHORT, fr_date
 
 ET, ET_AL = " et ", "et al."
@@ -348,14 +347,13 @@ ReferenceStyle = _reference_style()
 # Formatted entries kept from one build to the next
 
 #: This module's code: an entry formatted by another version of the style is formatted again.
-_CODE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+_CODE = digest_path(Path(__file__))
 
 
 def entry_digest(entry) -> str:
     """What the formatting of an entry depends on: its type, fields and names, and the style's code."""
     persons = {role: [str(p) for p in people] for role, people in entry.persons.items()}
-    return hashlib.sha256(json.dumps([_CODE, entry.key, entry.type, dict(entry.fields), persons],
-                                     ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
+    return digest_object([_CODE, entry.key, entry.type, dict(entry.fields), persons])
 
 
 @dataclass

@@ -28,7 +28,6 @@ previous site stays in place until a complete new build replaces it.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import multiprocessing
 import os
 import re
@@ -196,8 +195,7 @@ def uncached_notebooks(notebooks: list[Path], cache_path: Path) -> list[Path]:
     it held them all, the answer is the same, read from :data:`ALL_CACHED`."""
     database = cache_path / "global.db"
     texts = {str(p): p.read_text(encoding="utf-8") for p in notebooks}
-    digest = digest_object({"cahiers": {k: hashlib.sha256(v.encode()).hexdigest() for k, v in texts.items()},
-                            "base": database.stat().st_mtime_ns if database.exists() else None})
+    digest = digest_object({"cahiers": texts, "base": database.stat().st_mtime_ns if database.exists() else None})
     stamp = cache_path / ALL_CACHED
     if stamp.exists() and stamp.read_text(encoding="utf-8") == digest:
         return []

@@ -30,8 +30,6 @@ def style() -> None:
         "axes.unicode_minus": True})
 
 
-
-
 class FrenchNumberFormatter(Formatter):
     """Tick labels in French: as many decimals as the ticks need to be told apart exactly
     (« 0 », « 0,5 », « 1 », « 1,5 »; « 1 000 », « 2 000 »)."""

@@ -151,6 +151,22 @@ class TerritorySheet:
         share = self.scores.choices.min_coverage
         return "la moitié" if abs(share - 0.5) < 1e-9 else f"{fr_number(100 * share, 0)} %"
 
+    def coverage_rule(self) -> str:
+        """« un score n'est calculé pour un commun que si la moitié au moins … est renseignée »."""
+        return (f"un score n'est calculé pour un commun que si {self._threshold()} au moins du poids de "
+                "ses indicateurs est renseignée")
+
+    def scored_axes(self) -> int:
+        """How many axes of the survey have a score."""
+        return int(self.scores.axes.loc[self.code].notna().sum())
+
+    def index_text(self) -> str:
+        """« 61,2 / 100 », or « non calculé (1 axe sur 4 avec un score) »."""
+        if not pd.isna(self.index):
+            return f"{fr_number(self.index)} / 100"
+        scored = self.scored_axes()
+        return f"non calculé ({scored} axe{'s' if scored > 1 else ''} sur {len(self.catalogue.axes)} avec un score)"
+
     def score_text(self, score: float, filled: int, total: int) -> str:
         """« 61,2 », or « non calculé : 1 indicateur renseigné sur 18 »."""
         if not pd.isna(score):
@@ -173,8 +189,7 @@ class TerritorySheet:
         values ``commun_fort``… when two communs or more have a score)."""
         scored = self.communs.dropna()
         coverage = self.coverage()
-        rule = (f"un score n'est calculé pour un commun que si {self._threshold()} au moins du poids de "
-                "ses indicateurs est renseignée")
+        rule = self.coverage_rule()
         if len(scored) >= 2:
             return ("Dans ces données, le commun le mieux placé est « {glue:text}`commun_fort` » "
                     "({glue:text}`commun_fort_score` sur 100) et le plus fragile « {glue:text}`commun_faible` » "
@@ -210,7 +225,7 @@ class TerritorySheet:
                     "normalisation, de pondération et d'agrégation, il se situe entre {glue:text}`indice_bas` "
                     "et {glue:text}`indice_haut` dans 90 % des cas (intervalle de 5 à 95 %, voir "
                     "{doc}`../annexes/incertitude`).")
-        scored = int(self.scores.axes.loc[self.code].notna().sum())
+        scored = self.scored_axes()
         total = len(self.catalogue.axes)
         axes = "aucun axe n'a" if scored == 0 else f"{fr_int(scored)} axe{'s' if scored > 1 else ''} sur " \
             f"{fr_int(total)} {'ont' if scored > 1 else 'a'}"
