@@ -18,7 +18,7 @@ PACKAGE = paths.PACKAGE
 LAYERS = {
     "paths": 0, "errors": 0, "text": 0, "files": 0, "fingerprints": 0,
     "engine": 1,
-    "report": 2,
+    "report": 2, "kernels": 2,
     "build": 3, "national": 3, "campus": 3, "connectors": 3,
     "cli": 4, "__main__": 5,
 }

@@ -203,6 +203,59 @@ def test_a_page_never_opened_in_a_browser_frees_its_kernel(campus):
     assert elapsed < 40
 
 
+def kernel_server_children(server: Server) -> list:
+    """The kernels forked by the Campus's kernel server (psutil processes)."""
+    import psutil
+
+    forks = [p for p in psutil.Process(server.proc.pid).children(recursive=True)
+             if "observatoire.campus.preload" in " ".join(p.cmdline())]
+    assert len({p.pid for p in forks if p.parent().pid == server.proc.pid}) == 1, "one kernel server"
+    return [p for p in forks if p.parent().pid != server.proc.pid]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="kernels are forked on Linux only")
+def test_learners_kernels_are_forked_from_the_campus_kernel_server_and_their_widgets_answer(small):
+    """A learner's kernel is a child of the kernel server (which imported the exercises once); its
+    widgets answer the page's state request (ipywidgets loaded as an IPython extension, since the
+    server imported it before there was a kernel), and it ends when the tab closes."""
+    import websocket
+
+    before = {p.pid for p in kernel_server_children(small)}
+    http = requests.Session()
+    page = http.get(url(small.url, "quiz"), timeout=120)
+    kernel = kernel_id(page.text)
+    forked = [p for p in kernel_server_children(small) if p.pid not in before]
+    assert len(forked) == 1, "the page's kernel was forked by the kernel server"
+    http.cookies.set("_xsrf", "abc123")
+    ws = websocket.create_connection(f"{small.url.replace('http', 'ws')}/api/kernels/{kernel}/channels"
+                                     f"?session_id={uuid.uuid4().hex}", timeout=60,
+                                     cookie="; ".join(f"{k}={v}" for k, v in http.cookies.items()))
+    try:
+        comm, session = uuid.uuid4().hex, uuid.uuid4().hex
+
+        def send(msg_type, content, metadata=None):
+            ws.send(json.dumps({"header": {"msg_id": uuid.uuid4().hex, "msg_type": msg_type, "session": session,
+                                           "username": "", "version": "5.3"},
+                                "parent_header": {}, "metadata": metadata or {}, "content": content,
+                                "channel": "shell", "buffers": []}))
+
+        send("comm_open", {"comm_id": comm, "target_name": "jupyter.widget.control", "data": {}},
+             {"version": "1.0.0"})
+        send("comm_msg", {"comm_id": comm, "data": {"method": "request_states"}})
+        while True:
+            message = json.loads(ws.recv())
+            assert message["msg_type"] != "comm_close", "the widgets' control comm is registered"
+            if message["msg_type"] == "comm_msg" and message["content"]["comm_id"] == comm:
+                break
+        states = message["content"]["data"]["states"]
+        classes = {c for s in states.values() for c in s["state"].get("_dom_classes", [])}
+        assert "campus-prediction-choix" in classes
+    finally:
+        ws.close()
+    http.post(f"{small.url}/voila/api/shutdown/{kernel}", data={"_xsrf": "abc123"}, timeout=60)
+    wait_until(lambda: not forked[0].is_running() or forked[0].status() == "zombie", 30)
+
+
 def test_caps_per_learner_and_in_total_with_french_pages(small):
     alice, bob, carol = requests.Session(), requests.Session(), requests.Session()
     kernels = []

@@ -1,7 +1,7 @@
 """Kernels forked from the kernel server through the ``observatoire-fourche`` kernel provisioner
-(observatoire.build.kernels): same behaviour as kernels started the usual way, one process and
+(observatoire.kernels): same behaviour as kernels started the usual way, one process and
 one namespace per notebook, errors, timeouts and crashes reported; nothing changes outside the
-build's own processes."""
+build's and the Campus's own processes."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from observatoire import paths
-from observatoire.build import kernels
+from observatoire import kernels, paths
+from observatoire.build.preload import PRELOAD
 
 pytestmark = pytest.mark.skipif(not kernels.fork_supported(), reason="kernels are forked on Linux only")
 
@@ -55,7 +55,7 @@ def text(nb, index: int) -> str:
 
 @pytest.fixture(scope="module")
 def server():
-    with kernels.kernel_server() as path:
+    with kernels.kernel_server(PRELOAD) as path:
         yield path
     assert not os.path.exists(path), "le dossier du serveur est supprimé"
 
@@ -73,7 +73,7 @@ def test_the_provisioner_is_registered_under_jupyter_clients_entry_point():
 def test_the_provisioner_is_chosen_only_where_the_build_asks_for_it(monkeypatch):
     monkeypatch.delenv(kernels.SERVER_VARIABLE, raising=False)
     assert kernels.provisioner_environment() == {}
-    script = "import observatoire, observatoire.build.kernels, os; print(os.environ.get('JUPYTER_DEFAULT_PROVISIONER_NAME'))"
+    script = "import observatoire, observatoire.kernels, os; print(os.environ.get('JUPYTER_DEFAULT_PROVISIONER_NAME'))"
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             env={k: v for k, v in os.environ.items() if k != "JUPYTER_DEFAULT_PROVISIONER_NAME"})
     assert result.stdout.strip() == "None", "importing the package selects nothing"
@@ -95,7 +95,7 @@ def test_forked_kernel_runs_in_its_own_process_with_the_notebook_context(server,
         del os.environ["OBSERVATOIRE_ESSAI"]
     assert result.returncode == 0, result.stderr
     pid, parent = map(int, text(nb, 0).split())
-    server_pid = int(subprocess.run(["pgrep", "-f", f"observatoire.build.kernels {server}"],
+    server_pid = int(subprocess.run(["pgrep", "-f", f"observatoire.kernels {server}"],
                                     capture_output=True, text=True).stdout.split()[0])
     assert parent == server_pid, "the kernel is a child of the server"
     assert text(nb, 1).strip() == str(tmp_path)
@@ -194,9 +194,10 @@ def test_the_server_refuses_to_fork_when_it_is_not_single_threaded(tmp_path):
     # usual way (checked above); forking a multi-threaded process could deadlock the child.
     script = (
         "import threading, time, sys\n"
-        "from observatoire.build import kernels\n"
-        "kernels.preload = lambda: threading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n"
-        "kernels.serve(sys.argv[1])\n"
+        "from observatoire import kernels\n"
+        "def start_thread():\n"
+        "    threading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n"
+        "kernels.serve(sys.argv[1], '__main__:start_thread')\n"
     )
     path = tmp_path / "serveur"
     server = subprocess.Popen([sys.executable, "-c", script, str(path)], stdin=subprocess.PIPE)
@@ -215,7 +216,7 @@ def test_the_server_refuses_to_fork_when_it_is_not_single_threaded(tmp_path):
 def test_the_server_itself_stays_single_threaded(server, tmp_path):
     result, nb = run_in_process(notebook("print(1)"), tmp_path, server=server)
     assert result.returncode == 0, result.stderr
-    server_pid = subprocess.run(["pgrep", "-f", f"observatoire.build.kernels {server}"],
+    server_pid = subprocess.run(["pgrep", "-f", f"observatoire.kernels {server}"],
                                 capture_output=True, text=True).stdout.split()[0]
     assert len(os.listdir(f"/proc/{server_pid}/task")) == 1
 
@@ -223,11 +224,11 @@ def test_the_server_itself_stays_single_threaded(server, tmp_path):
 def test_the_kernels_of_a_build_end_with_it(tmp_path):
     script = (
         "import subprocess, sys, os, nbformat\n"
-        "from observatoire.build import kernels\n"
+        "from observatoire import kernels\n"
         "nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('import os, time; print(os.getpid())')])\n"
         "nb.metadata['kernelspec'] = {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}\n"
         "from nbclient import NotebookClient\n"
-        "with kernels.kernel_server():\n"
+        "with kernels.kernel_server('observatoire.build.preload:preload'):\n"
         "    os.environ.update(kernels.provisioner_environment())\n"
         "    NotebookClient(nb, kernel_name='python3').execute()\n"
         "print(nb.cells[0].outputs[0]['text'].strip())\n"
@@ -284,7 +285,8 @@ def test_no_unix_only_call_outside_a_guard():
     import ast
 
     calls = {"setpriority", "killpg", "setsid", "fork", "getpgid", "waitpid"}
-    for path in (paths.PACKAGE / "build").glob("*.py"):
+    for path in [*(paths.PACKAGE / "build").glob("*.py"), *(paths.PACKAGE / "campus").glob("*.py"),
+                 paths.PACKAGE / "kernels.py"]:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.Attribute) and node.attr in calls and getattr(node.value, "id", "") == "os":

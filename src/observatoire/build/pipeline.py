@@ -18,7 +18,7 @@ Incremental at every level:
 
 Fast on a clean build: work shared by several notebooks is computed once here and written to
 files they read (:mod:`observatoire.report.results`); the notebooks to run share one pool of
-processes whose kernels are forked by the kernel server (:mod:`~observatoire.build.kernels`);
+processes whose kernels are forked by the kernel server (:mod:`~observatoire.kernels`);
 jupyter-book imports Sphinx and its extensions while they run (:class:`WaitingJupyterBook`).
 
 Nothing is lost on bad input: problems are reported before any chapter is written, and the
@@ -43,9 +43,9 @@ from pathlib import Path
 
 import yaml
 
-from observatoire import paths
-from observatoire.build import kernels
+from observatoire import kernels, paths
 from observatoire.build.jobs import JobError, execute_chapter, execute_myst_notebook
+from observatoire.build.preload import PRELOAD
 from observatoire.build.toc import toc_notebooks
 from observatoire.files import copy_in, replace_with, write_atomic
 from observatoire.fingerprints import (
@@ -239,12 +239,12 @@ def execute_everything(chapters: list, notebooks: list[Path], cache_path: Path, 
     cache_path.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as running:
         if stale:  # the kernel server prepares itself while jupyter-cache is consulted
-            running.enter_context(kernels.kernel_server())
+            running.enter_context(kernels.kernel_server(PRELOAD))
         notebooks = uncached_notebooks(notebooks, cache_path)
         if not stale and not notebooks:
             print("  chapitres territoriaux à jour, cahiers MyST en cache : rien à exécuter", flush=True)
             return []
-        running.enter_context(kernels.kernel_server())  # the same one, if already running
+        running.enter_context(kernels.kernel_server(PRELOAD))  # the same one, if already running
         jobs = max(1, min(len(stale) + len(notebooks), workers or default_workers()))
         pool = running.enter_context(notebook_pool(jobs))
         staging = Path(running.enter_context(tempfile.TemporaryDirectory(prefix=".chapitres-", dir=staging_dir)))
@@ -389,7 +389,7 @@ def run(build: Build, workers: int | None = None) -> Path:
         # into the build folder before the data are valid.
         sphinx = stack.enter_context(WaitingJupyterBook(build.work, build.builder, toc, config, env))
         if stale_chapters(build.chapters, build.inputs, build.destination):
-            stack.enter_context(kernels.kernel_server())
+            stack.enter_context(kernels.kernel_server(PRELOAD))
         print("[1/3] Validation des données…", flush=True)
         if build.check:
             build.check()

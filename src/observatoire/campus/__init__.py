@@ -16,7 +16,9 @@ module            exercise                        engine it drives
 ``fiction`` loads the fictional territories the exercises run on (``data/demo/``), ``ui`` the
 frame every exercise shares (prediction, checkpoints, notes, summary), ``svg`` their figures.
 ``serve`` starts Voilà on them (``observatoire campus``), ``server`` is its web layer,
-``prepared`` computes once what every kernel shares and ``shared`` reads it in the kernels.
+``prepared`` computes once what every kernel shares and ``shared`` reads it in the kernels;
+``preload`` is what the Campus's kernel server (:mod:`observatoire.kernels`) imports and reads
+before forking each learner's kernel.
 """
 
 from __future__ import annotations

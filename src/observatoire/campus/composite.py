@@ -373,7 +373,7 @@ class IndexApp:
                                    description="Ordre p", continuous_update=False, readout=False,
                                    style=style, layout=wide)
         self.power.add_class("campus-puissance")
-        self.power_help = w.HTML()
+        self.power_help = ui.text_widget()
         self.power_help.add_class("campus-puissance-aide")
         self.power_box = w.VBox([self.power, self.power_help])
         self.axis_weights, self.weight_labels = {}, {}
@@ -383,11 +383,11 @@ class IndexApp:
                               description=f"Poids de l'axe {axis}", style=style, layout=w.Layout(width="22em"))
             s.add_class(f"campus-poids-axe-{axis}")
             self.axis_weights[axis] = s
-            shown = w.HTML()
+            shown = ui.text_widget()
             shown.add_class(f"campus-poids-axe-{axis}-valeur")
             self.weight_labels[axis] = shown
             rows.append(w.HBox([s, shown]))
-        self.reset = w.Button(description="Revenir aux choix du livre", layout=w.Layout(width="max-content"))
+        self.reset = w.Button(description="Revenir aux choix du livre", layout=ui.shared_layout("max-content"))
         self.reset.add_class("campus-reinitialiser")
         self.verdict = ui.feedback_widget("campus-verdict")
         self.feedback = ui.feedback_widget()

@@ -389,21 +389,21 @@ class DiagnosisApp:
         self.card = ui.figure_widget("campus-fiche")
         meta = cat.indicators
         self.fields = {}
-        rows = [w.HTML("<strong>Vos valeurs</strong> (laissez vide ce que vous ne connaissez pas : « à renseigner »)")]
+        rows = [ui.text_widget("<strong>Vos valeurs</strong> (laissez vide ce que vous ne connaissez pas : « à renseigner »)")]
         for indicator in ADJUSTABLE:
             m = meta.loc[indicator]
             field_ = w.Text(value="", placeholder="à renseigner", continuous_update=False, layout=w.Layout(width="9em"))
             field_.add_class(f"campus-valeur-{indicator}")
             self.fields[indicator] = field_
-            rows.append(w.HBox([w.HTML(f"<div style='width:26em'>{ui.escape(m['libelle'])} <small>"
+            rows.append(w.HBox([ui.text_widget(f"<div style='width:26em'>{ui.escape(m['libelle'])} <small>"
                                        f"({ui.escape(m['unite'])} ; bornes {text.fr_number(float(m['borne_basse']), 0)} "
                                        f"et {text.fr_number(float(m['borne_haute']), 0)}, "
                                        f"{'plus' if int(m['direction']) > 0 else 'moins'} est mieux)</small></div>"),
                                 field_]))
         self.upload = w.FileUpload(accept=".csv,.xlsx", multiple=False, description="Charger mon fichier",
-                                   layout=w.Layout(width="max-content"))
+                                   layout=ui.shared_layout("max-content"))
         self.upload.add_class("campus-fichier")
-        self.clear = w.Button(description="Effacer mes valeurs", layout=w.Layout(width="max-content"))
+        self.clear = w.Button(description="Effacer mes valeurs", layout=ui.shared_layout("max-content"))
         self.clear.add_class("campus-effacer")
         self.values_note = ui.feedback_widget("campus-valeurs-retour")
         self.verdict = ui.feedback_widget("campus-verdict")
@@ -412,7 +412,7 @@ class DiagnosisApp:
         self.figure = ui.figure_widget("campus-figure")
         controls = w.VBox([ui.heading("Votre territoire"), self.query, self.results, self.search_note, self.card,
                            *rows, w.HBox([self.upload, self.clear]),
-                           w.HTML("<small>Fichier au format du modèle de données du livre (colonnes territoire, "
+                           ui.text_widget("<small>Fichier au format du modèle de données du livre (colonnes territoire, "
                                   "indicateur, periode, valeur…) : « observatoire modele CODE » en produit un.</small>"),
                            self.values_note])
         results = w.VBox([ui.heading("Diagnostic"), self.verdict, self.feedback, self.table, self.figure],

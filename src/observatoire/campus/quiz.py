@@ -141,14 +141,14 @@ class QuizApp:
         rows = []
         for k, q in enumerate(questions(), start=1):
             radio = w.RadioButtons(options=[(c, i) for i, c in enumerate(q.choices)], value=None,
-                                   layout=w.Layout(width="max-content"))
+                                   layout=ui.shared_layout("max-content"))
             radio.add_class(f"campus-question-{q.id}")
-            button = w.Button(description="Vérifier", layout=w.Layout(width="max-content"))
+            button = w.Button(description="Vérifier", layout=ui.shared_layout("max-content"))
             button.add_class(f"campus-verifier-{q.id}")
             result = ui.feedback_widget(f"campus-reponse-{q.id}")
             button.on_click(lambda _, q=q, radio=radio, button=button, result=result:
                             self.verify(q, radio, button, result))
-            rows.append(w.VBox([w.HTML(f"<strong>{k}. {ui.escape(q.question)}</strong>"), radio, button, result]))
+            rows.append(w.VBox([ui.text_widget(f"<strong>{k}. {ui.escape(q.question)}</strong>"), radio, button, result]))
             self.items.append((q, radio, button, result))
         total = len(self.items)
         self.verdict = ui.feedback_widget("campus-verdict")

@@ -20,7 +20,11 @@ One Voilà server on ``notebooks/campus/``, listening on 127.0.0.1 unless told o
 - the built book (``_build/html``) under ``/livre/``, where the debriefs link, or a redirection
   to the published book (``--livre``), or a French page saying how to build it;
 - the exercises' shared computations done once before the first kernel
-  (:mod:`observatoire.campus.prepared`), each kernel reading them from one file.
+  (:mod:`observatoire.campus.prepared`), each kernel reading them from one file;
+- learners' kernels forked from a kernel server that has imported the exercises and read those
+  computations once (:mod:`observatoire.kernels`, :mod:`observatoire.campus.preload`), on Linux: a
+  kernel costs a few hundredths of a second of processor instead of about two, which is what a
+  room of thirty on two cores needs (``OBSERVATOIRE_SANS_FOURCHE=1``: kernels started the usual way).
 
 The frontend may only send comm and kernel-info messages to a kernel (Voilà's own
 ``allowed_message_types``): an ``execute_request`` from a browser is refused.
@@ -215,8 +219,15 @@ def serve(options: Options | None = None) -> int:
     os.environ["JUPYTER_PATH"] = os.pathsep.join(
         p for p in (str(TEMPLATES_ROOT), os.environ.get("JUPYTER_PATH", "")) if p)
     app = _app_class(options)
+    from observatoire import kernels
+    from observatoire.campus.preload import PRELOAD
+
     try:
-        app.launch_instance(argv=voila_argv(options))
+        with kernels.kernel_server(PRELOAD):
+            # jupyter_client's provisioner factory reads its default from the environment: the
+            # learners' kernels are asked of the kernel server (started the usual way without one).
+            os.environ.update(kernels.provisioner_environment())
+            app.launch_instance(argv=voila_argv(options))
     except KeyboardInterrupt:  # Ctrl-C during start-up, before Voilà's own handler is in place
         pass
     print("Campus arrêté.", file=sys.stderr, flush=True)

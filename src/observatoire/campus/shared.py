@@ -33,3 +33,8 @@ def get(name: str, key=None):
     if key is not None and value is not None:
         return value.get(key)
     return value
+
+
+def names() -> list[str]:
+    """The names of the shared values in the prepared file (none without it)."""
+    return list(_parts())

@@ -414,7 +414,7 @@ class ShockApp:
         self.shock = w.Dropdown(options=[(s.libelle, k) for k, s in shocks().items()], value="inondation",
                                 description="Choc", style=style, layout=wide)
         self.shock.add_class("campus-choc")
-        self.description = w.HTML()
+        self.description = ui.text_widget()
         self.intensity = w.IntSlider(value=60, min=10, max=100, step=10, description="Intensité (%)",
                                      continuous_update=False, style=style, layout=wide)
         self.intensity.add_class("campus-intensite")
@@ -431,7 +431,7 @@ class ShockApp:
             self.capacities[name] = s
         self.cascade = w.Checkbox(value=True, description="effets en cascade entre communs", indent=False)
         self.cascade.add_class("campus-cascade")
-        legend = w.HTML("<small>Capacités de la résilience, de 0 à 100 % : absorber le choc, s'adapter, "
+        legend = ui.text_widget("<small>Capacités de la résilience, de 0 à 100 % : absorber le choc, s'adapter, "
                         "se transformer.</small>")
         self.verdict = ui.feedback_widget("campus-verdict")
         self.feedback = ui.feedback_widget()
@@ -439,7 +439,7 @@ class ShockApp:
         self.heatmap = ui.figure_widget("campus-communs")
         controls = w.VBox([ui.heading("Le choc et le territoire"), self.territory, self.shock, self.description,
                            self.intensity, self.duration, legend, *self.capacities.values(), self.cascade,
-                           w.HTML(dependencies_html())])
+                           ui.text_widget(dependencies_html())])
         results = w.VBox([ui.heading("Résultats"), self.verdict, self.feedback, self.trajectory, self.heatmap],
                          layout=w.Layout(width="100%"))
         self.prediction = ui.Prediction(

@@ -20,6 +20,7 @@ import base64
 import datetime as dt
 import html
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Callable
 
 import ipywidgets as widgets
@@ -58,22 +59,43 @@ def boxes(items: list[tuple[str, str]]) -> str:
     return "".join(box(kind, message) for kind, message in items)
 
 
+@lru_cache(maxsize=None)
+def shared_layout(width: str | None = None) -> widgets.Layout:
+    """One layout model per width for the page's text widgets (never changed after creation)."""
+    return widgets.Layout(width=width)
+
+
+@lru_cache(maxsize=1)
+def shared_html_style():
+    """One style model for the page's text widgets (ipywidgets' ``HTMLStyle``)."""
+    from ipywidgets.widgets.widget_string import HTMLStyle
+
+    return HTMLStyle()
+
+
+def text_widget(value: str = "", width: str | None = None) -> widgets.HTML:
+    """A text widget whose layout and style models are shared with the page's other text
+    widgets: each widget otherwise brings two models of its own, all sent to the page when it
+    opens — a third of an exercise's messages, and of the server's work to render it. Layouts
+    that change (shown, hidden) belong to the boxes, never to these."""
+    return widgets.HTML(value, layout=shared_layout(width), style=shared_html_style())
+
+
 def feedback_widget(css_class: str = "campus-feedback") -> widgets.HTML:
-    w = widgets.HTML(layout=widgets.Layout(width="100%"))
+    w = text_widget(width="100%")
     w.add_class(css_class)
     return w
 
 
 def notice(names: list[str]) -> widgets.HTML:
     listed = ", ".join(names[:-1]) + " et " + names[-1] if len(names) > 1 else names[0]
-    w = widgets.HTML(box("attention", FICTION_NOTICE.format(names=escape(listed))),
-                     layout=widgets.Layout(width="100%"))
+    w = text_widget(box("attention", FICTION_NOTICE.format(names=escape(listed))), width="100%")
     w.add_class("campus-fiction")
     return w
 
 
 def heading(title: str, css_class: str | None = None) -> widgets.HTML:
-    w = widgets.HTML(f"<h3 style='margin:0.9em 0 0.2em'>{escape(title)}</h3>")
+    w = text_widget(f"<h3 style='margin:0.9em 0 0.2em'>{escape(title)}</h3>")
     if css_class:
         w.add_class(css_class)
     return w
@@ -81,7 +103,7 @@ def heading(title: str, css_class: str | None = None) -> widgets.HTML:
 
 def figure_widget(css_class: str) -> widgets.HTML:
     """Where an exercise shows a figure (inline SVG, :mod:`observatoire.campus.svg`) or a table."""
-    w = widgets.HTML(layout=widgets.Layout(width="100%"))
+    w = text_widget(width="100%")
     w.add_class(css_class)
     return w
 
@@ -186,11 +208,11 @@ class Prediction:
         self.options = widgets.RadioButtons(options=choices, value=None, layout=widgets.Layout(width="auto"))
         self.options.add_class("campus-prediction-choix")
         self.button = widgets.Button(description="Valider ma prédiction", button_style="primary",
-                                     layout=widgets.Layout(width="max-content"))
+                                     layout=shared_layout("max-content"))
         self.button.add_class("campus-prediction-valider")
         self.status = feedback_widget("campus-prediction-statut")
         self.widget = widgets.VBox([
-            widgets.HTML(f"<strong>Prédisez, puis vérifiez.</strong> {escape(question)}"),
+            text_widget(f"<strong>Prédisez, puis vérifiez.</strong> {escape(question)}"),
             self.options, self.button, self.status])
         self.widget.add_class("campus-prediction")
         self._on_answer = on_answer
@@ -236,15 +258,15 @@ class Checkpoints:
     def __init__(self, items: list[Checkpoint], on_change: Callable[[], None] | None = None):
         self.items = items
         self._on_change = on_change
-        rows = [widgets.HTML("Répondez pour vous-même (ou dans vos notes), puis comparez avec la réponse détaillée, "
+        rows = [text_widget("Répondez pour vous-même (ou dans vos notes), puis comparez avec la réponse détaillée, "
                              "calculée sur ce qui est à l'écran.")]
         self.answers = []
         for k, item in enumerate(items, start=1):
-            button = widgets.Button(description="Voir la réponse détaillée", layout=widgets.Layout(width="max-content"))
+            button = widgets.Button(description="Voir la réponse détaillée", layout=shared_layout("max-content"))
             button.add_class(f"campus-etape-{k}")
             answer = feedback_widget(f"campus-etape-reponse-{k}")
             button.on_click(lambda _, k=k: self.reveal(k))
-            rows.append(widgets.VBox([widgets.HTML(f"{k}. {escape(item.question)}"), button, answer]))
+            rows.append(widgets.VBox([text_widget(f"{k}. {escape(item.question)}"), button, answer]))
             self.answers.append(answer)
         self.widget = widgets.VBox(rows)
         self.widget.add_class("campus-etapes")
@@ -295,7 +317,7 @@ class Summary:
     markdown: str = field(init=False, default="")
 
     def __post_init__(self):
-        self.widget = widgets.HTML()
+        self.widget = text_widget()
         self.widget.add_class("campus-resume")
 
     @property

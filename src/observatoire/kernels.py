@@ -1,20 +1,24 @@
-"""Jupyter kernels forked from a prepared process, for the book's notebooks (builds only).
+"""Jupyter kernels forked from a prepared process: the book's notebooks and the Campus's exercises.
 
-Starting a kernel the usual way costs, for every notebook, a new Python process, ipykernel's
-start-up and the imports of the first cell (pandas, matplotlib, seaborn, the engine): about
-2.5 to 3 s per notebook on these machines, when most of the book's notebooks compute for less
-than one second. A *kernel server* pays those costs once per build: it imports all that and
-reads the reference tables, then forks one child per kernel it is asked for. Each child
-becomes a fresh ipykernel, so every notebook still runs in a process of its own, with its own
-namespace: nothing a notebook does reaches another one, and every notebook starts from the same
-state whatever the order of execution.
+Starting a kernel the usual way costs a new Python process, ipykernel's start-up and the imports
+of the first cell (pandas, the engine, ipywidgets…): about 2 to 3 s of processor per kernel on
+these machines, when most of the book's notebooks compute for less than one second and a Campus
+exercise for a few tenths. A *kernel server* pays those costs once: it imports all that and
+reads what every kernel reads (the *preload*, a function named by its caller), then forks one
+child per kernel it is asked for. Each child becomes a fresh ipykernel, so every notebook, every
+learner, still runs in a process of its own, with its own namespace: nothing one kernel does
+reaches another one, and every kernel starts from the same state.
+
+Two callers, each with its own preload: the book's build (:mod:`observatoire.build.preload`: the
+libraries of the chapters and the reference tables) and the Campus server
+(:mod:`observatoire.campus.preload`: the exercises' modules and their shared computations).
 
 How it plugs in, on jupyter_client's official extension point: :class:`ForkProvisioner` is a
 kernel provisioner, registered under the ``jupyter_client.kernel_provisioners`` entry point as
 ``observatoire-fourche`` (pyproject.toml). jupyter_client keeps driving the kernels (nbclient,
-papermill, jupyter-cache's executor); only the launch changes. The build selects it for its own
-worker processes only, through ``JUPYTER_DEFAULT_PROVISIONER_NAME`` (:func:`provisioner_environment`);
-nothing else on the machine — the Campus, a user's Jupyter — is affected.
+papermill, jupyter-cache's executor, jupyter_server and Voilà); only the launch changes. The build
+and the Campus select it for their own processes only, through ``JUPYTER_DEFAULT_PROVISIONER_NAME``
+(:func:`provisioner_environment`); nothing else on the machine — a user's Jupyter — is affected.
 
 Safety rules (measured here, see ARCHITECTURE.md):
 
@@ -59,18 +63,8 @@ SERVER_VARIABLE = "OBSERVATOIRE_NOYAUX"
 NO_FORK_VARIABLE = "OBSERVATOIRE_SANS_FOURCHE"
 #: The provisioner's name under the ``jupyter_client.kernel_provisioners`` entry point.
 PROVISIONER_NAME = "observatoire-fourche"
-#: What the server imports before forking: everything the book's notebooks import.
-PRELOADED_MODULES = (
-    "numpy", "pandas", "pyarrow", "pyarrow.csv", "matplotlib", "matplotlib.pyplot", "seaborn",
-    "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger", "ipywidgets",
-    "myst_nb.ext.glue",
-    "observatoire.engine.catalogue", "observatoire.engine.pipeline", "observatoire.engine.reference",
-    "observatoire.engine.uncertainty", "observatoire.engine.validate",
-    "observatoire.report.comparison", "observatoire.report.demo", "observatoire.report.figures",
-    "observatoire.report.results", "observatoire.report.sheet", "observatoire.text",
-    "observatoire.campus.composite", "observatoire.campus.diagnosis", "observatoire.campus.quiz",
-    "observatoire.campus.shock",
-)
+#: Environment variable holding the preload of the running kernel server (``module:function``).
+PRELOAD_VARIABLE = "OBSERVATOIRE_NOYAUX_PRECHARGEMENT"
 #: Environment of the server: libraries that would start threads at import time don't.
 SINGLE_THREADED = {
     "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
@@ -93,35 +87,27 @@ def thread_count() -> int:
     return len(os.listdir("/proc/self/task"))
 
 
-def preload() -> None:
-    """Import what the notebooks import and read the reference tables (read-only, and copied
-    into each kernel by the fork)."""
+def run_preload(preload: str) -> None:
+    """Call the preload ``module:function`` (what the kernels import and read, done once)."""
     import importlib
 
     os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # debugpy's warning at import
-    for name in PRELOADED_MODULES:
-        importlib.import_module(name)
-    from observatoire.engine.catalogue import load_catalogue
-    from observatoire.engine.reference import load_reference
-    from observatoire.report.pilots import pilots
-
-    reference = load_reference()
-    load_catalogue()
-    for pilot in pilots():  # builds the reference's membership tables (0.2 s in every chapter)
-        reference.territory(pilot.code)
+    module, _, function = preload.partition(":")
+    getattr(importlib.import_module(module), function)()
 
 
 # --- the server ------------------------------------------------------------------------------
 
-def serve(socket_path: str) -> None:
-    """Answer kernel requests on ``socket_path`` until standard input closes (the build ended
-    or died). Each answer is ``{"pid": …}``, or ``{"refus": …}`` when forking is not safe."""
+def serve(socket_path: str, preload: str) -> None:
+    """Run ``preload`` (``module:function``), then answer kernel requests on ``socket_path`` until
+    standard input closes (the build or the Campus ended, or died). Each answer is
+    ``{"pid": …}``, or ``{"refus": …}`` when forking is not safe."""
     folder = Path(socket_path).parent
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(socket_path)
     listener.listen(64)  # requests made while preloading wait here
-    preload()
+    run_preload(preload)
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_write, False)
     signal.set_wakeup_fd(wake_write)
@@ -199,6 +185,10 @@ def _become_kernel(request: dict[str, Any], folder: Path) -> None:
         # The kernel watches the server (its parent): it ends if the server dies. Given on the
         # command line, since ipykernel read JPY_PARENT_PID when the server imported it.
         arguments = ["-f", request["connexion"], f"--IPKernelApp.parent_handle={os.getppid()}"]
+        if "ipywidgets" in sys.modules:
+            # ipywidgets registers its comm targets when imported in a kernel; imported by the
+            # server before there was one, it is loaded as the IPython extension it also is.
+            arguments.append("--IPKernelApp.extra_extensions=['ipywidgets']")
         os.environ["JPY_PARENT_PID"] = str(os.getppid())
         sys.argv = [sys.executable, "-m", "ipykernel_launcher", *arguments]
         from ipykernel.kernelapp import IPKernelApp
@@ -216,12 +206,13 @@ def _become_kernel(request: dict[str, Any], folder: Path) -> None:
 
 
 @contextlib.contextmanager
-def kernel_server() -> Iterator[str]:
+def kernel_server(preload: str) -> Iterator[str]:
     """Run a kernel server for the duration of the block; yield its socket path ("" where
-    kernels are not forked). Processes started in the block find it through
-    :func:`provisioner_environment`. Inside a block that already runs one, that server is used."""
+    kernels are not forked). ``preload``: the ``module:function`` the server runs before its
+    first fork. Processes started in the block find it through :func:`provisioner_environment`.
+    Inside a block that already runs one with the same preload, that server is used."""
     running = os.environ.get(SERVER_VARIABLE)
-    if running and os.path.exists(running):
+    if running and os.path.exists(running) and os.environ.get(PRELOAD_VARIABLE) == preload:
         yield running
         return
     if not fork_supported() or os.environ.get(NO_FORK_VARIABLE) == "1":
@@ -231,10 +222,11 @@ def kernel_server() -> Iterator[str]:
     path = os.path.join(folder, "serveur")
     environment = {**os.environ, **SINGLE_THREADED}
     environment.pop(SERVER_VARIABLE, None)
-    server = subprocess.Popen([sys.executable, "-m", "observatoire.build.kernels", path], stdin=subprocess.PIPE,
+    environment.pop(PRELOAD_VARIABLE, None)
+    server = subprocess.Popen([sys.executable, "-m", "observatoire.kernels", path, preload], stdin=subprocess.PIPE,
                               cwd=str(paths.ROOT), env=environment, start_new_session=True)
-    previous = os.environ.get(SERVER_VARIABLE)
-    os.environ[SERVER_VARIABLE] = path
+    previous = {v: os.environ.get(v) for v in (SERVER_VARIABLE, PRELOAD_VARIABLE)}
+    os.environ[SERVER_VARIABLE], os.environ[PRELOAD_VARIABLE] = path, preload
     try:
         deadline = time.monotonic() + 30
         while not os.path.exists(path):  # bound before preloading: clients wait in its queue
@@ -243,10 +235,11 @@ def kernel_server() -> Iterator[str]:
             time.sleep(0.01)
         yield path
     finally:
-        if previous is None:
-            os.environ.pop(SERVER_VARIABLE, None)
-        else:
-            os.environ[SERVER_VARIABLE] = previous
+        for variable, value in previous.items():
+            if value is None:
+                os.environ.pop(variable, None)
+            else:
+                os.environ[variable] = value
         # Their kernels have been shut down by their clients; they may still be preparing.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(server.pid, signal.SIGTERM)
@@ -279,7 +272,8 @@ def provisioner_environment() -> dict[str, str]:
     socket_path = os.environ.get(SERVER_VARIABLE)
     if not socket_path:
         return {}
-    return {SERVER_VARIABLE: socket_path, "JUPYTER_DEFAULT_PROVISIONER_NAME": PROVISIONER_NAME}
+    return {SERVER_VARIABLE: socket_path, PRELOAD_VARIABLE: os.environ.get(PRELOAD_VARIABLE, ""),
+            "JUPYTER_DEFAULT_PROVISIONER_NAME": PROVISIONER_NAME}
 
 
 # --- the client side: the kernel provisioner ---------------------------------------------------
@@ -348,8 +342,8 @@ class ForkProvisioner(_provisioner_base()):
         socket_path = os.environ.get(SERVER_VARIABLE)
         if connection_file and socket_path and os.path.exists(socket_path):
             env = dict(kwargs.get("env") or os.environ)
-            env.pop(SERVER_VARIABLE, None)
-            env.pop("JUPYTER_DEFAULT_PROVISIONER_NAME", None)
+            for variable in (SERVER_VARIABLE, PRELOAD_VARIABLE, "JUPYTER_DEFAULT_PROVISIONER_NAME"):
+                env.pop(variable, None)
             cwd = str(kwargs.get("cwd") or os.getcwd())
             # A blocking exchange on a local socket, answered at once once the server is ready.
             pid = request_kernel(socket_path, connection_file, env, cwd)
@@ -414,6 +408,6 @@ class ForkProvisioner(_provisioner_base()):
 if __name__ == "__main__":
     # jsonschema (imported with nbformat by ipykernel's dependencies) would compile the Lark
     # grammars of rfc3987_syntax, 1.5 s, for two IRI format checks the kernels never use: this
-    # build-only process goes without them, as where that package is not installed.
+    # server's own process goes without them, as where that package is not installed.
     sys.modules.setdefault("rfc3987_syntax", None)
-    serve(sys.argv[1])
+    serve(sys.argv[1], sys.argv[2])
