@@ -112,6 +112,25 @@ def test_without_the_server_the_provisioner_starts_kernels_the_usual_way(tmp_pat
     assert text(nb, 0).split()[1] == "False", "a kernel started from scratch"
 
 
+def test_a_server_whose_preload_failed_leaves_kernels_to_start_the_usual_way(tmp_path):
+    # The socket is bound before the preload runs (clients wait in its queue): a preload that
+    # raises leaves the socket file behind a dead server, and every kernel must still start.
+    script = ("import sys\nfrom observatoire import kernels\n"
+              "def fail():\n    raise RuntimeError('préchargement en échec')\n"
+              "kernels.serve(sys.argv[1], '__main__:fail')\n")
+    folder = tmp_path / "serveur-mort"
+    folder.mkdir()
+    path = folder / "serveur"
+    server = subprocess.run([sys.executable, "-c", script, str(path)], stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True, timeout=120)
+    assert server.returncode != 0 and "préchargement en échec" in server.stderr
+    assert path.exists()
+    result, nb = run_in_process(notebook("import os, sys\nprint(os.getppid(), 'pandas' in sys.modules)"),
+                                tmp_path, server=str(path))
+    assert result.returncode == 0, result.stderr
+    assert text(nb, 0).split()[1] == "False", "a kernel started from scratch"
+
+
 def test_each_notebook_has_its_own_kernel_and_namespace(server, tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()

@@ -346,7 +346,10 @@ class ForkProvisioner(_provisioner_base()):
                 env.pop(variable, None)
             cwd = str(kwargs.get("cwd") or os.getcwd())
             # A blocking exchange on a local socket, answered at once once the server is ready.
-            pid = request_kernel(socket_path, connection_file, env, cwd)
+            try:
+                pid = request_kernel(socket_path, connection_file, env, cwd)
+            except (OSError, RuntimeError, ValueError):  # the server is gone (its preload failed, or it
+                pid = None  # was stopped): this kernel starts the usual way
             if pid is not None:
                 self.forked_pid, self.socket_path, self.returncode = pid, socket_path, None
                 return self.connection_info
