@@ -566,3 +566,35 @@ def test_cli_help_is_french():
     for words in ("port d'écoute", "Ctrl-C pour arrêter", "préparer", "--hote", "--max-noyaux", "--max-par-apprenant",
                   "--livre"):
         assert words in out, words
+
+
+def test_text_widgets_share_their_layout_and_style_models_and_nothing_changes_them():
+    """Each widget brings layout and style models of its own, all sent to the page when it opens;
+    the exercises' text widgets, buttons and rows share theirs (45 % fewer models for the quiz),
+    which is safe only as long as no exercise changes a shared model."""
+    from ipywidgets.widgets.widget import _instances
+
+    from observatoire.campus import composite, quiz, ui
+
+    before = set(_instances)
+    index = composite.IndexApp()
+    made = [w for k, w in list(_instances.items()) if k not in before]
+    texts = [w for w in made if type(w).__name__ == "HTML"]
+    assert len(texts) >= 20
+    assert len({w.layout.model_id for w in texts}) <= 2 and len({w.style.model_id for w in texts}) == 1
+    before = set(_instances)
+    answers = quiz.QuizApp()
+    made = [w for k, w in list(_instances.items()) if k not in before]
+    assert len(made) < 120, "the quiz's page opens with fewer than 120 widget models (218 without sharing)"
+    shared = [ui.shared_layout(width) for width in (None, "100%", "max-content")]
+    shared += [ui.shared_style(kind) for kind in ("html", "button")]
+    states = [w.get_state() for w in shared]
+    index.normalisation.value = "zscore"
+    index.aggregation.value = "generalised"
+    index.aggregation.value = "arithmetic"
+    index.restore()
+    q, radio, button, result = answers.items[0]
+    radio.value = 0
+    button.click()
+    index.checkpoints.reveal(1)
+    assert [w.get_state() for w in shared] == states

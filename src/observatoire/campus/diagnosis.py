@@ -392,14 +392,15 @@ class DiagnosisApp:
         rows = [ui.text_widget("<strong>Vos valeurs</strong> (laissez vide ce que vous ne connaissez pas : « à renseigner »)")]
         for indicator in ADJUSTABLE:
             m = meta.loc[indicator]
-            field_ = w.Text(value="", placeholder="à renseigner", continuous_update=False, layout=w.Layout(width="9em"))
+            field_ = w.Text(value="", placeholder="à renseigner", continuous_update=False,
+                            layout=ui.shared_layout("9em"), style=ui.shared_style("text"))
             field_.add_class(f"campus-valeur-{indicator}")
             self.fields[indicator] = field_
             rows.append(w.HBox([ui.text_widget(f"<div style='width:26em'>{ui.escape(m['libelle'])} <small>"
                                        f"({ui.escape(m['unite'])} ; bornes {text.fr_number(float(m['borne_basse']), 0)} "
                                        f"et {text.fr_number(float(m['borne_haute']), 0)}, "
                                        f"{'plus' if int(m['direction']) > 0 else 'moins'} est mieux)</small></div>"),
-                                field_]))
+                                field_], layout=ui.shared_layout()))
         self.upload = w.FileUpload(accept=".csv,.xlsx", multiple=False, description="Charger mon fichier",
                                    layout=ui.shared_layout("max-content"))
         self.upload.add_class("campus-fichier")

@@ -143,12 +143,14 @@ class QuizApp:
             radio = w.RadioButtons(options=[(c, i) for i, c in enumerate(q.choices)], value=None,
                                    layout=ui.shared_layout("max-content"))
             radio.add_class(f"campus-question-{q.id}")
-            button = w.Button(description="Vérifier", layout=ui.shared_layout("max-content"))
+            button = w.Button(description="Vérifier", layout=ui.shared_layout("max-content"),
+                              style=ui.shared_style("button"))
             button.add_class(f"campus-verifier-{q.id}")
             result = ui.feedback_widget(f"campus-reponse-{q.id}")
             button.on_click(lambda _, q=q, radio=radio, button=button, result=result:
                             self.verify(q, radio, button, result))
-            rows.append(w.VBox([ui.text_widget(f"<strong>{k}. {ui.escape(q.question)}</strong>"), radio, button, result]))
+            rows.append(w.VBox([ui.text_widget(f"<strong>{k}. {ui.escape(q.question)}</strong>"), radio, button, result],
+                               layout=ui.shared_layout()))
             self.items.append((q, radio, button, result))
         total = len(self.items)
         self.verdict = ui.feedback_widget("campus-verdict")

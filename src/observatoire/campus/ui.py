@@ -65,12 +65,14 @@ def shared_layout(width: str | None = None) -> widgets.Layout:
     return widgets.Layout(width=width)
 
 
-@lru_cache(maxsize=1)
-def shared_html_style():
-    """One style model for the page's text widgets (ipywidgets' ``HTMLStyle``)."""
-    from ipywidgets.widgets.widget_string import HTMLStyle
+@lru_cache(maxsize=None)
+def shared_style(kind: str):
+    """One style model per kind (``html``, ``button``, ``text``) for the page's widgets that never
+    change their style (ipywidgets' ``HTMLStyle``, ``ButtonStyle``, ``TextStyle``)."""
+    from ipywidgets.widgets.widget_button import ButtonStyle
+    from ipywidgets.widgets.widget_string import HTMLStyle, TextStyle
 
-    return HTMLStyle()
+    return {"html": HTMLStyle, "button": ButtonStyle, "text": TextStyle}[kind]()
 
 
 def text_widget(value: str = "", width: str | None = None) -> widgets.HTML:
@@ -78,7 +80,7 @@ def text_widget(value: str = "", width: str | None = None) -> widgets.HTML:
     widgets: each widget otherwise brings two models of its own, all sent to the page when it
     opens — a third of an exercise's messages, and of the server's work to render it. Layouts
     that change (shown, hidden) belong to the boxes, never to these."""
-    return widgets.HTML(value, layout=shared_layout(width), style=shared_html_style())
+    return widgets.HTML(value, layout=shared_layout(width), style=shared_style("html"))
 
 
 def feedback_widget(css_class: str = "campus-feedback") -> widgets.HTML:
@@ -262,11 +264,13 @@ class Checkpoints:
                              "calculée sur ce qui est à l'écran.")]
         self.answers = []
         for k, item in enumerate(items, start=1):
-            button = widgets.Button(description="Voir la réponse détaillée", layout=shared_layout("max-content"))
+            button = widgets.Button(description="Voir la réponse détaillée", layout=shared_layout("max-content"),
+                                    style=shared_style("button"))
             button.add_class(f"campus-etape-{k}")
             answer = feedback_widget(f"campus-etape-reponse-{k}")
             button.on_click(lambda _, k=k: self.reveal(k))
-            rows.append(widgets.VBox([text_widget(f"{k}. {escape(item.question)}"), button, answer]))
+            rows.append(widgets.VBox([text_widget(f"{k}. {escape(item.question)}"), button, answer],
+                                     layout=shared_layout()))
             self.answers.append(answer)
         self.widget = widgets.VBox(rows)
         self.widget.add_class("campus-etapes")
