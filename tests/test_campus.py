@@ -574,8 +574,6 @@ def test_text_widgets_share_their_layout_and_style_models_and_nothing_changes_th
     which is safe only as long as no exercise changes a shared model."""
     from ipywidgets.widgets.widget import _instances
 
-    from observatoire.campus import composite, quiz, ui
-
     before = set(_instances)
     index = composite.IndexApp()
     made = [w for k, w in list(_instances.items()) if k not in before]
