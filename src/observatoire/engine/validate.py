@@ -132,16 +132,14 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
     if any(p.severity == "erreur" for p in header_problems):
         raise ValidationError(problems)
     required = [n for n, f in fields.items() if f.get("constraints", {}).get("required")]
-    rows = raw.rows
-    if not len(rows):
+    if not len(raw):
         raise ValidationError(problems + [Problem(
             name, None, None, None,
             "le fichier ne contient que la ligne d'en-tête : aucune valeur à valider (une ligne par "
             "territoire, indicateur et période est attendue sous l'en-tête)")])
-    text = {c: _Text(rows.iloc[:, column_at[c]], raw.codes(column_at[c])) if c in column_at
-            else _Text.blank(len(rows))
+    text = {c: _Text.of(raw, column_at[c]) if c in column_at else _Text.blank(len(raw))
             for c in ("territoire", "indicateur", "periode", "valeur", "unite", *TEXT_COLUMNS)}
-    lines = rows[LINE].to_numpy()
+    lines = raw.lines
     checks = _RowChecks(lines)
 
     for order, col in enumerate(required):
@@ -319,7 +317,7 @@ def _header(raw: RawTable, fields: dict, catalogue: Catalogue) -> tuple[RawTable
     lookup = _field_lookup(fields)
     required = [n for n, f in fields.items() if f.get("constraints", {}).get("required")]
     problems: list[Problem] = []
-    columns = [c for c in raw.rows.columns if c != LINE]
+    columns = raw.columns
     mapped = [lookup.get(fold_header(c)) for c in columns]
     header_line = 1
     if not set(required) <= set(mapped):
@@ -327,7 +325,7 @@ def _header(raw: RawTable, fields: dict, catalogue: Catalogue) -> tuple[RawTable
         if found is None:
             return raw, {}, [_missing_columns(name, columns, mapped, required, fields, catalogue)]
         raw, header_line = found
-        columns = [c for c in raw.rows.columns if c != LINE]
+        columns = raw.columns
         mapped = [lookup.get(fold_header(c)) for c in columns]
         problems.append(Problem(name, None, None, None,
                                 f"l'en-tête du tableau est à la ligne {header_line} : "
@@ -337,7 +335,7 @@ def _header(raw: RawTable, fields: dict, catalogue: Catalogue) -> tuple[RawTable
     renamed, unknown, twice = [], [], {}
     for k, (column, field_name) in enumerate(zip(columns, mapped)):
         if field_name is None:
-            if column.strip() == "" and not raw.rows.iloc[:, k].astype(bool).any():
+            if column.strip() == "" and not _has_text(raw, k):
                 continue  # an empty column without a title (a spreadsheet's stray cells)
             unknown.append(f"« {column} »" if column.strip() else f"colonne {k + 1} (sans titre)")
             continue
@@ -362,6 +360,15 @@ def _header(raw: RawTable, fields: dict, catalogue: Catalogue) -> tuple[RawTable
                                 + " (colonnes du modèle : " + ", ".join(fields) + ")",
                                 severity="avertissement"))
     return raw, position, problems
+
+
+def _has_text(raw: RawTable, position: int) -> bool:
+    """Whether any cell of the column at ``position`` holds text."""
+    factorised = raw.codes(position)
+    if factorised is None:
+        return bool(raw.rows.iloc[:, position].astype(bool).any())
+    codes, texts = factorised
+    return bool(np.array([t != "" for t in texts], dtype=bool)[codes].any())
 
 
 def _header_below(raw: RawTable, lookup: dict[str, str], required: list[str], depth: int = 10):
@@ -562,10 +569,10 @@ class _Text:
     """
 
     def __init__(self, column: pd.Series | None, factorised=None, n: int = 0):
-        if column is None:
-            codes, uniques = np.zeros(n, dtype="intp"), np.array([""], dtype=object)
-        elif factorised is not None:
+        if factorised is not None:
             codes, uniques = factorised
+        elif column is None:
+            codes, uniques = np.zeros(n, dtype="intp"), np.array([""], dtype=object)
         else:
             codes, uniques = pd.factorize(column)
             uniques = np.asarray(uniques, dtype=object)
@@ -575,6 +582,12 @@ class _Text:
         self.codes = codes
         self.uniques = uniques
         self.empty = np.array([u == "" for u in uniques], dtype=bool)
+
+    @classmethod
+    def of(cls, raw: RawTable, position: int) -> "_Text":
+        """The column at ``position`` of ``raw``, from the reader's codes when it has them."""
+        factorised = raw.codes(position)
+        return cls(raw.rows.iloc[:, position] if factorised is None else None, factorised, len(raw))
 
     @classmethod
     def blank(cls, n: int) -> "_Text":
