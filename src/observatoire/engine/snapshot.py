@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from observatoire.engine.catalogue import Catalogue
+from observatoire.engine.textcolumns import factorize_sorted
 
 DEFAULT_HORIZON = 2050
 
@@ -34,11 +35,15 @@ class _Snapshot:
 
     def __init__(self, values: pd.DataFrame, catalogue: Catalogue, horizon: int):
         frame = values[["territoire", "indicateur", "periode", "valeur"]]
-        frame = frame[frame["valeur"].notna()]
-        # Sorted codes: their order is the order of the strings, as in sort_values.
-        territory, self.territories = pd.factorize(frame["territoire"], sort=True)
-        indicator, self.indicators = pd.factorize(frame["indicateur"], sort=True)
-        period, periods = pd.factorize(frame["periode"])
+        present = frame["valeur"].notna().to_numpy()
+        rows = None if present.all() else present
+        if rows is not None:
+            frame = frame[rows]
+        # Sorted codes: their order is the order of the strings, as in sort_values. Validated
+        # columns come with their codes (textcolumns): no string is hashed again.
+        territory, self.territories = factorize_sorted(values["territoire"], rows)
+        indicator, self.indicators = factorize_sorted(values["indicateur"], rows)
+        period, periods = factorize_sorted(values["periode"], rows)  # any order of periods would do
         projection = (catalogue.indicators["periodicite"] == "projection").reindex(self.indicators, fill_value=False)
         rank = _period_rank(pd.Index(periods), horizon)  # (observed, projection) × distinct periods
         row_rank = rank[projection.to_numpy(dtype=bool)[indicator].astype("intp"), period]

@@ -15,7 +15,9 @@ from __future__ import annotations
 from observatoire import paths
 import dataclasses
 import json
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -23,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from observatoire.engine.catalogue import Catalogue
+from observatoire.engine.textcolumns import text_array
 from observatoire.text import fr_plain
 from observatoire.errors import Problem, ValidationError
 from observatoire.engine.load import LINE, RawTable, fold_header, line_ranges
@@ -192,9 +195,9 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
         period_text = read_u[period.codes, row_kind]
         period_text = np.where(rewritten, period_text, period.uniques[period.codes])
         period_id, period_u = pd.factorize(period_text)
-        period_out = _strings(np.asarray(period_u, dtype=object), period_id)
+        period_u = np.asarray(period_u, dtype=object)
     else:
-        period_id, period_out = period.codes, None
+        period_id, period_u = period.codes, period.uniques
 
     value = text["valeur"]
     parsed_u = _parse_numbers(value.uniques, value.empty)
@@ -278,18 +281,33 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
     problems += _as_shown(raw, column_at, checks.problems())
     if any(p.severity == "erreur" for p in problems):
         raise ValidationError(problems)
-    ok = ~checks.blocked
+    ok = None if not checks.blocked.any() else ~checks.blocked  # None: every row
     kept = [c for c in PROVENANCE if c in column_at]
+
+    def rows(a: np.ndarray) -> np.ndarray:
+        return a if ok is None else a[ok]
+
+    texts = {
+        "territoire": (territory.canonical_u, rows(territory.codes)),
+        "indicateur": (indicator.uniques, rows(indicator.codes)),
+        "periode": (period_u, rows(period_id)),
+        "source": (text["source"].uniques, rows(text["source"].codes)),
+        "commentaire": (text["commentaire"].uniques, rows(text["commentaire"].codes)),
+        **{c: (dates if c == "date_consultation" and dates is not None else text[c].uniques, rows(text[c].codes))
+           for c in kept},
+    }
+    # The string columns are made by Arrow, which does not hold the GIL: two at a time.
+    with ThreadPoolExecutor(max_workers=min(len(texts), os.cpu_count() or 1)) as pool:
+        made = dict(zip(texts, pool.map(lambda t: _strings(*t), texts.values())))
     values_out = pd.DataFrame({
-        "territoire": _strings(territory.canonical_u, territory.codes[ok]),
-        "indicateur": indicator.take(ok),
-        "periode": period.take(ok) if period_out is None else period_out[ok],
-        "valeur": values[ok],
-        "source": text["source"].take(ok),
-        "commentaire": text["commentaire"].take(ok),
-        **{c: _strings(dates if c == "date_consultation" and dates is not None else text[c].uniques,
-                       text[c].codes[ok]) for c in kept},
-        LINE: lines[ok],
+        "territoire": made["territoire"],
+        "indicateur": made["indicateur"],
+        "periode": made["periode"],
+        "valeur": rows(values),
+        "source": made["source"],
+        "commentaire": made["commentaire"],
+        **{c: made[c] for c in kept},
+        LINE: rows(lines).copy(),
     })
     return ValidatedData(values_out, problems, name)
 
@@ -599,13 +617,11 @@ class _Text:
     def row_mask(self, unique_mask: np.ndarray) -> np.ndarray:
         return unique_mask[self.codes]
 
-    def take(self, rows: np.ndarray) -> pd.api.extensions.ExtensionArray:
-        return _strings(self.uniques, self.codes[rows])
-
 
 def _strings(uniques: np.ndarray, codes: np.ndarray):
-    """``uniques[codes]`` as pandas' default string array (what a list of str would give)."""
-    return pd.array(uniques, dtype="str").take(codes)
+    """``uniques[codes]`` as pandas' default string array (what a list of str would give); its
+    codes are remembered for scoring (:mod:`observatoire.engine.textcolumns`)."""
+    return text_array(uniques, codes)
 
 
 @dataclass
