@@ -39,3 +39,19 @@ def test_an_edited_column_is_factorised_again():
     codes, uniques = factorize_sorted(edited)
     assert codes.tolist() == [0, 2, 1] and uniques.tolist() == ["a", "x", "y"]
     assert codes_of(column) is not None and factorize_sorted(column)[1].tolist() == ["x", "y"]
+
+
+def test_snapshot_rows_are_made_from_codes_or_taken_alike():
+    from observatoire.engine.snapshot import _taken
+
+    texts = np.array(["13055", "01004"], dtype=object)
+    frame = pd.DataFrame({"territoire": text_array(texts, np.array([0, 1, 0], dtype="intp")),
+                          "valeur": [1.0, 2.0, np.nan]})
+    rows = np.array([2, 1], dtype="intp")
+    coded = {"territoire": (pd.Index(["01004", "13055"], dtype="str"), np.array([1, 0], dtype="intp"))}
+    made = _taken(frame, rows, coded)
+    pd.testing.assert_frame_equal(made, frame.take(rows).reset_index(drop=True), check_exact=True)
+    assert made["territoire"].tolist() == ["13055", "01004"]
+    assert codes_of(made["territoire"]) is not None
+    as_objects = frame.astype({"territoire": object})  # not str: taken as it is
+    pd.testing.assert_frame_equal(_taken(as_objects, rows, coded), as_objects.take(rows).reset_index(drop=True))

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from observatoire.engine.catalogue import Catalogue
-from observatoire.engine.textcolumns import factorize_sorted
+from observatoire.engine.textcolumns import factorize_sorted, text_array
 
 DEFAULT_HORIZON = 2050
 
@@ -53,8 +53,10 @@ class _Snapshot:
         first = np.ones(len(pair), dtype=bool)
         first[1:] = pair[1:] != pair[:-1]
         kept = order[first]
-        self.frame = frame.take(kept).reset_index(drop=True)
         self.territory, self.indicator = territory[kept], indicator[kept]  # sorted by territory
+        self.frame = _taken(frame, kept, {"territoire": (self.territories, self.territory),
+                                          "indicateur": (self.indicators, self.indicator),
+                                          "periode": (periods, period[kept])})
 
     def wide(self, catalogue: Catalogue) -> pd.DataFrame:
         """Territories × indicators matrix of the snapshot, from the codes already at hand."""
@@ -67,6 +69,16 @@ class _Snapshot:
         matrix[row[known], column[known]] = self.frame["valeur"].to_numpy(dtype="float64")[known]
         index = pd.Index(self.territories[self.territory[new]], name="territoire")
         return pd.DataFrame(matrix, index=index, columns=catalogue.indicators.index.copy())
+
+
+def _taken(frame: pd.DataFrame, rows: np.ndarray, coded: dict[str, tuple[pd.Index, np.ndarray]]) -> pd.DataFrame:
+    """``frame.take(rows).reset_index(drop=True)``, its ``str`` columns made from their codes
+    (``coded``: column → (distinct texts, code of each row taken)): a gather from a few
+    thousand texts rather than from millions of strings."""
+    if not all(frame[c].dtype == "str" and (not len(codes) or codes.min() >= 0) for c, (_, codes) in coded.items()):
+        return frame.take(rows).reset_index(drop=True)
+    made = {c: text_array(np.asarray(texts, dtype=object), codes) for c, (texts, codes) in coded.items()}
+    return pd.DataFrame({c: made[c] if c in made else frame[c].take(rows).reset_index(drop=True) for c in frame.columns})
 
 
 def _period_rank(periods: pd.Index, horizon: int) -> np.ndarray:
