@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from observatoire.engine.catalogue import Catalogue
-from observatoire.engine.textcolumns import factorize_sorted, text_array
+from observatoire.engine.textcolumns import factorize_sorted, text_arrays
 
 DEFAULT_HORIZON = 2050
 
@@ -66,7 +66,10 @@ class _Snapshot:
         column = catalogue.indicators.index.get_indexer(self.indicators)[self.indicator]
         known = column >= 0
         matrix = np.full((int(new.sum()), len(catalogue.indicators)), np.nan)
-        matrix[row[known], column[known]] = self.frame["valeur"].to_numpy(dtype="float64")[known]
+        value = self.frame["valeur"].to_numpy(dtype="float64")
+        if not known.all():
+            row, column, value = row[known], column[known], value[known]
+        matrix.ravel()[row * matrix.shape[1] + column] = value  # one flat index: cheaper than two
         index = pd.Index(self.territories[self.territory[new]], name="territoire")
         return pd.DataFrame(matrix, index=index, columns=catalogue.indicators.index.copy())
 
@@ -77,7 +80,7 @@ def _taken(frame: pd.DataFrame, rows: np.ndarray, coded: dict[str, tuple[pd.Inde
     thousand texts rather than from millions of strings."""
     if not all(frame[c].dtype == "str" and (not len(codes) or codes.min() >= 0) for c, (_, codes) in coded.items()):
         return frame.take(rows).reset_index(drop=True)
-    made = {c: text_array(np.asarray(texts, dtype=object), codes) for c, (texts, codes) in coded.items()}
+    made = text_arrays({c: (np.asarray(texts, dtype=object), codes) for c, (texts, codes) in coded.items()})
     return pd.DataFrame({c: made[c] if c in made else frame[c].take(rows).reset_index(drop=True) for c in frame.columns})
 
 

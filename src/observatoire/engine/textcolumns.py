@@ -10,7 +10,9 @@ way the codes are the same.
 
 from __future__ import annotations
 
+import os
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -29,6 +31,15 @@ def text_array(texts: np.ndarray, codes: np.ndarray):
         _KNOWN[key] = (weakref.ref(data), codes, texts)
         weakref.finalize(data, _KNOWN.pop, key, None)
     return array
+
+
+def text_arrays(columns: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict:
+    """:func:`text_array` of each ``name → (texts, codes)``, made two at a time: Arrow gathers
+    the strings without holding the GIL."""
+    if len(columns) < 2:
+        return {name: text_array(*c) for name, c in columns.items()}
+    with ThreadPoolExecutor(max_workers=min(len(columns), os.cpu_count() or 1)) as pool:
+        return dict(zip(columns, pool.map(lambda c: text_array(*c), columns.values())))
 
 
 def codes_of(column) -> tuple[np.ndarray, np.ndarray] | None:

@@ -15,9 +15,7 @@ from __future__ import annotations
 from observatoire import paths
 import dataclasses
 import json
-import os
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -25,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from observatoire.engine.catalogue import Catalogue
-from observatoire.engine.textcolumns import text_array
+from observatoire.engine.textcolumns import text_arrays
 from observatoire.text import fr_plain
 from observatoire.errors import Problem, ValidationError
 from observatoire.engine.load import LINE, RawTable, fold_header, line_ranges
@@ -296,9 +294,7 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
         **{c: (dates if c == "date_consultation" and dates is not None else text[c].uniques, rows(text[c].codes))
            for c in kept},
     }
-    # The string columns are made by Arrow, which does not hold the GIL: two at a time.
-    with ThreadPoolExecutor(max_workers=min(len(texts), os.cpu_count() or 1)) as pool:
-        made = dict(zip(texts, pool.map(lambda t: _strings(*t), texts.values())))
+    made = text_arrays(texts)  # codes remembered for scoring (textcolumns)
     values_out = pd.DataFrame({
         "territoire": made["territoire"],
         "indicateur": made["indicateur"],
@@ -616,12 +612,6 @@ class _Text:
 
     def row_mask(self, unique_mask: np.ndarray) -> np.ndarray:
         return unique_mask[self.codes]
-
-
-def _strings(uniques: np.ndarray, codes: np.ndarray):
-    """``uniques[codes]`` as pandas' default string array (what a list of str would give); its
-    codes are remembered for scoring (:mod:`observatoire.engine.textcolumns`)."""
-    return text_array(uniques, codes)
 
 
 @dataclass
