@@ -204,8 +204,8 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
     has_value = ~value.row_mask(value.empty)
     units = meta["unite"].to_numpy(dtype=object)
     percent_unit = np.array([str(u).startswith("%") for u in units], dtype=bool)[pos] & known
-    with_sign = ~np.isnan(percent_u)[value.codes]
-    number = number_u[value.codes] | (with_sign & percent_unit)
+    with_sign = _spread(~np.isnan(percent_u), value.codes)
+    number = _spread(number_u, value.codes) | (with_sign & percent_unit)
 
     def number_problem(line, i):
         text_i = value.raw(i)
@@ -219,7 +219,7 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
         return Problem(name, line, "valeur", text_i, "nombre attendu (par exemple 12,5 ou 12.5)")
 
     checks.add(has_value & ~number, 40, number_problem)
-    values = np.where(number_u[value.codes], parsed_u[value.codes], percent_u[value.codes])
+    values = np.where(number_u, parsed_u, percent_u)[value.codes]
     signed = has_value & with_sign & percent_unit
     if signed.any():
         first = int(np.flatnonzero(signed)[0])
@@ -234,7 +234,7 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
     checked = values.copy()
     scaled = per_capita & has_value & number
     with np.errstate(divide="ignore", invalid="ignore"):
-        checked[scaled] = values[scaled] / (population[scaled] / COUNT_BASE_POPULATION)
+        np.divide(values, population / COUNT_BASE_POPULATION, out=checked, where=scaled)
     # An uninhabited territory: only a zero count is plausible (no division by zero).
     empty_territory = scaled & (population == 0)
     checked[empty_territory & (values == 0)] = 0.0
@@ -295,7 +295,7 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
            for c in kept},
     }
     made = text_arrays(texts)  # codes remembered for scoring (textcolumns)
-    values_out = pd.DataFrame({
+    values_out = pd.DataFrame({  # no copy: every array here is new
         "territoire": made["territoire"],
         "indicateur": made["indicateur"],
         "periode": made["periode"],
@@ -303,8 +303,8 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
         "source": made["source"],
         "commentaire": made["commentaire"],
         **{c: made[c] for c in kept},
-        LINE: rows(lines).copy(),
-    })
+        LINE: lines.copy() if ok is None else lines[ok],
+    }, copy=False)
     return ValidatedData(values_out, problems, name)
 
 
@@ -611,7 +611,7 @@ class _Text:
         return self.uniques[self.codes[i]]
 
     def row_mask(self, unique_mask: np.ndarray) -> np.ndarray:
-        return unique_mask[self.codes]
+        return _spread(unique_mask, self.codes)
 
 
 @dataclass
@@ -636,7 +636,7 @@ class _Territories:
         return self.uniques[self.codes[i]]
 
     def row_mask(self, unique_mask: np.ndarray) -> np.ndarray:
-        return unique_mask[self.codes]
+        return _spread(unique_mask, self.codes)
 
 
 FICTIONAL_REFUSED = ("code de territoire fictif : réservé aux démonstrations (les valeurs des territoires "
@@ -687,6 +687,16 @@ def _territories(column: _Text, reference: Reference, demonstration: bool = Fals
     warning[list(warnings)] = True
     return _Territories(column.codes, uniques, canonical, canonical_id, errors, warnings,
                         error, warning, population)
+
+
+def _spread(unique_mask: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``unique_mask[codes]``: the verdict on each distinct text spread to the rows (without
+    reading the codes when the verdict is the same for every text)."""
+    if not unique_mask.any():
+        return np.zeros(len(codes), dtype=bool)
+    if unique_mask.all():
+        return np.ones(len(codes), dtype=bool)
+    return unique_mask[codes]
 
 
 class _RowChecks:
