@@ -55,3 +55,14 @@ def test_snapshot_rows_are_made_from_codes_or_taken_alike():
     assert codes_of(made["territoire"]) is not None
     as_objects = frame.astype({"territoire": object})  # not str: taken as it is
     pd.testing.assert_frame_equal(_taken(as_objects, rows, coded), as_objects.take(rows).reset_index(drop=True))
+
+
+def test_a_column_of_one_text_is_the_same_column():
+    for text in ("Données de test", ""):
+        codes = np.zeros(4, dtype="intp")
+        made = pd.Series(text_array(np.array([text], dtype=object), codes))
+        expected = pd.Series([text] * 4, dtype="str")
+        assert made.equals(expected) and made.dtype == expected.dtype and made.tolist() == [text] * 4
+        assert codes_of(made) is not None and factorize_sorted(made)[1].tolist() == [text]
+    empty = pd.Series(text_array(np.array(["x"], dtype=object), np.zeros(0, dtype="intp")))
+    assert empty.equals(pd.Series([], dtype="str"))

@@ -24,7 +24,12 @@ _KNOWN: dict[int, tuple[weakref.ref, np.ndarray, np.ndarray]] = {}
 def text_array(texts: np.ndarray, codes: np.ndarray):
     """``texts[codes]`` as pandas' default string array (what a list of str would give),
     remembering ``codes`` for :func:`codes_of`. ``codes`` must not be changed afterwards."""
-    array = pd.array(texts, dtype="str").take(codes)
+    if len(texts) == 1 and isinstance(texts[0], str):  # one text (a constant source, no comment)
+        import pyarrow as pa
+
+        array = pd.array(pa.repeat(pa.scalar(texts[0], pa.large_string()), len(codes)), dtype="str")
+    else:
+        array = pd.array(texts, dtype="str").take(codes)
     data = _arrow_data(array)
     if data is not None:
         key = id(data)
