@@ -241,3 +241,19 @@ def test_codes_are_dropped_once_rows_are_replaced(tmp_path):
     raw.rows = raw.rows.assign(b=["5", "6"])
     assert raw.codes(1) is None and raw.codes(0) is None
     assert raw.columns == ["a", "b"] and raw.lines.tolist() == [2, 3]
+
+
+def test_fast_reader_unifies_the_texts_of_every_block_of_a_large_file(tmp_path, monkeypatch):
+    import observatoire.engine.load as load
+
+    # About 3 MB: Arrow reads it in several blocks, each with texts of its own.
+    lines = ["territoire,indicateur,valeur"] + [f"{k % 3001:05d},ind_{k % 7},{k * 7 % 1013}.5" for k in range(120_000)]
+    path = write(tmp_path, "large.csv", "\n".join(lines) + "\n")
+    fast = read_table(path)
+    codes = [fast.codes(k) for k in range(3)]
+    assert all(len(texts) == len(set(texts)) for _, texts in codes)  # one code per distinct text
+    monkeypatch.setattr(load, "_read_csv_fast", lambda *args: None)
+    exact = read_table(path)
+    for k, (c, texts) in enumerate(codes):
+        assert texts[c].tolist() == exact.rows.iloc[:, k].tolist()
+    assert fast.rows.equals(exact.rows)

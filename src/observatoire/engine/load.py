@@ -455,9 +455,9 @@ def _read_csv_fast(path: Path, raw: bytes, encoding: str) -> RawTable | None:
     Taken only when every physical line is one record, so that the line of row ``i`` is
     ``i + 2``: no quote character (hence no quoted separator or line break), no NUL, no lone
     carriage return. Arrow refuses a line with another number of fields than the header (and
-    None is returned: the exact path then reports every such line). Each column is
-    dictionary-encoded by Arrow (integer codes into its distinct texts), the texts stripped
-    here, and the table kept in that form (:class:`Factorised`): its ``rows`` of ``str`` objects, as on
+    None is returned: the exact path then reports every such line). Arrow reads each column
+    dictionary-encoded (integer codes into its distinct texts); the texts are stripped here and
+    the table kept in that form (:class:`Factorised`): its ``rows`` of ``str`` objects, as on
     the exact path, are built only if asked for.
     """
     import pyarrow as pa
@@ -477,6 +477,7 @@ def _read_csv_fast(path: Path, raw: bytes, encoding: str) -> RawTable | None:
         return None  # an empty header: the exact path says so
     header = [h.strip() for h in first_line.split(delimiter)]
     names = [str(k) for k in range(len(header))]
+    text = pa.dictionary(pa.int32(), pa.string())  # each column read as codes into its texts
     try:
         table = arrow_csv.read_csv(
             pa.BufferReader(raw),
@@ -484,15 +485,16 @@ def _read_csv_fast(path: Path, raw: bytes, encoding: str) -> RawTable | None:
                                                encoding="utf8" if encoding.startswith("utf-8") else encoding),
             parse_options=arrow_csv.ParseOptions(delimiter=delimiter, quote_char=False, escape_char=False,
                                                  newlines_in_values=False, ignore_empty_lines=False),
-            convert_options=arrow_csv.ConvertOptions(column_types={n: pa.string() for n in names},
+            convert_options=arrow_csv.ConvertOptions(column_types={n: text for n in names},
                                                      strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return None
     n = table.num_rows
-    # Arrow encodes the columns without holding the GIL: two at a time on two cores.
+    # Each chunk of a column has its own dictionary: Arrow unifies them without holding the
+    # GIL, two columns at a time on two cores.
     with ThreadPoolExecutor(max_workers=min(len(header), os.cpu_count() or 1)) as pool:
-        encoded = list(pool.map(lambda k: _dictionary_encoded(table.column(k)), range(len(header))))
+        encoded = list(pool.map(lambda k: _dictionary_codes(table.column(k)), range(len(header))))
     del table
     columns = [_stripped(*e) for e in encoded]
     lines = np.arange(2, n + 2, dtype="int64")
@@ -511,25 +513,19 @@ def _read_csv_fast(path: Path, raw: bytes, encoding: str) -> RawTable | None:
     return RawTable(str(path), None, encoding, delimiter, factorised=Factorised(header, lines, columns))
 
 
-def _dictionary_encoded(column) -> tuple[np.ndarray, np.ndarray]:
-    """(codes, distinct texts) of an Arrow string column."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    encoded = pc.dictionary_encode(column)
-    chunks = encoded.chunks
+def _dictionary_codes(column) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct texts in order of first appearance) of a dictionary-encoded Arrow
+    column of strings, whose chunks are first given one dictionary."""
+    column = column.unify_dictionaries()
+    chunks = column.chunks
     if not chunks:
         return np.zeros(0, dtype="intp"), np.zeros(0, dtype=object)
-    dictionary = chunks[0].dictionary
-    if not all(c.dictionary.equals(dictionary) for c in chunks[1:]):  # not seen, but cheap to check
-        encoded = pc.dictionary_encode(pa.chunked_array(column).combine_chunks())
-        chunks, dictionary = [encoded], encoded.dictionary
     codes = np.empty(len(column), dtype="intp")
     at = 0
     for c in chunks:
         codes[at:at + len(c)] = c.indices.to_numpy(zero_copy_only=False)
         at += len(c)
-    return codes, np.asarray(dictionary.to_pylist(), dtype=object)
+    return codes, np.asarray(chunks[0].dictionary.to_pylist(), dtype=object)
 
 
 def _stripped(codes: np.ndarray, texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
