@@ -46,7 +46,10 @@ class _Snapshot:
         period, periods = factorize_sorted(values["periode"], rows)  # any order of periods would do
         projection = (catalogue.indicators["periodicite"] == "projection").reindex(self.indicators, fill_value=False)
         rank = _period_rank(pd.Index(periods), horizon)  # (observed, projection) × distinct periods
-        row_rank = rank[projection.to_numpy(dtype=bool)[indicator].astype("intp"), period]
+
+        def row_rank() -> np.ndarray:  # read only when a pair has several periods
+            return rank[projection.to_numpy(dtype=bool)[indicator].astype("intp"), period]
+
         pair = territory.astype("int64") * max(len(self.indicators), 1) + indicator
         order = _order_by_pair(pair, row_rank)
         pair = pair[order]
@@ -98,8 +101,8 @@ def _period_rank(periods: pd.Index, horizon: int) -> np.ndarray:
     return dense.reshape(2, len(periods)).astype("int64")
 
 
-def _order_by_pair(pair: np.ndarray, rank: np.ndarray) -> np.ndarray:
-    """Positions sorting rows by (pair, rank), ties in their original order.
+def _order_by_pair(pair: np.ndarray, rank) -> np.ndarray:
+    """Positions sorting rows by (pair, ``rank()``), ties in their original order.
 
     When every pair occurs once (one period per indicator, as in most files), the rank does
     not matter and each row is placed at its pair's slot directly, without a sort.
@@ -112,4 +115,5 @@ def _order_by_pair(pair: np.ndarray, rank: np.ndarray) -> np.ndarray:
         placed = slot[slot >= 0]
         if len(placed) == n:  # distinct pairs
             return placed.astype("intp")
+    rank = rank()
     return np.argsort(pair * (int(rank.max(initial=0)) + 1) + rank, kind="stable")
