@@ -113,3 +113,17 @@ def test_the_observatoire_catalogue_is_one_such_framework():
     # The same table written as CSV reads back to the same framework.
     again = read_framework(fw.to_table())
     pd.testing.assert_frame_equal(again.nodes, fw.nodes)
+
+
+def test_children_in_table_order_and_weights_replaced_at_once():
+    fw = catalogue_framework(load_catalogue())
+    for code in [*fw.nodes.index, "", "inconnu"]:
+        expected = fw.nodes.index[fw.nodes["parent"] == code]
+        assert fw.children(code).equals(expected)
+        assert fw.nodes.index[fw.child_positions(code)].tolist() == expected.tolist()
+    first, second = fw.indicators[:2]
+    heavier = fw.with_weights({first: 3, second: 0.5})
+    assert heavier.weights[first] == 3.0 and heavier.weights[second] == 0.5
+    assert heavier.weights.drop([first, second]).equals(fw.weights.drop([first, second]))
+    assert heavier.nodes["poids"].dtype == fw.nodes["poids"].dtype
+    assert fw.weights[first] != 3.0  # the original is unchanged

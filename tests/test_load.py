@@ -201,3 +201,59 @@ def test_headers_fold_alike():
     assert fold_header(" Période ") == fold_header("periode") == "periode"
     assert fold_header("Jeu de données") == fold_header("jeu_de_donnees")
     assert fold_header("Identifiant de l’indicateur") == fold_header("Identifiant de l'indicateur")
+
+
+FAST_FILES = {
+    "plain.csv": "territoire,indicateur,periode,valeur\n01004,chomage_taux,2024,7.4\n2A004, chomage_taux ,2024,9\n",
+    "blank_lines.csv": "a,b,c\n1,2,3\n,,\n\n4, ,6\n ,,\n7,8,9\n",
+    "first_cell_empty.csv": "a;b\n;x\n;\n2;\n",
+    "crlf.csv": "a,b\r\n1,é\r\n2,3\r\n",
+    "header_only.csv": "a,b\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(FAST_FILES))
+def test_fast_reader_gives_the_exact_readers_table(tmp_path, monkeypatch, name):
+    import observatoire.engine.load as load
+
+    path = write(tmp_path, name, FAST_FILES[name])
+    fast = read_table(path)
+    assert fast.factorised is not None  # read by Arrow, kept as codes
+    columns, lines, n = fast.columns, fast.lines.tolist(), len(fast)
+    codes = [fast.codes(k) for k in range(len(columns))]
+    monkeypatch.setattr(load, "_read_csv_fast", lambda *args: None)
+    exact = read_table(path)
+    assert exact.factorised is None
+    assert columns == [c for c in exact.rows.columns if c != LINE] == exact.columns
+    assert lines == exact.rows[LINE].tolist() == exact.lines.tolist() and n == len(exact)
+    for k, column in enumerate(columns):  # the codes give back each column, before the frame is built
+        assert [str(t) for t in codes[k][1][codes[k][0]]] == exact.rows.iloc[:, k].tolist()
+    assert "rows" not in vars(fast)  # nothing so far needed the frame of str objects
+    assert fast.rows.equals(exact.rows) and list(fast.rows.dtypes) == list(exact.rows.dtypes)
+    assert all(type(v) is str for v in fast.rows.drop(columns=LINE).to_numpy().ravel())
+
+
+def test_codes_are_dropped_once_rows_are_replaced(tmp_path):
+    raw = read_table(write(tmp_path, "d.csv", "a,b\n1,2\n3,4\n"))
+    codes, texts = raw.codes(1)
+    assert texts[codes].tolist() == ["2", "4"]
+    assert raw.rows["b"].tolist() == ["2", "4"] and raw.codes(1) is not None  # built: still the same cells
+    raw.rows = raw.rows.assign(b=["5", "6"])
+    assert raw.codes(1) is None and raw.codes(0) is None
+    assert raw.columns == ["a", "b"] and raw.lines.tolist() == [2, 3]
+
+
+def test_fast_reader_unifies_the_texts_of_every_block_of_a_large_file(tmp_path, monkeypatch):
+    import observatoire.engine.load as load
+
+    # About 3 MB: Arrow reads it in several blocks, each with texts of its own.
+    lines = ["territoire,indicateur,valeur"] + [f"{k % 3001:05d},ind_{k % 7},{k * 7 % 1013}.5" for k in range(120_000)]
+    path = write(tmp_path, "large.csv", "\n".join(lines) + "\n")
+    fast = read_table(path)
+    codes = [fast.codes(k) for k in range(3)]
+    assert all(len(texts) == len(set(texts)) for _, texts in codes)  # one code per distinct text
+    monkeypatch.setattr(load, "_read_csv_fast", lambda *args: None)
+    exact = read_table(path)
+    for k, (c, texts) in enumerate(codes):
+        assert texts[c].tolist() == exact.rows.iloc[:, k].tolist()
+    assert fast.rows.equals(exact.rows)

@@ -166,3 +166,17 @@ def test_group_median_imputation_accepts_codes_that_are_not_territories(inputs):
     m = s.datasets["matrice"]
     assert m.loc["FIRME-B", "eau_rendement_reseau"] == m.loc["FIRME-A", "eau_rendement_reseau"]
     assert s.coin is not None and [e["etape"] for e in s.coin.log][-1] == "agregation"
+
+
+def test_same_scores_whether_validation_codes_are_remembered_or_not(inputs):
+    from observatoire.engine.textcolumns import codes_of
+
+    values, cat, pop = inputs
+    assert all(codes_of(values[c]) is not None for c in ("territoire", "indicateur", "periode"))
+    plain = values.assign(**{c: pd.Series(values[c].tolist(), dtype="str", index=values.index)
+                             for c in ("territoire", "indicateur", "periode")})
+    assert codes_of(plain["territoire"]) is None  # factorised from the strings
+    remembered, again = compute_scores(values, cat, population=pop), compute_scores(plain, cat, population=pop)
+    assert remembered.index.notna().sum() > 0
+    for name, frame in remembered.datasets.items():
+        pd.testing.assert_frame_equal(frame, again.datasets[name], check_exact=True)

@@ -248,3 +248,15 @@ def test_a_fictional_code_is_looked_up_in_demonstration_mode(tmp_path):
     assert data.values["territoire"].tolist() == ["FICTIF-BRUMEVAL"]
     with pytest.raises(ValidationError, match="territoire fictif inconnu"):
         validate_file(write(tmp_path, FICTIONAL.replace("VAL-DE-BRUME", "AILLEURS"), "e.csv"), demonstration=True)
+
+
+def test_verdicts_on_distinct_texts_spread_to_the_rows():
+    import numpy as np
+
+    from observatoire.engine.validate import _spread
+
+    codes = np.array([2, 0, 1, 2], dtype="intp")
+    assert _spread(np.array([False, True, True]), codes).tolist() == [True, False, True, True]
+    assert _spread(np.zeros(3, dtype=bool), codes).tolist() == [False] * 4
+    assert _spread(np.ones(3, dtype=bool), codes).tolist() == [True] * 4
+    assert _spread(np.zeros(0, dtype=bool), np.zeros(0, dtype="intp")).tolist() == []

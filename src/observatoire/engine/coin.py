@@ -170,15 +170,20 @@ class Coin:
         scores = self.datasets["normalise"]
         matrix = {c: scores[c].to_numpy() for c in scores.columns}
         cover = {}
+        # Weights and settings by row position of the framework's nodes (w follows their order).
+        weight = w.to_numpy(dtype="float64") if w.index.equals(nodes.index) else w.reindex(nodes.index).to_numpy()
+        own_method = nodes["agregation"].to_numpy(dtype=object)
+        own_power = nodes["puissance"].to_numpy(dtype="float64")
         for level in fw.levels[1:]:
             for parent in fw.codes_at(level):
-                kids = fw.children(parent)
-                x = np.empty((len(scores.index), len(kids)), order="F")  # column-major: sums in
-                for j, k in enumerate(kids):                            # the order of the children
+                rows = fw.child_positions(parent)
+                at = nodes.index.get_loc(parent)
+                x = np.empty((len(scores.index), len(rows)), order="F")  # column-major: sums in
+                for j, k in enumerate(nodes.index[rows]):               # the order of the children
                     x[:, j] = matrix[k]
-                wk = w.loc[kids].to_numpy()
-                m = nodes.at[parent, "agregation"] or method
-                p = nodes.at[parent, "puissance"] if np.isfinite(nodes.at[parent, "puissance"]) else power
+                wk = weight[rows]
+                m = own_method[at] or method
+                p = own_power[at] if np.isfinite(own_power[at]) else power
                 c = agg.coverage(x, wk, coverage_by)
                 value = agg.aggregate_rows(x, wk, m, p, floor)
                 matrix[parent] = np.where(c >= min_coverage - 1e-12, value, np.nan)

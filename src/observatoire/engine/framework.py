@@ -87,7 +87,17 @@ class Framework:
         return self.nodes["parent"]
 
     def children(self, code: str) -> pd.Index:
-        return self.nodes.index[self.nodes["parent"] == code]
+        return self.nodes.index[self.child_positions(code)]
+
+    def child_positions(self, code: str) -> np.ndarray:
+        """Row positions in :attr:`nodes` of the children of ``code``, in table order."""
+        return self._children.get(code, np.zeros(0, dtype="intp"))
+
+    @cached_property
+    def _children(self) -> dict[str, np.ndarray]:
+        positions = pd.Series(np.arange(len(self.nodes)), index=self.nodes.index)
+        return {parent: np.asarray(rows, dtype="intp")
+                for parent, rows in positions.groupby(self.nodes["parent"].to_numpy(), sort=False).indices.items()}
 
     @property
     def weights(self) -> pd.Series:
@@ -118,15 +128,18 @@ class Framework:
         """A copy whose weights of the nodes named in ``weights`` (code → weight ≥ 0) are replaced."""
         problems = []
         nodes = self.nodes.copy()
+        new = {}
         for code, value in weights.items():
             if code not in nodes.index:
                 problems.append(Problem("poids", None, "code", str(code), "nœud inconnu du cadre"))
             elif not _is_number(value) or not float(value) >= 0:
                 problems.append(Problem("poids", None, str(code), str(value), "poids positif ou nul attendu"))
             else:
-                nodes.loc[code, "poids"] = float(value)
+                new[code] = float(value)
         if problems:
             raise ValidationError(problems)
+        if new:  # in one assignment: a framework has hundreds of nodes
+            nodes.loc[list(new), "poids"] = np.array(list(new.values()), dtype="float64")
         return Framework(nodes, self.source)
 
 

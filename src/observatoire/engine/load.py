@@ -39,7 +39,12 @@ LINE = "ligne_source"
 
 @dataclass
 class RawTable:
-    """A table read as text, with where it came from and how it was decoded."""
+    """A table read as text, with where it came from and how it was decoded.
+
+    A large CSV file is read column by column (:class:`Factorised`: integer codes into the
+    distinct texts of each column); its ``rows`` frame of ``str`` objects is then built the
+    first time it is asked for, and validation never needs it (:meth:`codes`).
+    """
 
     path: str
     rows: pd.DataFrame  # every column str (missing = ""), plus LINE
@@ -51,35 +56,90 @@ class RawTable:
     shown: dict[int, dict[int, str]] = field(default_factory=dict)
     #: The text columns in factorised form, when the reader computed it on its way (large CSV
     #: files): lets validation skip hashing millions of cells a second time. See :meth:`codes`.
+    #: With it, ``rows`` may be given as None: it is then built from the codes when first read.
     factorised: Factorised | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self):
+        if self.rows is None:
+            if self.factorised is None:
+                raise TypeError("RawTable: rows or factorised columns are required")
+            del self.rows  # built by __getattr__ when first read
+
+    def __getattr__(self, name: str):
+        # Only called when ``rows`` has not been built yet (or for a missing attribute).
+        if name == "rows" and self.__dict__.get("factorised") is not None:
+            self.rows = self.factorised.frame()
+            return self.rows
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
     def name(self) -> str:
         return os.path.basename(self.path)
 
+    def _unbuilt(self) -> bool:
+        """Whether ``rows`` has never been built from the factorised columns."""
+        return "rows" not in self.__dict__
+
+    @property
+    def columns(self) -> list[str]:
+        """The column titles (without LINE), in file order, without building ``rows``."""
+        if self._unbuilt():
+            return list(self.factorised.header)
+        return [c for c in self.rows.columns if c != LINE]
+
+    @property
+    def lines(self) -> np.ndarray:
+        """The source line of each row (``rows[LINE]``), without building ``rows``."""
+        if self._unbuilt():
+            return self.factorised.lines
+        return self.rows[LINE].to_numpy()
+
+    def __len__(self) -> int:
+        return len(self.factorised.lines) if self._unbuilt() else len(self.rows)
+
     def codes(self, position: int) -> tuple[np.ndarray, np.ndarray] | None:
         """``(codes, texts)`` of the column at ``position`` (``texts[codes]`` is the column).
 
         None when the reader did not compute it, or when ``rows`` or that column has been
-        replaced since. Cells edited in place are not detected: treat ``rows`` as read-only
-        (copy it, or build a new RawTable, to change it).
+        replaced since it was built. Cells edited in place are not detected: treat ``rows`` as
+        read-only (copy it, or build a new RawTable, to change it).
         """
         f = self.factorised
-        if f is None or f.rows is not self.rows or position not in f.columns:
+        if f is None or not 0 <= position < len(f.columns):
             return None
-        codes, texts, values = f.columns[position]
-        current = self.rows.iloc[:, position].to_numpy()
-        if len(current) != len(codes) or not np.may_share_memory(current, values):
-            return None
-        return codes, texts
+        if not self._unbuilt():
+            if f.built is None or self.rows is not f.built[0]:
+                return None
+            current = self.rows.iloc[:, position].to_numpy()
+            built = f.built[1][position]
+            if len(current) != len(built) or not np.may_share_memory(current, built):
+                return None
+        return f.columns[position]
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class Factorised:
-    """Column position → (integer codes, distinct texts, the column's array) of ``rows``."""
+    """The text columns of a table as (integer codes, distinct texts), with their lines.
 
-    rows: pd.DataFrame
-    columns: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]
+    ``texts[codes]`` is the column; ``lines`` is the source line of each row.
+    """
+
+    header: list[str]
+    lines: np.ndarray
+    columns: list[tuple[np.ndarray, np.ndarray]]
+    #: (the frame built by :meth:`frame`, the array of each column in it), once built.
+    built: tuple[pd.DataFrame, list[np.ndarray]] | None = None
+
+    def frame(self) -> pd.DataFrame:
+        """The table as an object-dtype frame of ``str`` (one block, no copy into pandas)."""
+        n = len(self.lines)
+        block = np.empty((len(self.header), n), dtype=object)
+        for k, (codes, texts) in enumerate(self.columns):
+            np.take(texts, codes, out=block[k])
+        frame = pd.DataFrame(block.T, columns=self.header, dtype=object, copy=False)
+        frame[LINE] = self.lines.copy()
+        self.built = (frame, [frame.iloc[:, k].to_numpy() for k in range(len(self.header))])
+        return frame
 
 
 def detect_encoding(raw: bytes) -> str:
@@ -395,9 +455,10 @@ def _read_csv_fast(path: Path, raw: bytes, encoding: str) -> RawTable | None:
     Taken only when every physical line is one record, so that the line of row ``i`` is
     ``i + 2``: no quote character (hence no quoted separator or line break), no NUL, no lone
     carriage return. Arrow refuses a line with another number of fields than the header (and
-    None is returned: the exact path then reports every such line). Each column is
-    dictionary-encoded by Arrow, its distinct texts stripped here, and the codes kept for
-    validation; the rows are plain ``str`` objects in an object-dtype frame, as on the exact path.
+    None is returned: the exact path then reports every such line). Arrow reads each column
+    dictionary-encoded (integer codes into its distinct texts); the texts are stripped here and
+    the table kept in that form (:class:`Factorised`): its ``rows`` of ``str`` objects, as on
+    the exact path, are built only if asked for.
     """
     import pyarrow as pa
     from pyarrow import csv as arrow_csv
@@ -416,6 +477,7 @@ def _read_csv_fast(path: Path, raw: bytes, encoding: str) -> RawTable | None:
         return None  # an empty header: the exact path says so
     header = [h.strip() for h in first_line.split(delimiter)]
     names = [str(k) for k in range(len(header))]
+    text = pa.dictionary(pa.int32(), pa.string())  # each column read as codes into its texts
     try:
         table = arrow_csv.read_csv(
             pa.BufferReader(raw),
@@ -423,49 +485,47 @@ def _read_csv_fast(path: Path, raw: bytes, encoding: str) -> RawTable | None:
                                                encoding="utf8" if encoding.startswith("utf-8") else encoding),
             parse_options=arrow_csv.ParseOptions(delimiter=delimiter, quote_char=False, escape_char=False,
                                                  newlines_in_values=False, ignore_empty_lines=False),
-            convert_options=arrow_csv.ConvertOptions(column_types={n: pa.string() for n in names},
+            convert_options=arrow_csv.ConvertOptions(column_types={n: text for n in names},
                                                      strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return None
-    # One block of str objects (rows × columns, stored column by column): no copy into pandas.
     n = table.num_rows
-    block = np.empty((len(header), n), dtype=object)
-    columns = {}
-    blank = np.ones(n, dtype=bool)
-    # Arrow encodes the columns without holding the GIL: two at a time on two cores.
+    # Each chunk of a column has its own dictionary: Arrow unifies them without holding the
+    # GIL, two columns at a time on two cores.
     with ThreadPoolExecutor(max_workers=min(len(header), os.cpu_count() or 1)) as pool:
-        encoded = list(pool.map(lambda k: _dictionary_encoded(table.column(k)), range(len(header))))
-    for k in range(len(header)):
-        codes, texts = _stripped(*encoded[k])
-        np.take(texts, codes, out=block[k])
-        blank &= (texts == "")[codes]
-        columns[k] = (codes, texts)
+        encoded = list(pool.map(lambda k: _dictionary_codes(table.column(k)), range(len(header))))
     del table
-    frame = pd.DataFrame(block.T, columns=header, dtype=object, copy=False)
-    frame[LINE] = np.arange(2, n + 2, dtype="int64")
-    if blank.any():  # lines of empty cells are harmless
-        frame = frame[~blank].reset_index(drop=True)
-        columns = {k: (codes[~blank], texts) for k, (codes, texts) in columns.items()}
-    columns = {k: (codes, texts, frame.iloc[:, k].to_numpy()) for k, (codes, texts) in columns.items()}
-    return RawTable(str(path), frame, encoding, delimiter, factorised=Factorised(frame, columns))
+    columns = [_stripped(*e) for e in encoded]
+    lines = np.arange(2, n + 2, dtype="int64")
+    # Lines of empty cells are harmless: left out. Looked for among the rows whose first cell
+    # is empty only (none, in nearly every file).
+    blank = np.flatnonzero((columns[0][1] == "")[columns[0][0]]) if columns else np.zeros(0, dtype="intp")
+    for codes, texts in columns[1:]:
+        if not len(blank):
+            break
+        blank = blank[(texts == "")[codes[blank]]]
+    if len(blank):
+        keep = np.ones(n, dtype=bool)
+        keep[blank] = False
+        lines = lines[keep]
+        columns = [(codes[keep], texts) for codes, texts in columns]
+    return RawTable(str(path), None, encoding, delimiter, factorised=Factorised(header, lines, columns))
 
 
-def _dictionary_encoded(column) -> tuple[np.ndarray, np.ndarray]:
-    """(codes, distinct texts) of an Arrow string column."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    encoded = pc.dictionary_encode(column)
-    chunks = encoded.chunks
+def _dictionary_codes(column) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct texts in order of first appearance) of a dictionary-encoded Arrow
+    column of strings, whose chunks are first given one dictionary."""
+    column = column.unify_dictionaries()
+    chunks = column.chunks
     if not chunks:
         return np.zeros(0, dtype="intp"), np.zeros(0, dtype=object)
-    dictionary = chunks[0].dictionary
-    if not all(c.dictionary.equals(dictionary) for c in chunks[1:]):  # not seen, but cheap to check
-        encoded = pc.dictionary_encode(pa.chunked_array(column).combine_chunks())
-        chunks, dictionary = [encoded], encoded.dictionary
-    codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in chunks]).astype("intp")
-    return codes, np.asarray(dictionary.to_pylist(), dtype=object)
+    codes = np.empty(len(column), dtype="intp")
+    at = 0
+    for c in chunks:
+        codes[at:at + len(c)] = c.indices.to_numpy(zero_copy_only=False)
+        at += len(c)
+    return codes, np.asarray(chunks[0].dictionary.to_pylist(), dtype=object)
 
 
 def _stripped(codes: np.ndarray, texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from observatoire.engine.catalogue import Catalogue
+from observatoire.engine.textcolumns import factorize_sorted, text_arrays
 
 DEFAULT_HORIZON = 2050
 
@@ -34,22 +35,31 @@ class _Snapshot:
 
     def __init__(self, values: pd.DataFrame, catalogue: Catalogue, horizon: int):
         frame = values[["territoire", "indicateur", "periode", "valeur"]]
-        frame = frame[frame["valeur"].notna()]
-        # Sorted codes: their order is the order of the strings, as in sort_values.
-        territory, self.territories = pd.factorize(frame["territoire"], sort=True)
-        indicator, self.indicators = pd.factorize(frame["indicateur"], sort=True)
-        period, periods = pd.factorize(frame["periode"])
+        present = frame["valeur"].notna().to_numpy()
+        rows = None if present.all() else present
+        if rows is not None:
+            frame = frame[rows]
+        # Sorted codes: their order is the order of the strings, as in sort_values. Validated
+        # columns come with their codes (textcolumns): no string is hashed again.
+        territory, self.territories = factorize_sorted(values["territoire"], rows)
+        indicator, self.indicators = factorize_sorted(values["indicateur"], rows)
+        period, periods = factorize_sorted(values["periode"], rows)  # any order of periods would do
         projection = (catalogue.indicators["periodicite"] == "projection").reindex(self.indicators, fill_value=False)
         rank = _period_rank(pd.Index(periods), horizon)  # (observed, projection) × distinct periods
-        row_rank = rank[projection.to_numpy(dtype=bool)[indicator].astype("intp"), period]
+
+        def row_rank() -> np.ndarray:  # read only when a pair has several periods
+            return rank[projection.to_numpy(dtype=bool)[indicator].astype("intp"), period]
+
         pair = territory.astype("int64") * max(len(self.indicators), 1) + indicator
         order = _order_by_pair(pair, row_rank)
         pair = pair[order]
         first = np.ones(len(pair), dtype=bool)
         first[1:] = pair[1:] != pair[:-1]
         kept = order[first]
-        self.frame = frame.take(kept).reset_index(drop=True)
         self.territory, self.indicator = territory[kept], indicator[kept]  # sorted by territory
+        self.frame = _taken(frame, kept, {"territoire": (self.territories, self.territory),
+                                          "indicateur": (self.indicators, self.indicator),
+                                          "periode": (periods, period[kept])})
 
     def wide(self, catalogue: Catalogue) -> pd.DataFrame:
         """Territories × indicators matrix of the snapshot, from the codes already at hand."""
@@ -59,9 +69,22 @@ class _Snapshot:
         column = catalogue.indicators.index.get_indexer(self.indicators)[self.indicator]
         known = column >= 0
         matrix = np.full((int(new.sum()), len(catalogue.indicators)), np.nan)
-        matrix[row[known], column[known]] = self.frame["valeur"].to_numpy(dtype="float64")[known]
+        value = self.frame["valeur"].to_numpy(dtype="float64")
+        if not known.all():
+            row, column, value = row[known], column[known], value[known]
+        matrix.ravel()[row * matrix.shape[1] + column] = value  # one flat index: cheaper than two
         index = pd.Index(self.territories[self.territory[new]], name="territoire")
         return pd.DataFrame(matrix, index=index, columns=catalogue.indicators.index.copy())
+
+
+def _taken(frame: pd.DataFrame, rows: np.ndarray, coded: dict[str, tuple[pd.Index, np.ndarray]]) -> pd.DataFrame:
+    """``frame.take(rows).reset_index(drop=True)``, its ``str`` columns made from their codes
+    (``coded``: column → (distinct texts, code of each row taken)): a gather from a few
+    thousand texts rather than from millions of strings."""
+    if not all(frame[c].dtype == "str" and (not len(codes) or codes.min() >= 0) for c, (_, codes) in coded.items()):
+        return frame.take(rows).reset_index(drop=True)
+    made = text_arrays({c: (np.asarray(texts, dtype=object), codes) for c, (texts, codes) in coded.items()})
+    return pd.DataFrame({c: made[c] if c in made else frame[c].take(rows).reset_index(drop=True) for c in frame.columns})
 
 
 def _period_rank(periods: pd.Index, horizon: int) -> np.ndarray:
@@ -78,8 +101,8 @@ def _period_rank(periods: pd.Index, horizon: int) -> np.ndarray:
     return dense.reshape(2, len(periods)).astype("int64")
 
 
-def _order_by_pair(pair: np.ndarray, rank: np.ndarray) -> np.ndarray:
-    """Positions sorting rows by (pair, rank), ties in their original order.
+def _order_by_pair(pair: np.ndarray, rank) -> np.ndarray:
+    """Positions sorting rows by (pair, ``rank()``), ties in their original order.
 
     When every pair occurs once (one period per indicator, as in most files), the rank does
     not matter and each row is placed at its pair's slot directly, without a sort.
@@ -92,4 +115,5 @@ def _order_by_pair(pair: np.ndarray, rank: np.ndarray) -> np.ndarray:
         placed = slot[slot >= 0]
         if len(placed) == n:  # distinct pairs
             return placed.astype("intp")
+    rank = rank()
     return np.argsort(pair * (int(rank.max(initial=0)) + 1) + rank, kind="stable")

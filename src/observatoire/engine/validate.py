@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from observatoire.engine.catalogue import Catalogue
+from observatoire.engine.textcolumns import text_arrays
 from observatoire.text import fr_plain
 from observatoire.errors import Problem, ValidationError
 from observatoire.engine.load import LINE, RawTable, fold_header, line_ranges
@@ -132,16 +133,14 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
     if any(p.severity == "erreur" for p in header_problems):
         raise ValidationError(problems)
     required = [n for n, f in fields.items() if f.get("constraints", {}).get("required")]
-    rows = raw.rows
-    if not len(rows):
+    if not len(raw):
         raise ValidationError(problems + [Problem(
             name, None, None, None,
             "le fichier ne contient que la ligne d'en-tête : aucune valeur à valider (une ligne par "
             "territoire, indicateur et période est attendue sous l'en-tête)")])
-    text = {c: _Text(rows.iloc[:, column_at[c]], raw.codes(column_at[c])) if c in column_at
-            else _Text.blank(len(rows))
+    text = {c: _Text.of(raw, column_at[c]) if c in column_at else _Text.blank(len(raw))
             for c in ("territoire", "indicateur", "periode", "valeur", "unite", *TEXT_COLUMNS)}
-    lines = rows[LINE].to_numpy()
+    lines = raw.lines
     checks = _RowChecks(lines)
 
     for order, col in enumerate(required):
@@ -194,9 +193,9 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
         period_text = read_u[period.codes, row_kind]
         period_text = np.where(rewritten, period_text, period.uniques[period.codes])
         period_id, period_u = pd.factorize(period_text)
-        period_out = _strings(np.asarray(period_u, dtype=object), period_id)
+        period_u = np.asarray(period_u, dtype=object)
     else:
-        period_id, period_out = period.codes, None
+        period_id, period_u = period.codes, period.uniques
 
     value = text["valeur"]
     parsed_u = _parse_numbers(value.uniques, value.empty)
@@ -205,8 +204,8 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
     has_value = ~value.row_mask(value.empty)
     units = meta["unite"].to_numpy(dtype=object)
     percent_unit = np.array([str(u).startswith("%") for u in units], dtype=bool)[pos] & known
-    with_sign = ~np.isnan(percent_u)[value.codes]
-    number = number_u[value.codes] | (with_sign & percent_unit)
+    with_sign = _spread(~np.isnan(percent_u), value.codes)
+    number = _spread(number_u, value.codes) | (with_sign & percent_unit)
 
     def number_problem(line, i):
         text_i = value.raw(i)
@@ -220,7 +219,7 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
         return Problem(name, line, "valeur", text_i, "nombre attendu (par exemple 12,5 ou 12.5)")
 
     checks.add(has_value & ~number, 40, number_problem)
-    values = np.where(number_u[value.codes], parsed_u[value.codes], percent_u[value.codes])
+    values = np.where(number_u, parsed_u, percent_u)[value.codes]
     signed = has_value & with_sign & percent_unit
     if signed.any():
         first = int(np.flatnonzero(signed)[0])
@@ -235,7 +234,7 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
     checked = values.copy()
     scaled = per_capita & has_value & number
     with np.errstate(divide="ignore", invalid="ignore"):
-        checked[scaled] = values[scaled] / (population[scaled] / COUNT_BASE_POPULATION)
+        np.divide(values, population / COUNT_BASE_POPULATION, out=checked, where=scaled)
     # An uninhabited territory: only a zero count is plausible (no division by zero).
     empty_territory = scaled & (population == 0)
     checked[empty_territory & (values == 0)] = 0.0
@@ -280,19 +279,32 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
     problems += _as_shown(raw, column_at, checks.problems())
     if any(p.severity == "erreur" for p in problems):
         raise ValidationError(problems)
-    ok = ~checks.blocked
+    ok = None if not checks.blocked.any() else ~checks.blocked  # None: every row
     kept = [c for c in PROVENANCE if c in column_at]
-    values_out = pd.DataFrame({
-        "territoire": _strings(territory.canonical_u, territory.codes[ok]),
-        "indicateur": indicator.take(ok),
-        "periode": period.take(ok) if period_out is None else period_out[ok],
-        "valeur": values[ok],
-        "source": text["source"].take(ok),
-        "commentaire": text["commentaire"].take(ok),
-        **{c: _strings(dates if c == "date_consultation" and dates is not None else text[c].uniques,
-                       text[c].codes[ok]) for c in kept},
-        LINE: lines[ok],
-    })
+
+    def rows(a: np.ndarray) -> np.ndarray:
+        return a if ok is None else a[ok]
+
+    texts = {
+        "territoire": (territory.canonical_u, rows(territory.codes)),
+        "indicateur": (indicator.uniques, rows(indicator.codes)),
+        "periode": (period_u, rows(period_id)),
+        "source": (text["source"].uniques, rows(text["source"].codes)),
+        "commentaire": (text["commentaire"].uniques, rows(text["commentaire"].codes)),
+        **{c: (dates if c == "date_consultation" and dates is not None else text[c].uniques, rows(text[c].codes))
+           for c in kept},
+    }
+    made = text_arrays(texts)  # codes remembered for scoring (textcolumns)
+    values_out = pd.DataFrame({  # no copy: every array here is new
+        "territoire": made["territoire"],
+        "indicateur": made["indicateur"],
+        "periode": made["periode"],
+        "valeur": rows(values),
+        "source": made["source"],
+        "commentaire": made["commentaire"],
+        **{c: made[c] for c in kept},
+        LINE: lines.copy() if ok is None else lines[ok],
+    }, copy=False)
     return ValidatedData(values_out, problems, name)
 
 
@@ -319,7 +331,7 @@ def _header(raw: RawTable, fields: dict, catalogue: Catalogue) -> tuple[RawTable
     lookup = _field_lookup(fields)
     required = [n for n, f in fields.items() if f.get("constraints", {}).get("required")]
     problems: list[Problem] = []
-    columns = [c for c in raw.rows.columns if c != LINE]
+    columns = raw.columns
     mapped = [lookup.get(fold_header(c)) for c in columns]
     header_line = 1
     if not set(required) <= set(mapped):
@@ -327,7 +339,7 @@ def _header(raw: RawTable, fields: dict, catalogue: Catalogue) -> tuple[RawTable
         if found is None:
             return raw, {}, [_missing_columns(name, columns, mapped, required, fields, catalogue)]
         raw, header_line = found
-        columns = [c for c in raw.rows.columns if c != LINE]
+        columns = raw.columns
         mapped = [lookup.get(fold_header(c)) for c in columns]
         problems.append(Problem(name, None, None, None,
                                 f"l'en-tête du tableau est à la ligne {header_line} : "
@@ -337,7 +349,7 @@ def _header(raw: RawTable, fields: dict, catalogue: Catalogue) -> tuple[RawTable
     renamed, unknown, twice = [], [], {}
     for k, (column, field_name) in enumerate(zip(columns, mapped)):
         if field_name is None:
-            if column.strip() == "" and not raw.rows.iloc[:, k].astype(bool).any():
+            if column.strip() == "" and not _has_text(raw, k):
                 continue  # an empty column without a title (a spreadsheet's stray cells)
             unknown.append(f"« {column} »" if column.strip() else f"colonne {k + 1} (sans titre)")
             continue
@@ -362,6 +374,15 @@ def _header(raw: RawTable, fields: dict, catalogue: Catalogue) -> tuple[RawTable
                                 + " (colonnes du modèle : " + ", ".join(fields) + ")",
                                 severity="avertissement"))
     return raw, position, problems
+
+
+def _has_text(raw: RawTable, position: int) -> bool:
+    """Whether any cell of the column at ``position`` holds text."""
+    factorised = raw.codes(position)
+    if factorised is None:
+        return bool(raw.rows.iloc[:, position].astype(bool).any())
+    codes, texts = factorised
+    return bool(np.array([t != "" for t in texts], dtype=bool)[codes].any())
 
 
 def _header_below(raw: RawTable, lookup: dict[str, str], required: list[str], depth: int = 10):
@@ -562,10 +583,10 @@ class _Text:
     """
 
     def __init__(self, column: pd.Series | None, factorised=None, n: int = 0):
-        if column is None:
-            codes, uniques = np.zeros(n, dtype="intp"), np.array([""], dtype=object)
-        elif factorised is not None:
+        if factorised is not None:
             codes, uniques = factorised
+        elif column is None:
+            codes, uniques = np.zeros(n, dtype="intp"), np.array([""], dtype=object)
         else:
             codes, uniques = pd.factorize(column)
             uniques = np.asarray(uniques, dtype=object)
@@ -577,6 +598,12 @@ class _Text:
         self.empty = np.array([u == "" for u in uniques], dtype=bool)
 
     @classmethod
+    def of(cls, raw: RawTable, position: int) -> "_Text":
+        """The column at ``position`` of ``raw``, from the reader's codes when it has them."""
+        factorised = raw.codes(position)
+        return cls(raw.rows.iloc[:, position] if factorised is None else None, factorised, len(raw))
+
+    @classmethod
     def blank(cls, n: int) -> "_Text":
         return cls(None, None, n)
 
@@ -584,15 +611,7 @@ class _Text:
         return self.uniques[self.codes[i]]
 
     def row_mask(self, unique_mask: np.ndarray) -> np.ndarray:
-        return unique_mask[self.codes]
-
-    def take(self, rows: np.ndarray) -> pd.api.extensions.ExtensionArray:
-        return _strings(self.uniques, self.codes[rows])
-
-
-def _strings(uniques: np.ndarray, codes: np.ndarray):
-    """``uniques[codes]`` as pandas' default string array (what a list of str would give)."""
-    return pd.array(uniques, dtype="str").take(codes)
+        return _spread(unique_mask, self.codes)
 
 
 @dataclass
@@ -617,7 +636,7 @@ class _Territories:
         return self.uniques[self.codes[i]]
 
     def row_mask(self, unique_mask: np.ndarray) -> np.ndarray:
-        return unique_mask[self.codes]
+        return _spread(unique_mask, self.codes)
 
 
 FICTIONAL_REFUSED = ("code de territoire fictif : réservé aux démonstrations (les valeurs des territoires "
@@ -668,6 +687,16 @@ def _territories(column: _Text, reference: Reference, demonstration: bool = Fals
     warning[list(warnings)] = True
     return _Territories(column.codes, uniques, canonical, canonical_id, errors, warnings,
                         error, warning, population)
+
+
+def _spread(unique_mask: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``unique_mask[codes]``: the verdict on each distinct text spread to the rows (without
+    reading the codes when the verdict is the same for every text)."""
+    if not unique_mask.any():
+        return np.zeros(len(codes), dtype=bool)
+    if unique_mask.all():
+        return np.ones(len(codes), dtype=bool)
+    return unique_mask[codes]
 
 
 class _RowChecks:

@@ -1,0 +1,68 @@
+"""Text columns made from codes, and their codes found again by scoring."""
+
+import numpy as np
+import pandas as pd
+
+from observatoire.engine.textcolumns import codes_of, factorize_sorted, text_array
+
+
+def test_text_array_is_the_str_column_and_keeps_its_codes():
+    texts = np.array(["b", "a", "b", "c"], dtype=object)  # "b" twice: two raw texts read alike
+    codes = np.array([0, 1, 2, 0, 1], dtype="intp")
+    column = pd.Series(text_array(texts, codes))
+    expected = pd.Series(["b", "a", "b", "b", "a"], dtype="str")
+    assert column.equals(expected) and column.dtype == expected.dtype
+    found_codes, found_texts = codes_of(column)
+    assert found_texts[found_codes].tolist() == ["b", "a", "b", "b", "a"]
+    frame = pd.DataFrame({"t": column, "v": [1.0, np.nan, 2.0, 3.0, 4.0]})
+    assert codes_of(frame[["t", "v"]]["t"]) is not None  # the same data, in another frame
+
+
+def test_sorted_factorisation_from_codes_equals_pandas():
+    texts = np.array(["b", "a", "b", "c", "z"], dtype=object)  # "z" unused, "b" twice
+    column = pd.Series(text_array(texts, np.array([0, 1, 2, 0, 1, 3], dtype="intp")))
+    plain = pd.Series(column.tolist(), dtype="str")
+    assert codes_of(plain) is None
+    for rows in (None, np.array([True, False, True, True, False, False])):
+        codes, uniques = factorize_sorted(column, rows)
+        want_codes, want_uniques = pd.factorize(plain if rows is None else plain[rows], sort=True)
+        assert codes.tolist() == want_codes.tolist()
+        assert uniques.equals(want_uniques) and uniques.dtype == want_uniques.dtype
+    assert factorize_sorted(column)[1].tolist() == ["a", "b", "c"]
+
+
+def test_an_edited_column_is_factorised_again():
+    column = pd.Series(text_array(np.array(["x", "y"], dtype=object), np.array([0, 1, 0], dtype="intp")))
+    edited = column.copy()
+    edited.iloc[0] = "a"
+    assert codes_of(edited) is None
+    codes, uniques = factorize_sorted(edited)
+    assert codes.tolist() == [0, 2, 1] and uniques.tolist() == ["a", "x", "y"]
+    assert codes_of(column) is not None and factorize_sorted(column)[1].tolist() == ["x", "y"]
+
+
+def test_snapshot_rows_are_made_from_codes_or_taken_alike():
+    from observatoire.engine.snapshot import _taken
+
+    texts = np.array(["13055", "01004"], dtype=object)
+    frame = pd.DataFrame({"territoire": text_array(texts, np.array([0, 1, 0], dtype="intp")),
+                          "valeur": [1.0, 2.0, np.nan]})
+    rows = np.array([2, 1], dtype="intp")
+    coded = {"territoire": (pd.Index(["01004", "13055"], dtype="str"), np.array([1, 0], dtype="intp"))}
+    made = _taken(frame, rows, coded)
+    pd.testing.assert_frame_equal(made, frame.take(rows).reset_index(drop=True), check_exact=True)
+    assert made["territoire"].tolist() == ["13055", "01004"]
+    assert codes_of(made["territoire"]) is not None
+    as_objects = frame.astype({"territoire": object})  # not str: taken as it is
+    pd.testing.assert_frame_equal(_taken(as_objects, rows, coded), as_objects.take(rows).reset_index(drop=True))
+
+
+def test_a_column_of_one_text_is_the_same_column():
+    for text in ("Données de test", ""):
+        codes = np.zeros(4, dtype="intp")
+        made = pd.Series(text_array(np.array([text], dtype=object), codes))
+        expected = pd.Series([text] * 4, dtype="str")
+        assert made.equals(expected) and made.dtype == expected.dtype and made.tolist() == [text] * 4
+        assert codes_of(made) is not None and factorize_sorted(made)[1].tolist() == [text]
+    empty = pd.Series(text_array(np.array(["x"], dtype=object), np.zeros(0, dtype="intp")))
+    assert empty.equals(pd.Series([], dtype="str"))
