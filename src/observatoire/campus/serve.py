@@ -23,7 +23,7 @@ One Voilà server on ``notebooks/campus/``, listening on 127.0.0.1 unless told o
   (:mod:`observatoire.campus.prepared`), each kernel reading them from one file;
 - learners' kernels forked from a kernel server that has imported the exercises and read those
   computations once (:mod:`observatoire.kernels`, :mod:`observatoire.campus.preload`), on Linux: a
-  kernel costs a few hundredths of a second of processor instead of about two, which is what a
+  kernel costs about two tenths of a second of processor instead of two seconds, which is what a
   room of thirty on two cores needs (``OBSERVATOIRE_SANS_FOURCHE=1``: kernels started the usual way).
 
 The frontend may only send comm and kernel-info messages to a kernel (Voilà's own
