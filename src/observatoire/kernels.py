@@ -73,6 +73,8 @@ SINGLE_THREADED = {
 # matplotlib reads its backend when first imported; ipykernel would set this variable only
 # once the kernel starts, too late for a module imported by the server.
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+#: What every forked kernel runs on, imported by the server before the caller's preload.
+KERNEL_MODULES = ("IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger", "ipykernel.comm")
 STATUS_PREFIX = "statut-"
 ERRORS_PREFIX = "erreurs-"
 
@@ -88,11 +90,14 @@ def thread_count() -> int:
 
 
 def run_preload(preload: str) -> None:
-    """Call the preload ``module:function`` (what the kernels import and read, done once)."""
+    """Import ipykernel (:data:`KERNEL_MODULES`), then call the preload ``module:function`` (what
+    the caller's kernels import and read): done once, before the first fork."""
     import importlib
 
     os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # debugpy's warning at import
+    for name in KERNEL_MODULES:
+        importlib.import_module(name)
     module, _, function = preload.partition(":")
     getattr(importlib.import_module(module), function)()
 

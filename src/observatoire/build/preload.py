@@ -8,10 +8,9 @@ import importlib
 
 #: The kernel server's preload for the book (``module:function``).
 PRELOAD = "observatoire.build.preload:preload"
-#: What the server imports before forking: everything the book's notebooks import.
+#: What the server imports before forking (besides ipykernel): everything the book's notebooks import.
 PRELOADED_MODULES = (
-    "numpy", "pandas", "pyarrow", "pyarrow.csv", "matplotlib", "matplotlib.pyplot", "seaborn",
-    "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger", "ipywidgets",
+    "numpy", "pandas", "pyarrow", "pyarrow.csv", "matplotlib", "matplotlib.pyplot", "seaborn", "ipywidgets",
     "myst_nb.ext.glue",
     "observatoire.engine.catalogue", "observatoire.engine.pipeline", "observatoire.engine.reference",
     "observatoire.engine.uncertainty", "observatoire.engine.validate",

@@ -16,12 +16,10 @@ import importlib
 
 #: The kernel server's preload for the Campus (``module:function``).
 PRELOAD = "observatoire.campus.preload:preload"
-#: What a learner's kernel imports: ipykernel, the widgets and the four exercises' modules.
+#: What a learner's kernel imports besides ipykernel: the widgets and the four exercises' modules.
 PRELOADED_MODULES = (
-    "numpy", "pandas", "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger", "ipykernel.comm",
-    "ipywidgets",
-    "observatoire.campus.composite", "observatoire.campus.diagnosis", "observatoire.campus.quiz",
-    "observatoire.campus.shock",
+    "numpy", "pandas", "ipywidgets",
+    "observatoire.campus.composite", "observatoire.campus.diagnosis", "observatoire.campus.quiz", "observatoire.campus.shock",
 )
 
 

@@ -61,7 +61,8 @@ def boxes(items: list[tuple[str, str]]) -> str:
 
 @lru_cache(maxsize=None)
 def shared_layout(width: str | None = None) -> widgets.Layout:
-    """One layout model per width for the page's text widgets (never changed after creation)."""
+    """One layout model per width, shared by the page's text widgets, buttons and rows: never
+    changed after creation (a layout that is shown or hidden belongs to one box only)."""
     return widgets.Layout(width=width)
 
 

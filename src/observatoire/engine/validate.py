@@ -378,11 +378,8 @@ def _header(raw: RawTable, fields: dict, catalogue: Catalogue) -> tuple[RawTable
 
 def _has_text(raw: RawTable, position: int) -> bool:
     """Whether any cell of the column at ``position`` holds text."""
-    factorised = raw.codes(position)
-    if factorised is None:
-        return bool(raw.rows.iloc[:, position].astype(bool).any())
-    codes, texts = factorised
-    return bool(np.array([t != "" for t in texts], dtype=bool)[codes].any())
+    column = _Text.of(raw, position)
+    return bool(column.row_mask(~column.empty).any())
 
 
 def _header_below(raw: RawTable, lookup: dict[str, str], required: list[str], depth: int = 10):
