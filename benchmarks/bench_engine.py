@@ -93,7 +93,7 @@ def engine(path: str, catalogue, reference) -> dict[str, float]:
     times["lecture"] = time.perf_counter() - start
     population = reference.communes.set_index("code")["population"]
     t = time.perf_counter()
-    scores = compute_scores(data.values, catalogue, population=population)
+    scores = compute_scores(data, catalogue, population=population)
     times["scores"] = time.perf_counter() - t
     t = time.perf_counter()
     levels = roll_up_all(scores.datasets["matrice_brute"], catalogue, reference)

@@ -42,19 +42,24 @@ def test_an_edited_column_is_factorised_again():
 
 
 def test_snapshot_rows_are_made_from_codes_or_taken_alike():
-    from observatoire.engine.snapshot import _taken
+    from observatoire.engine.catalogue import load_catalogue
+    from observatoire.engine.snapshot import Snapshot
 
+    catalogue = load_catalogue()
+    indicator = catalogue.indicators.index[0]
     texts = np.array(["13055", "01004"], dtype=object)
     frame = pd.DataFrame({"territoire": text_array(texts, np.array([0, 1, 0], dtype="intp")),
+                          "indicateur": [indicator] * 3, "periode": ["2024", "2024", "2023"],
                           "valeur": [1.0, 2.0, np.nan]})
-    rows = np.array([2, 1], dtype="intp")
-    coded = {"territoire": (pd.Index(["01004", "13055"], dtype="str"), np.array([1, 0], dtype="intp"))}
-    made = _taken(frame, rows, coded)
-    pd.testing.assert_frame_equal(made, frame.take(rows).reset_index(drop=True), check_exact=True)
-    assert made["territoire"].tolist() == ["13055", "01004"]
-    assert codes_of(made["territoire"]) is not None
+    expected = frame.take([1, 0]).reset_index(drop=True)  # sorted by territory; NaN not scored
+    made = Snapshot(frame, catalogue).frame
+    pd.testing.assert_frame_equal(made, expected, check_exact=True)
+    assert made["territoire"].tolist() == ["01004", "13055"]
+    assert codes_of(made["territoire"]) is not None  # made from codes
     as_objects = frame.astype({"territoire": object})  # not str: taken as it is
-    pd.testing.assert_frame_equal(_taken(as_objects, rows, coded), as_objects.take(rows).reset_index(drop=True))
+    made = Snapshot(as_objects, catalogue).frame
+    pd.testing.assert_frame_equal(made, as_objects.take([1, 0]).reset_index(drop=True), check_exact=True)
+    assert made["territoire"].dtype == object
 
 
 def test_a_column_of_one_text_is_the_same_column():

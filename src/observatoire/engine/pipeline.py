@@ -12,7 +12,7 @@ from observatoire.engine import aggregate, impute, normalise, snapshot
 from observatoire.engine.denominate import COUNT_BASE_POPULATION
 from observatoire.engine.catalogue import INDEX_CODE, Catalogue, catalogue_framework
 from observatoire.engine.coin import Coin
-from observatoire.engine.scores import Choices, Scores
+from observatoire.engine.scores import Choices, Datasets, Later, Scores
 
 
 def territory_levels(codes) -> pd.Series:
@@ -29,9 +29,11 @@ def territory_levels(codes) -> pd.Series:
     return pd.Series({c: level(c) for c in codes}, dtype=object)
 
 
-def compute_scores(values: pd.DataFrame, catalogue: Catalogue, choices: Choices | None = None,
+def compute_scores(values, catalogue: Catalogue, choices: Choices | None = None,
                    population: pd.Series | None = None) -> Scores:
-    """Score every territory present in ``values`` (the validated long table).
+    """Score every territory present in ``values``: the validated long table, as a frame or as
+    the :class:`~observatoire.engine.validate.ValidatedData` itself (read from its codes; the
+    « brut » and « instantane » long tables are then built only if read).
 
     The Observatoire's run of the public API: the catalogue's framework
     (:func:`~observatoire.engine.catalogue.catalogue_framework`) in a
@@ -43,7 +45,8 @@ def compute_scores(values: pd.DataFrame, catalogue: Catalogue, choices: Choices 
     choices = choices or Choices()
     meta = catalogue.indicators
     log: list[dict] = []
-    snap, wide = snapshot.scoring_matrix(values, catalogue, choices.horizon)
+    snap = snapshot.Snapshot(values, catalogue, choices.horizon)
+    wide = snap.wide(catalogue)
     log.append({"etape": "instantane", "horizon": choices.horizon})
     counts = meta.index[meta["agregation"] == "compte"].intersection(wide.columns)
     if len(counts) and population is None:
@@ -103,9 +106,9 @@ def compute_scores(values: pd.DataFrame, catalogue: Catalogue, choices: Choices 
                | ({"base_couverture": choices.coverage_by} if choices.coverage_by != "weight" else {})
                | ({"plancher": choices.floor} if choices.floor != aggregate.FLOOR else {}))
 
-    datasets = {
-        "brut": values,
-        "instantane": snap,
+    datasets = Datasets({
+        "brut": values if isinstance(values, pd.DataFrame) else Later(lambda: values.values),
+        "instantane": Later(lambda: snap.frame),
         "matrice_brute": wide,  # as in the data file (counts as counts): what territorial roll-ups start from
         "matrice": matrix,
         "imputees": imputed,
@@ -117,7 +120,7 @@ def compute_scores(values: pd.DataFrame, catalogue: Catalogue, choices: Choices 
         "couverture_axes": cov_axes,
         "indice": overall,
         "couverture_indice": cov_overall,
-    }
+    })
     return Scores(catalogue, choices, datasets, log, coin)
 
 
@@ -135,6 +138,5 @@ def score_data_file(data_path, choices: Choices | None = None, catalogue: Catalo
     catalogue = catalogue or load_catalogue()
     reference = reference or load_reference()
     data = validate_file(data_path, catalogue, reference, demonstration=demonstration)
-    codes = data.values["territoire"].unique()
-    population = population_by_code(reference).reindex(codes).astype("float64")
-    return compute_scores(data.values, catalogue, choices, population), data
+    population = population_by_code(reference).astype("float64")
+    return compute_scores(data, catalogue, choices, population), data

@@ -4,6 +4,8 @@ so that the modules reading results (uncertainty, export) do not import the pipe
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,13 +35,64 @@ class Choices:
     floor: float | None = aggregate.FLOOR
 
 
+class Datasets(MutableMapping):
+    """Named data sets, in the order they were given; an entry given as :class:`Later` is
+    made the first time it is read (then kept), so that a long table nobody reads is never
+    built. Pickled with every entry made."""
+
+    def __init__(self, entries=()):
+        self._entries = dict(entries)
+
+    def __getitem__(self, name: str):
+        entry = self._entries[name]
+        if isinstance(entry, Later):
+            entry = self._entries[name] = entry.value
+        return entry
+
+    def entry(self, name: str):
+        """The entry as given: a :class:`Later` not read yet stays one."""
+        return self._entries[name]
+
+    def __setitem__(self, name: str, value) -> None:
+        self._entries[name] = value
+
+    def __delitem__(self, name: str) -> None:
+        del self._entries[name]
+
+    def __iter__(self):
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __repr__(self) -> str:
+        return f"Datasets({', '.join(self._entries)})"
+
+    def __reduce__(self):
+        return Datasets, (dict(self.items()),)
+
+
+class Later:
+    """A data set made when first read, by ``make()``, once (copies of a :class:`Datasets`
+    share it)."""
+
+    def __init__(self, make: Callable[[], object]):
+        self._make = make
+
+    @functools.cached_property
+    def value(self):
+        value = self._make()
+        del self._make
+        return value
+
+
 @dataclass
 class Scores:
     """Result of a run: named data sets (territories × elements) and the log of choices."""
 
     catalogue: Catalogue
     choices: Choices
-    datasets: dict[str, pd.DataFrame]
+    datasets: Datasets  # (or a plain dict)
     log: list[dict]
     #: The public API's object behind these scores (an :class:`observatoire.engine.coin.Coin`:
     #: framework, data sets, log of choices).
@@ -104,8 +157,13 @@ class Scores:
         import dataclasses
 
         wanted = list(dict.fromkeys(codes))
-        datasets = {}
-        for name, data in self.datasets.items():
+        datasets = Datasets()
+        for name in self.datasets:
+            entry = self.datasets.entry(name) if isinstance(self.datasets, Datasets) else None
+            if isinstance(entry, Later):  # long tables (no territory index): still made when read
+                datasets[name] = entry
+                continue
+            data = self.datasets[name]
             if isinstance(data, pd.DataFrame) and data.index.name == "territoire":
                 order = pd.Index(wanted + [c for c in data.index if c not in set(wanted)], name="territoire")
                 fill = False if all(t == bool for t in data.dtypes) else np.nan

@@ -7,6 +7,8 @@ Time series are first-class in the data file; a score needs one value. Observed 
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -16,34 +18,49 @@ from observatoire.engine.textcolumns import factorize_sorted, text_arrays
 DEFAULT_HORIZON = 2050
 
 
-def scoring_matrix(values: pd.DataFrame, catalogue: Catalogue,
+def scoring_matrix(values, catalogue: Catalogue,
                    horizon: int = DEFAULT_HORIZON) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(snapshot, matrix) of ``values``: one row per (territoire, indicateur) with the scored
     period and value, sorted by territory then indicator; and the territories × indicators
     matrix of those values, columns in catalogue order (NaN where no value).
 
-    The work is done on integer codes: each distinct territory, indicator and period is looked
-    at once, then one sort of integer keys (a counting sort when keys are distinct, as in a file
-    with one period per indicator).
+    ``values``: the validated long table, as a frame or as the
+    :class:`~observatoire.engine.validate.ValidatedData` itself (then read from its codes).
     """
-    snap = _Snapshot(values, catalogue, horizon)
+    snap = Snapshot(values, catalogue, horizon)
     return snap.frame, snap.wide(catalogue)
 
 
-class _Snapshot:
-    """The scored rows of ``values``, with their territory and indicator codes kept."""
+class Snapshot:
+    """The scored rows of ``values`` (a frame, or a ValidatedData read from its codes).
 
-    def __init__(self, values: pd.DataFrame, catalogue: Catalogue, horizon: int):
-        frame = values[["territoire", "indicateur", "periode", "valeur"]]
-        present = frame["valeur"].notna().to_numpy()
+    The work is done on integer codes: each distinct territory, indicator and period is looked
+    at once, then one sort of integer keys (a counting sort when keys are distinct, as in a file
+    with one period per indicator). The long :attr:`frame` of the scored rows is built the
+    first time it is read: the matrix (:meth:`wide`) does not need it.
+    """
+
+    def __init__(self, values, catalogue: Catalogue, horizon: int = DEFAULT_HORIZON):
+        coded = getattr(values, "coded", None)
+        if coded is not None:  # a ValidatedData: its codes and numbers, no string read
+            value = coded.valeur
+            columns = {c: coded.texts[c][::-1] for c in ("territoire", "indicateur", "periode")}
+        else:
+            frame = values if isinstance(values, pd.DataFrame) else values.values  # a ValidatedData of a frame
+            value = frame["valeur"]
+            columns = {c: frame[c] for c in ("territoire", "indicateur", "periode")}
+        #: Rows of a frame whose texts are not all ``str`` (None: the frame is made from codes).
+        self._source = None
+        if coded is None and not all(c.dtype == "str" and not c.hasnans for c in columns.values()):
+            self._source = frame[["territoire", "indicateur", "periode", "valeur"]]
+        present = ~pd.isna(value) if coded is None else ~np.isnan(value)
+        present = np.asarray(present, dtype=bool)
         rows = None if present.all() else present
-        if rows is not None:
-            frame = frame[rows]
         # Sorted codes: their order is the order of the strings, as in sort_values. Validated
-        # columns come with their codes (textcolumns): no string is hashed again.
-        territory, self.territories = factorize_sorted(values["territoire"], rows)
-        indicator, self.indicators = factorize_sorted(values["indicateur"], rows)
-        period, periods = factorize_sorted(values["periode"], rows)  # any order of periods would do
+        # columns come with their codes (ValidatedData, textcolumns): no string is hashed again.
+        territory, self.territories = factorize_sorted(columns["territoire"], rows)
+        indicator, self.indicators = factorize_sorted(columns["indicateur"], rows)
+        period, periods = factorize_sorted(columns["periode"], rows)  # any order of periods would do
         projection = (catalogue.indicators["periodicite"] == "projection").reindex(self.indicators, fill_value=False)
         rank = _period_rank(pd.Index(periods), horizon)  # (observed, projection) × distinct periods
 
@@ -57,9 +74,24 @@ class _Snapshot:
         first[1:] = pair[1:] != pair[:-1]
         kept = order[first]
         self.territory, self.indicator = territory[kept], indicator[kept]  # sorted by territory
-        self.frame = _taken(frame, kept, {"territoire": (self.territories, self.territory),
-                                          "indicateur": (self.indicators, self.indicator),
-                                          "periode": (periods, period[kept])})
+        self._periods, self._period = periods, period[kept]
+        value = value if rows is None else value[rows]
+        if self._source is not None:
+            self._source = (self._source if rows is None else self._source[rows]).take(kept)
+        self._value = value.take(kept) if isinstance(value, pd.Series) else value[kept]
+        #: The value of each scored row, as floats.
+        self.value = np.asarray(self._value, dtype="float64")
+
+    @functools.cached_property
+    def frame(self) -> pd.DataFrame:
+        """One row per (territoire, indicateur): territoire, indicateur, periode, valeur."""
+        if self._source is not None:
+            return self._source.reset_index(drop=True)
+        made = text_arrays({"territoire": (np.asarray(self.territories, dtype=object), self.territory),
+                            "indicateur": (np.asarray(self.indicators, dtype=object), self.indicator),
+                            "periode": (np.asarray(self._periods, dtype=object), self._period)})
+        value = self._value.reset_index(drop=True) if isinstance(self._value, pd.Series) else self._value
+        return pd.DataFrame({**made, "valeur": value}, copy=False)
 
     def wide(self, catalogue: Catalogue) -> pd.DataFrame:
         """Territories × indicators matrix of the snapshot, from the codes already at hand."""
@@ -69,22 +101,12 @@ class _Snapshot:
         column = catalogue.indicators.index.get_indexer(self.indicators)[self.indicator]
         known = column >= 0
         matrix = np.full((int(new.sum()), len(catalogue.indicators)), np.nan)
-        value = self.frame["valeur"].to_numpy(dtype="float64")
+        value = self.value
         if not known.all():
             row, column, value = row[known], column[known], value[known]
         matrix.ravel()[row * matrix.shape[1] + column] = value  # one flat index: cheaper than two
         index = pd.Index(self.territories[self.territory[new]], name="territoire")
         return pd.DataFrame(matrix, index=index, columns=catalogue.indicators.index.copy())
-
-
-def _taken(frame: pd.DataFrame, rows: np.ndarray, coded: dict[str, tuple[pd.Index, np.ndarray]]) -> pd.DataFrame:
-    """``frame.take(rows).reset_index(drop=True)``, its ``str`` columns made from their codes
-    (``coded``: column → (distinct texts, code of each row taken)): a gather from a few
-    thousand texts rather than from millions of strings."""
-    if not all(frame[c].dtype == "str" and (not len(codes) or codes.min() >= 0) for c, (_, codes) in coded.items()):
-        return frame.take(rows).reset_index(drop=True)
-    made = text_arrays({c: (np.asarray(texts, dtype=object), codes) for c, (texts, codes) in coded.items()})
-    return pd.DataFrame({c: made[c] if c in made else frame[c].take(rows).reset_index(drop=True) for c in frame.columns})
 
 
 def _period_rank(periods: pd.Index, horizon: int) -> np.ndarray:

@@ -59,8 +59,9 @@ def codes_of(column) -> tuple[np.ndarray, np.ndarray] | None:
 
 def factorize_sorted(column, rows: np.ndarray | None = None) -> tuple[np.ndarray, pd.Index]:
     """``pd.factorize(column[rows], sort=True)`` (``rows``: a boolean mask, None for all), from
-    the remembered codes of ``column`` when it has them."""
-    known = codes_of(column)
+    the remembered codes of ``column`` when it has them. ``column`` may also be given as its
+    ``(codes, texts)``, with ``texts[codes]`` the column (texts may repeat)."""
+    known = column if isinstance(column, tuple) else codes_of(column)
     if known is None:
         return pd.factorize(column if rows is None else column[rows], sort=True)
     codes, texts = known

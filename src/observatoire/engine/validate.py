@@ -53,6 +53,8 @@ _SPREADSHEET_ERRORS = ("#N/A", "#DIV/0!", "#VALEUR!", "#VALUE!", "#REF!", "#NOM?
 PROVENANCE = ("producteur", "jeu_de_donnees", "url", "millesime", "date_consultation", "licence", "extrait")
 #: Free-text columns kept with each value (as columns of ValidatedData.values when the file has them).
 TEXT_COLUMNS = ("source", "commentaire", *PROVENANCE)
+#: Rows validated at a time: the arrays of a block stay in the processor's caches.
+_BLOCK = 1 << 16
 _URL = re.compile(r"^https?://\S+$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _FRENCH_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
@@ -60,14 +62,58 @@ _FRENCH_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
 @dataclass
 class ValidatedData:
-    """The tidy, typed content of a valid data file, with the warnings it raised."""
+    """The tidy, typed content of a valid data file, with the warnings it raised.
+
+    Validation keeps the table as codes (:attr:`coded`); the ``values`` frame is built from
+    them the first time it is read. Scoring reads the codes
+    (:func:`~observatoire.engine.pipeline.compute_scores` takes a ValidatedData as it is), so
+    a national file is scored without building millions of strings nobody reads.
+    """
 
     #: territoire, indicateur, periode, valeur, source, commentaire, then the provenance columns
-    #: the file has (producteur … extrait), then LINE.
+    #: the file has (producteur … extrait), then LINE. May be given as None with ``coded``.
     values: pd.DataFrame
     #: One warning per kind of repair or of ignored input, every line it concerns in its text.
     warnings: list[Problem] = field(default_factory=list)
     path: str = ""
+    #: The same table as codes, when validation made it: see :class:`CodedValues`.
+    coded: CodedValues | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self):
+        if self.values is None:
+            if self.coded is None:
+                raise TypeError("ValidatedData: values or coded values are required")
+            del self.values  # built by __getattr__ when first read
+
+    def __getattr__(self, name: str):
+        # Only called when ``values`` has not been built yet (or for a missing attribute).
+        if name == "values" and self.__dict__.get("coded") is not None:
+            self.values = self.coded.frame()
+            return self.values
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+
+@dataclass(eq=False)
+class CodedValues:
+    """A validated table as codes: each text column as (texts, code of each row), with
+    ``texts[codes]`` the column (texts may repeat: two raw codes repaired to one territory);
+    the values as floats; the source line of each row. Treat as read-only."""
+
+    texts: dict[str, tuple[np.ndarray, np.ndarray]]
+    valeur: np.ndarray
+    lines: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def frame(self) -> pd.DataFrame:
+        """The table as :attr:`ValidatedData.values` shows it (text columns of dtype ``str``)."""
+        made = text_arrays(self.texts)  # codes remembered for scoring (textcolumns)
+        columns = {c: made[c] for c in ("territoire", "indicateur", "periode")}
+        columns["valeur"] = self.valeur
+        columns |= {c: made[c] for c in self.texts if c not in columns}
+        columns[LINE] = self.lines.copy()  # the lines may be the reader's own
+        return pd.DataFrame(columns, copy=False)
 
 
 @lru_cache(maxsize=1)
@@ -163,114 +209,154 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
     checks.add(indicator.row_mask(unknown_u), 20,
                lambda line, i: Problem(name, line, "indicateur", indicator.raw(i),
                                        "indicateur inconnu du catalogue" + suggestions[indicator.codes[i]]))
-    position = position_u[indicator.codes]
-    known = position >= 0
-    pos = np.where(known, position, 0)  # safe index into catalogue arrays; masked by ``known``
+    # What each distinct indicator text stands for; rows read these tables through their codes.
+    known_u = position_u >= 0
+    pos_u = np.where(known_u, position_u, 0)  # safe index into catalogue arrays; masked by ``known``
+    kinds, kind_of = np.unique(meta["periodicite"].to_numpy(dtype=object), return_inverse=True)
+    kind_u = kind_of[pos_u]
+    units = meta["unite"].to_numpy(dtype=object)
+    percent_unit_u = np.array([str(u).startswith("%") for u in units], dtype=bool)[pos_u] & known_u
+    per_capita_u = (meta["agregation"].to_numpy(dtype=object) == "compte")[pos_u] & known_u
+    low_u = meta["min_plausible"].to_numpy(dtype="float64")[pos_u]
+    high_u = meta["max_plausible"].to_numpy(dtype="float64")[pos_u]
+    unit_ids = {u: k for k, u in enumerate(units)}
+    expected_unit_u = np.array([unit_ids[u] for u in units], dtype="int64")[pos_u]
 
     period = text["periode"]
-    kinds, kind_of = np.unique(meta["periodicite"].to_numpy(dtype=object), return_inverse=True)
     # The period each distinct text stands for, per periodicity (None: invalid).
     read_u = np.array([[_read_period(p, k) for k in kinds] for p in period.uniques],
                       dtype=object).reshape(len(period.uniques), len(kinds))
     valid_u = np.array([[r is not None for r in row] for row in read_u], dtype=bool).reshape(read_u.shape)
-    row_kind = kind_of[pos]
-    filled_period = ~period.row_mask(period.empty)
-    bad_period = known & filled_period & ~valid_u[period.codes, row_kind]
-
-    def period_problem(line, i):
-        kind = kinds[row_kind[i]]
-        return Problem(name, line, "periode", period.raw(i),
-                       f"période invalide pour l'indicateur {indicator.raw(i)} ({kind}) : "
-                       f"attendu {expected_period(kind)}" + _period_hint(period.raw(i), kind))
-
-    checks.add(bad_period, 30, period_problem)
     rewritten_u = np.array([[r is not None and r != p for r in row] for p, row in zip(period.uniques, read_u)],
                            dtype=bool).reshape(read_u.shape)
-    rewritten = known & filled_period & rewritten_u[period.codes, row_kind]
-    if rewritten.any():
-        problems.append(_period_readings(name, period, read_u, row_kind, rewritten, lines))
-    if rewritten.any():
-        period_text = read_u[period.codes, row_kind]
-        period_text = np.where(rewritten, period_text, period.uniques[period.codes])
-        period_id, period_u = pd.factorize(period_text)
+    if rewritten_u.any():  # months written as a spreadsheet shows them: one id per text read
+        read_text = np.where(rewritten_u, read_u, period.uniques[:, None])
+        ids, period_u = pd.factorize(np.concatenate([period.uniques, read_text.ravel()]))
         period_u = np.asarray(period_u, dtype=object)
+        own_id_u, read_id_u = ids[:len(period.uniques)], ids[len(period.uniques):].reshape(read_u.shape)
     else:
-        period_id, period_u = period.codes, period.uniques
+        period_u, own_id_u, read_id_u = period.uniques, None, None
 
     value = text["valeur"]
     parsed_u = _parse_numbers(value.uniques, value.empty)
     number_u = ~np.isnan(parsed_u)  # parse_number never returns NaN for a number
     percent_u = _parse_percents(value.uniques, number_u | value.empty)
-    has_value = ~value.row_mask(value.empty)
-    units = meta["unite"].to_numpy(dtype=object)
-    percent_unit = np.array([str(u).startswith("%") for u in units], dtype=bool)[pos] & known
-    with_sign = _spread(~np.isnan(percent_u), value.codes)
-    number = _spread(number_u, value.codes) | (with_sign & percent_unit)
+    with_sign_u = ~np.isnan(percent_u)
+    value_u = np.where(number_u, parsed_u, percent_u)
+    unit = text["unite"]
+    unit_id_u = np.array([unit_ids.get(u.strip(), -1) for u in unit.uniques], dtype="int64")
+    row_ok_u = territory.canonical_id >= 0
+
+    # The rows, block by block: the arrays of a block stay in the processor's caches and their
+    # memory is reused, where whole columns of millions of rows would each take fresh memory.
+    n = len(raw)
+    values = np.empty(n, dtype="float64")
+    period_id = period.codes if own_id_u is None else np.empty(n, dtype="intp")
+    sizes = (len(territory.uniques) + 1, len(indicator.uniques), max(len(period_u), 1))
+    small_keys = sizes[0] * sizes[1] * sizes[2] < 2**62
+    key = np.empty(n, dtype="int32" if sizes[0] * sizes[1] * sizes[2] < 2**31 else "int64") if small_keys else None
+    keyed = np.empty(n, dtype=bool)
+    found: dict[str, list[np.ndarray]] = {k: [] for k in ("period", "rewritten", "number", "signed", "range", "unit")}
+    for start in range(0, n, _BLOCK):
+        rows = slice(start, start + _BLOCK)
+        t, i, p, v = territory.codes[rows], indicator.codes[rows], period.codes[rows], value.codes[rows]
+        known = known_u[i]
+        kind = kind_u[i]
+        filled_period = ~period.empty[p]
+        checked_period = known & filled_period
+        found["period"].append(np.flatnonzero(checked_period & ~valid_u[p, kind]) + start)
+        if own_id_u is not None:
+            rewritten = checked_period & rewritten_u[p, kind]
+            found["rewritten"].append(np.flatnonzero(rewritten) + start)
+            period_id[rows] = np.where(rewritten, read_id_u[p, kind], own_id_u[p])
+        has_value = ~value.empty[v]
+        with_sign = with_sign_u[v]
+        percent_unit = percent_unit_u[i]
+        number = number_u[v] | (with_sign & percent_unit)
+        found["number"].append(np.flatnonzero(has_value & ~number) + start)
+        found["signed"].append(np.flatnonzero(has_value & with_sign & percent_unit) + start)
+        x = np.take(value_u, v, out=values[rows])
+        # Counts are plausible per 100,000 inhabitants, whatever the territory's size.
+        row_ok = row_ok_u[t]
+        scaled = per_capita_u[i] & row_ok & has_value & number
+        checked = x
+        if scaled.any():
+            population = territory.population_u[t]
+            checked = x.copy()
+            with np.errstate(divide="ignore", invalid="ignore"):
+                np.divide(x, population / COUNT_BASE_POPULATION, out=checked, where=scaled)
+            # An uninhabited territory: only a zero count is plausible (no division by zero).
+            checked[scaled & (population == 0) & (x == 0)] = 0.0
+        outside = known & has_value & number & ~((low_u[i] <= checked) & (checked <= high_u[i]))
+        found["range"].append(np.flatnonzero(outside) + start)
+        u = unit.codes[rows]
+        found["unit"].append(np.flatnonzero(known & ~unit.empty[u] & (unit_id_u[u] != expected_unit_u[i])) + start)
+        keyed[rows] = row_ok & ~indicator.empty[i] & filled_period
+        if small_keys:  # (canonical territory, indicator, period), after the repairs
+            k = territory.canonical_id[t] + 1  # int64: no overflow before it is stored
+            k *= sizes[1]
+            k += i
+            k *= sizes[2]
+            k += period_id[rows]
+            key[rows] = k
+    found = {k: np.concatenate(parts) if parts else np.zeros(0, dtype="intp") for k, parts in found.items()}
+
+    def period_problem(line, i):
+        kind = kinds[kind_u[indicator.codes[i]]]
+        return Problem(name, line, "periode", period.raw(i),
+                       f"période invalide pour l'indicateur {indicator.raw(i)} ({kind}) : "
+                       f"attendu {expected_period(kind)}" + _period_hint(period.raw(i), kind))
+
+    checks.add_rows(found["period"], 30, period_problem)
+    if len(found["rewritten"]):
+        problems.append(_period_readings(name, period, read_u, kind_u[indicator.codes[found["rewritten"]]],
+                                         found["rewritten"], lines))
 
     def number_problem(line, i):
         text_i = value.raw(i)
-        if with_sign[i] and known[i]:
+        if with_sign_u[value.codes[i]] and known_u[indicator.codes[i]]:
             return Problem(name, line, "valeur", text_i,
                            f"nombre attendu : le signe % ne convient pas à {indicator.raw(i)}, "
-                           f"dont l'unité est « {units[pos[i]]} »")
+                           f"dont l'unité est « {units[pos_u[indicator.codes[i]]]} »")
         if text_i.strip().upper() in _SPREADSHEET_ERRORS:
             return Problem(name, line, "valeur", text_i,
                            "nombre attendu : la cellule montre une erreur de formule du tableur")
         return Problem(name, line, "valeur", text_i, "nombre attendu (par exemple 12,5 ou 12.5)")
 
-    checks.add(has_value & ~number, 40, number_problem)
-    values = np.where(number_u, parsed_u, percent_u)[value.codes]
-    signed = has_value & with_sign & percent_unit
-    if signed.any():
-        first = int(np.flatnonzero(signed)[0])
+    checks.add_rows(found["number"], 40, number_problem)
+    signed = found["signed"]
+    if len(signed):
+        first = int(signed[0])
         problems.append(Problem(
             name, None, "valeur", value.raw(first),
-            f"{_count(int(signed.sum()), 'valeur écrite', 'valeurs écrites')} avec le signe % "
+            f"{_count(len(signed), 'valeur écrite', 'valeurs écrites')} avec le signe % "
             f"(« {value.raw(first)} » lu {fr_plain(values[first])}, dans l'unité de l'indicateur) : "
             + line_ranges(lines[signed]), severity="avertissement"))
-    # Counts are plausible per 100,000 inhabitants, whatever the territory's size.
-    per_capita = (meta["agregation"].to_numpy(dtype=object) == "compte")[pos] & known & territory.row_ok
-    population = territory.population_u[territory.codes]
-    checked = values.copy()
-    scaled = per_capita & has_value & number
-    with np.errstate(divide="ignore", invalid="ignore"):
-        np.divide(values, population / COUNT_BASE_POPULATION, out=checked, where=scaled)
-    # An uninhabited territory: only a zero count is plausible (no division by zero).
-    empty_territory = scaled & (population == 0)
-    checked[empty_territory & (values == 0)] = 0.0
-    low = meta["min_plausible"].to_numpy(dtype="float64")[pos]
-    high = meta["max_plausible"].to_numpy(dtype="float64")[pos]
-    outside = known & has_value & number & ~((low <= checked) & (checked <= high))
 
     def range_problem(line, i):
-        p = pos[i]
+        j = indicator.codes[i]
+        population = territory.population_u[territory.codes[i]]
         per = ""
-        if empty_territory[i]:
-            per = " pour 100 000 habitants (territoire sans habitant : seul 0 est plausible)"
-        elif per_capita[i]:
-            per = f" pour 100 000 habitants (ici {fr_plain(round(float(checked[i]), 3))})"
+        if per_capita_u[j] and row_ok_u[territory.codes[i]]:
+            per = (" pour 100 000 habitants (territoire sans habitant : seul 0 est plausible)" if population == 0
+                   else f" pour 100 000 habitants (ici {fr_plain(round(float(values[i] / (population / COUNT_BASE_POPULATION)), 3))})")
         return Problem(name, line, "valeur", value.raw(i),
                        f"hors de la plage plausible de {indicator.raw(i)} : attendu entre "
-                       f"{fr_plain(low[i])} et {fr_plain(high[i])} {units[p]}{per}")
+                       f"{fr_plain(low_u[j])} et {fr_plain(high_u[j])} {units[pos_u[j]]}{per}")
 
-    checks.add(outside, 41, range_problem)
-
-    unit = text["unite"]
-    unit_ids = {u: k for k, u in enumerate(units)}
-    unit_id_u = np.array([unit_ids.get(u.strip(), -1) for u in unit.uniques], dtype="int64")
-    expected_unit = np.array([unit_ids[u] for u in units], dtype="int64")[pos]
-    bad_unit = known & ~unit.row_mask(unit.empty) & (unit_id_u[unit.codes] != expected_unit)
-    checks.add(bad_unit, 50,
-               lambda line, i: Problem(name, line, "unite", unit.raw(i),
-                                       f"unité attendue pour {indicator.raw(i)} : « {units[pos[i]]} »"))
+    checks.add_rows(found["range"], 41, range_problem)
+    checks.add_rows(found["unit"], 50,
+                    lambda line, i: Problem(name, line, "unite", unit.raw(i),
+                                            f"unité attendue pour {indicator.raw(i)} : "
+                                            f"« {units[pos_u[indicator.codes[i]]]} »"))
 
     dates = _check_provenance(name, text, column_at, lines, checks, problems)
 
     # Duplicated key (canonical territory, indicator, period) — after the repairs.
-    keyed = territory.row_ok & ~indicator.row_mask(indicator.empty) & filled_period
-    key = _row_keys(territory.canonical_id[territory.codes], indicator.codes, period_id)
-    first_line = _first_line_of_duplicates(key, keyed, lines)
-    checks.add(first_line > 0, 60,
+    if key is None:
+        key = _row_keys(territory.canonical_id[territory.codes], indicator.codes, period_id)
+    first_line = _duplicates(key, keyed, lines)
+    checks.add_rows(np.array(sorted(first_line), dtype="intp"), 60,
                lambda line, i: Problem(
                    name, line, "territoire, indicateur, periode",
                    " / ".join((territory.canonical_u[territory.codes[i]], indicator.raw(i), period.raw(i))),
@@ -294,18 +380,8 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
         **{c: (dates if c == "date_consultation" and dates is not None else text[c].uniques, rows(text[c].codes))
            for c in kept},
     }
-    made = text_arrays(texts)  # codes remembered for scoring (textcolumns)
-    values_out = pd.DataFrame({  # no copy: every array here is new
-        "territoire": made["territoire"],
-        "indicateur": made["indicateur"],
-        "periode": made["periode"],
-        "valeur": rows(values),
-        "source": made["source"],
-        "commentaire": made["commentaire"],
-        **{c: made[c] for c in kept},
-        LINE: lines.copy() if ok is None else lines[ok],
-    }, copy=False)
-    return ValidatedData(values_out, problems, name)
+    coded = CodedValues(texts, rows(values), rows(lines))
+    return ValidatedData(None, problems, name, coded)
 
 
 # -- the header ---------------------------------------------------------------------------
@@ -487,12 +563,14 @@ def _period_hint(text: str, periodicity: str) -> str:
     return ""
 
 
-def _period_readings(name, period, read_u, row_kind, rows, lines) -> Problem:
-    first = int(np.flatnonzero(rows)[0])
-    shown, read = period.raw(first), read_u[period.codes[first], row_kind[first]]
+def _period_readings(name, period, read_u, kind, rows, lines) -> Problem:
+    """One warning for the months read from a spreadsheet's display (``rows``: their positions,
+    ``kind``: the periodicity of each)."""
+    first = int(rows[0])
+    shown, read = period.raw(first), read_u[period.codes[first], kind[0]]
     return Problem(name, None, "periode", shown,
-                   f"{_count(int(rows.sum()), 'mois écrit', 'mois écrits')} comme un tableur les affiche, lu"
-                   f"{'s' if rows.sum() > 1 else ''} au format AAAA-MM (« {shown} » → {read}) : "
+                   f"{_count(len(rows), 'mois écrit', 'mois écrits')} comme un tableur les affiche, lu"
+                   f"{'s' if len(rows) > 1 else ''} au format AAAA-MM (« {shown} » → {read}) : "
                    + line_ranges(lines[rows]), severity="avertissement")
 
 
@@ -624,10 +702,6 @@ class _Territories:
     error: np.ndarray  # per distinct raw code
     warning: np.ndarray
     population_u: np.ndarray  # population of the canonical code (0 where none)
-    row_ok: np.ndarray = field(init=False)  # per row: a canonical code was found
-
-    def __post_init__(self):
-        self.row_ok = self.canonical_id[self.codes] >= 0
 
     def raw(self, i: int) -> str:
         return self.uniques[self.codes[i]]
@@ -705,7 +779,10 @@ class _RowChecks:
         self._found: list[tuple[int, int, Problem]] = []
 
     def add(self, mask: np.ndarray, order: int, make, blocking: bool = True) -> None:
-        rows = np.flatnonzero(mask)
+        self.add_rows(np.flatnonzero(mask), order, make, blocking)
+
+    def add_rows(self, rows: np.ndarray, order: int, make, blocking: bool = True) -> None:
+        """:meth:`add` given the positions of the bad rows rather than a mask of them."""
         if blocking:
             self.blocked[rows] = True
         self._found += [(i, order, make(int(self.lines[i]), i)) for i in rows.tolist()]
@@ -754,19 +831,17 @@ def _row_keys(*ids: np.ndarray) -> np.ndarray:
     return key
 
 
-def _first_line_of_duplicates(key: np.ndarray, keyed: np.ndarray, lines: np.ndarray) -> np.ndarray:
-    """Per row: the line of the first row with the same key when the row repeats it, else 0."""
-    out = np.zeros(len(key), dtype="int64")
+def _duplicates(key: np.ndarray, keyed: np.ndarray, lines: np.ndarray) -> dict[int, int]:
+    """Position of each row that repeats the key of an earlier row → the line of that row."""
     rows = None if keyed.all() else np.flatnonzero(keyed)
     if rows is not None:
         key = key[rows]
     if _all_distinct(key):
-        return out
-    rows = np.arange(len(out)) if rows is None else rows
+        return {}
+    rows = np.arange(len(keyed)) if rows is None else rows
     dup = pd.Series(key).duplicated(keep="first").to_numpy()
     first = pd.Series(lines[rows[~dup]], index=key[~dup])
-    out[rows[dup]] = first.reindex(key[dup]).to_numpy()
-    return out
+    return dict(zip(rows[dup].tolist(), first.reindex(key[dup]).tolist()))
 
 
 def _all_distinct(key: np.ndarray) -> bool:
