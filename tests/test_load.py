@@ -2,6 +2,7 @@
 
 import pytest
 
+from observatoire import paths
 from observatoire.errors import ValidationError
 from observatoire.engine.load import LINE, read_table
 
@@ -231,6 +232,51 @@ def test_fast_reader_gives_the_exact_readers_table(tmp_path, monkeypatch, name):
     assert "rows" not in vars(fast)  # nothing so far needed the frame of str objects
     assert fast.rows.equals(exact.rows) and list(fast.rows.dtypes) == list(exact.rows.dtypes)
     assert all(type(v) is str for v in fast.rows.drop(columns=LINE).to_numpy().ravel())
+
+
+MAPPED_FILES = {
+    **FAST_FILES,
+    "quoted.csv": 'a,b\n"1, 2",3\n',
+    "lone_cr.csv": "a,b\r1,2\r",
+    "bom.csv": "\ufeffa,b\n1,2\n",
+    "no_newline.csv": "a,b",
+    "fields.csv": "a,b\n1,2,3\n4,5\n",
+    "spaces.csv": "   \n \n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(MAPPED_FILES) + ["cp1252.csv", "image.csv", "workbook.csv", "utf16.csv"])
+def test_a_large_file_mapped_in_memory_is_read_as_its_copy(tmp_path, monkeypatch, name):
+    """Large text files are read from the page cache (mapped, not copied): the same table, or
+    the same messages, as from a copy of the file, whatever the file holds."""
+    import observatoire.engine.load as load
+
+    if name in MAPPED_FILES:
+        path = write(tmp_path, name, MAPPED_FILES[name])
+    else:
+        path = tmp_path / name
+        path.write_bytes({"cp1252.csv": "a;b\nété;2\n".encode("cp1252"), "image.csv": b"\x89PNG\r\n\x1a\n" + bytes(64),
+                          "utf16.csv": "a,b\n1,2\n".encode("utf-16"),
+                          "workbook.csv": (paths.DATA / "modele" / "modele-donnees.xlsx").read_bytes()}[name])
+
+    def outcome():
+        try:
+            table = read_table(path)
+        except ValidationError as exc:
+            return [p.message for p in exc.problems]
+        return table.rows, table.encoding, table.delimiter, [p.message for p in table.warnings]
+
+    copied = outcome()
+    mapped = []
+    monkeypatch.setattr(load, "_MAPPED_SIZE", 0)
+    real = load._read_mapped
+    monkeypatch.setattr(load, "_read_mapped", lambda p: mapped.append(p) or real(p))
+    again = outcome()
+    assert mapped == [path]  # the mapped path was taken
+    if isinstance(copied, list):
+        assert again == copied
+    else:
+        assert again[0].equals(copied[0]) and again[1:] == copied[1:]
 
 
 def test_codes_are_dropped_once_rows_are_replaced(tmp_path):

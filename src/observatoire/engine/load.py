@@ -194,11 +194,16 @@ def read_table(path: str | os.PathLike, sheet: str | None = None,
         raise ValidationError(
             [Problem(shown, None, None, None, "c'est un dossier, un fichier CSV ou XLSX est attendu")]
         )
+    suffix = path.suffix.lower()
+    fast = True
     try:
+        if suffix in TEXT_SUFFIXES and path.stat().st_size >= max(_MAPPED_SIZE, 1):
+            table, fast = _read_mapped(path)
+            if table is not None:
+                return table
         raw = path.read_bytes()
     except OSError as exc:
         raise ValidationError([Problem(shown, None, None, None, _unreadable(exc))]) from None
-    suffix = path.suffix.lower()
     kind = describe_content(raw)
     if kind == XLSX:
         warnings = []
@@ -220,7 +225,7 @@ def read_table(path: str | os.PathLike, sheet: str | None = None,
                                          "mais un fichier texte : il est lu comme un CSV", severity="avertissement"))
         return table
     if suffix in TEXT_SUFFIXES:
-        return _read_csv(path, raw)
+        return _read_csv(path, raw, fast)
     raise ValidationError(
         [
             Problem(
@@ -328,7 +333,7 @@ def text_encoding(raw: bytes) -> str | None:
     for bom, encoding in _BOMS:
         if raw.startswith(bom):
             return encoding
-    sample = raw[:65536]  # a sample: a national file of 100 MB is not read twice
+    sample = raw[:_SAMPLE]  # a sample: a national file of 100 MB is not read twice
     if b"\x00" in sample:
         return _wide_encoding(sample)
     try:  # a character cut at the end of the sample is not an error
@@ -339,6 +344,11 @@ def text_encoding(raw: bytes) -> str | None:
     text = sample.decode(encoding if encoding != "cp1252" else "latin-1", errors="replace")
     controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\n\r\f\v")
     return None if controls > max(2, len(text) // 100) else encoding
+
+
+_SAMPLE = 65536
+#: Text files from this size on are mapped in memory rather than copied (:func:`_read_mapped`).
+_MAPPED_SIZE = 8 << 20
 
 
 def _wide_encoding(sample: bytes) -> str | None:
@@ -367,7 +377,22 @@ def _unreadable(exc: OSError) -> str:
     return f"lecture impossible (erreur système {exc.errno})"
 
 
-def _read_csv(path: Path, raw: bytes) -> RawTable:
+def _read_mapped(path: Path) -> tuple[RawTable | None, bool]:
+    """A large UTF-8 CSV file read by Arrow straight from the page cache (the file mapped in
+    memory, not copied). ``(None, fast)`` when it is anything else, left to
+    :func:`read_table`'s usual path; ``fast`` is False when Arrow's UTF-8 reading was tried
+    here, so that it is not tried again on the copy."""
+    import mmap
+
+    with open(path, "rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as view:
+        head = view[:_SAMPLE + 1]  # as much as text_encoding reads, and one byte to tell it more follows
+        if (head.startswith((b"\xef\xbb\xbf", b"PK")) or not head.strip() or describe_content(head) is not None
+                or text_encoding(head) != "utf-8"):
+            return None, True
+        return _read_csv_fast(path, view, "utf-8"), False
+
+
+def _read_csv(path: Path, raw: bytes, fast: bool = True) -> RawTable:
     if not raw[:4096].strip() and not raw.strip():
         raise ValidationError([Problem(str(path), None, None, None, "le fichier est vide")])
     encoding = text_encoding(raw)
@@ -375,7 +400,7 @@ def _read_csv(path: Path, raw: bytes) -> RawTable:
     if not wide:
         # Arrow checks every cell it reads as UTF-8: when the fast path reads the file as UTF-8,
         # detect_encoding would have said so, and the file needs no second pass to tell.
-        fast = None if raw.startswith(b"\xef\xbb\xbf") else _read_csv_fast(path, raw, "utf-8")
+        fast = None if raw.startswith(b"\xef\xbb\xbf") or not fast else _read_csv_fast(path, raw, "utf-8")
         if fast is not None:
             return fast
         encoding = detect_encoding(raw)
@@ -463,11 +488,11 @@ def _read_csv_fast(path: Path, raw: bytes, encoding: str) -> RawTable | None:
     import pyarrow as pa
     from pyarrow import csv as arrow_csv
 
-    if b'"' in raw or b"\x00" in raw or (b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n")):
+    if not _fast_path_applies(raw):
         return None
     end = raw.find(b"\n")
     try:
-        first_line = (raw if end < 0 else raw[:end]).decode(encoding).rstrip("\r")
+        first_line = (raw[:] if end < 0 else raw[:end]).decode(encoding).rstrip("\r")
     except UnicodeDecodeError:
         return None
     if not first_line:
@@ -511,6 +536,15 @@ def _read_csv_fast(path: Path, raw: bytes, encoding: str) -> RawTable | None:
         lines = lines[keep]
         columns = [(codes[keep], texts) for codes, texts in columns]
     return RawTable(str(path), None, encoding, delimiter, factorised=Factorised(header, lines, columns))
+
+
+_LONE_CR = re.compile(rb"\r(?!\n)")
+
+
+def _fast_path_applies(raw) -> bool:
+    """Whether every physical line of ``raw`` (bytes, or a file mapped in memory) is one
+    record: no quote character, no NUL, no carriage return but before a line feed."""
+    return raw.find(b'"') < 0 and raw.find(b"\x00") < 0 and (raw.find(b"\r") < 0 or _LONE_CR.search(raw) is None)
 
 
 def _dictionary_codes(column) -> tuple[np.ndarray, np.ndarray]:
