@@ -131,11 +131,15 @@ class _Communes:
         self.rate = rate
         # Everything a level needs is a grouped sum of these blocks of columns: Σ population × x
         # (rates) or Σ x (counts); the population with a value; the communes with a value (counts).
-        self.sums = np.concatenate([
-            np.where(present, x * np.where(rate, population, 1.0), 0.0),
-            present * population,
-            present[:, ~rate].astype("float64"),
-        ], axis=1)
+        # Written in place: no temporary matrix of the communes' size.
+        k = len(columns)
+        self.sums = np.empty((len(rows), 2 * k + int((~rate).sum())))
+        total = self.sums[:, :k]
+        np.multiply(x, population, out=total, where=rate[None, :])
+        np.copyto(total, x, where=~rate[None, :])
+        np.copyto(total, 0.0, where=~present)
+        np.multiply(present, population, out=self.sums[:, k:2 * k])
+        self.sums[:, 2 * k:] = present[:, ~rate]
         self._by_level: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     @classmethod
@@ -155,7 +159,9 @@ class _Communes:
             twice = pd.Index(tree.codes[rows]).duplicated()
             raise ValueError("commune en double dans le tableau à agréger : "
                              + ", ".join(tree.codes[rows][twice][:5]))
-        x = wide.to_numpy(dtype="float64")[order]
+        x = wide.to_numpy(dtype="float64")
+        if len(order) != len(x) or (order != np.arange(len(x))).any():  # else already in code order
+            x = x[order]
         return cls(tree, rows, wide.columns, x, (kind == RATE).to_numpy())
 
     def sums_by(self, level: str) -> tuple[np.ndarray, np.ndarray]:
@@ -188,13 +194,17 @@ class _Communes:
 
 def _grouped_sum(values: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(sorted distinct non-negative groups, sum of the rows of ``values`` in each), in row order."""
-    selected = np.flatnonzero(group >= 0)
-    order = selected[np.argsort(group[selected], kind="stable")]
-    group = group[order]
+    selected = group >= 0
+    if selected.all() and (group[1:] >= group[:-1]).all():  # already grouped (communes by département)
+        order = None
+    else:
+        selected = np.flatnonzero(selected)
+        order = selected[np.argsort(group[selected], kind="stable")]
+        group = group[order]
     if not len(group):
         return group, np.zeros((0, values.shape[1]))
     starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
-    return group[starts], np.add.reduceat(values[order], starts, axis=0)
+    return group[starts], np.add.reduceat(values if order is None else values[order], starts, axis=0)
 
 
 ROLL_UP_SOURCE = "Agrégation des valeurs communales (observatoire remonter)"

@@ -342,8 +342,12 @@ def text_encoding(raw: bytes) -> str | None:
     except UnicodeDecodeError:
         encoding = "cp1252"
     text = sample.decode(encoding if encoding != "cp1252" else "latin-1", errors="replace")
-    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\n\r\f\v")
+    controls = len(text) - len(text.translate(_CONTROLS))
     return None if controls > max(2, len(text) // 100) else encoding
+
+
+#: Control characters that are not spacing (removed by str.translate to count them).
+_CONTROLS = dict.fromkeys(c for c in range(32) if chr(c) not in "\t\n\r\f\v")
 
 
 _SAMPLE = 65536
@@ -386,8 +390,8 @@ def _read_mapped(path: Path) -> tuple[RawTable | None, bool]:
 
     with open(path, "rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as view:
         head = view[:_SAMPLE + 1]  # as much as text_encoding reads, and one byte to tell it more follows
-        if (head.startswith((b"\xef\xbb\xbf", b"PK")) or not head.strip() or describe_content(head) is not None
-                or text_encoding(head) != "utf-8"):
+        if (head.startswith((b"\xef\xbb\xbf", b"PK")) or not head.strip() or text_encoding(head) != "utf-8"
+                or describe_content(head) is not None):
             return None, True
         return _read_csv_fast(path, view, "utf-8"), False
 

@@ -68,44 +68,52 @@ class Snapshot:
             return rank[projection.to_numpy(dtype=bool)[indicator].astype("intp"), period]
 
         pair = territory.astype("int64") * max(len(self.indicators), 1) + indicator
-        order = _order_by_pair(pair, row_rank)
-        pair = pair[order]
-        first = np.ones(len(pair), dtype=bool)
-        first[1:] = pair[1:] != pair[:-1]
-        kept = order[first]
-        self.territory, self.indicator = territory[kept], indicator[kept]  # sorted by territory
-        self._periods, self._period = periods, period[kept]
+        order, distinct = _order_by_pair(pair, row_rank)
+        if distinct:  # one row per pair: every row is scored, ``order`` only sorts them
+            kept = order
+        else:
+            pair = pair[order]
+            first = np.ones(len(pair), dtype=bool)
+            first[1:] = pair[1:] != pair[:-1]
+            kept = order[first]
         value = value if rows is None else value[rows]
+        #: The scored rows (positions among the present rows), by territory then indicator.
+        self._kept = kept
+        self._rows = (territory, indicator, period, periods, value)
         if self._source is not None:
-            self._source = (self._source if rows is None else self._source[rows]).take(kept)
-        self._value = value.take(kept) if isinstance(value, pd.Series) else value[kept]
-        #: The value of each scored row, as floats.
-        self.value = np.asarray(self._value, dtype="float64")
+            self._source = self._source if rows is None else self._source[rows]
+        # The matrix needs the scored rows in any order: when every row is scored, as they are.
+        number = np.asarray(value, dtype="float64")
+        self._cells = ((territory, indicator, number) if distinct
+                       else (territory[kept], indicator[kept], number[kept]))
 
     @functools.cached_property
     def frame(self) -> pd.DataFrame:
         """One row per (territoire, indicateur): territoire, indicateur, periode, valeur."""
+        kept = self._kept
         if self._source is not None:
-            return self._source.reset_index(drop=True)
-        made = text_arrays({"territoire": (np.asarray(self.territories, dtype=object), self.territory),
-                            "indicateur": (np.asarray(self.indicators, dtype=object), self.indicator),
-                            "periode": (np.asarray(self._periods, dtype=object), self._period)})
-        value = self._value.reset_index(drop=True) if isinstance(self._value, pd.Series) else self._value
+            return self._source.take(kept).reset_index(drop=True)
+        territory, indicator, period, periods, value = self._rows
+        made = text_arrays({"territoire": (np.asarray(self.territories, dtype=object), territory[kept]),
+                            "indicateur": (np.asarray(self.indicators, dtype=object), indicator[kept]),
+                            "periode": (np.asarray(periods, dtype=object), period[kept])})
+        value = value.take(kept).reset_index(drop=True) if isinstance(value, pd.Series) else value[kept]
         return pd.DataFrame({**made, "valeur": value}, copy=False)
 
     def wide(self, catalogue: Catalogue) -> pd.DataFrame:
-        """Territories × indicators matrix of the snapshot, from the codes already at hand."""
-        new = np.ones(len(self.territory), dtype=bool)
-        new[1:] = self.territory[1:] != self.territory[:-1]
-        row = np.cumsum(new) - 1
-        column = catalogue.indicators.index.get_indexer(self.indicators)[self.indicator]
+        """Territories × indicators matrix of the snapshot, from the codes already at hand.
+
+        Every territory of :attr:`territories` has a scored row (they are those of the present
+        rows): its code is its row in the matrix.
+        """
+        row, indicator, value = self._cells
+        column = catalogue.indicators.index.get_indexer(self.indicators)[indicator]
         known = column >= 0
-        matrix = np.full((int(new.sum()), len(catalogue.indicators)), np.nan)
-        value = self.value
+        matrix = np.full((len(self.territories), len(catalogue.indicators)), np.nan)
         if not known.all():
             row, column, value = row[known], column[known], value[known]
         matrix.ravel()[row * matrix.shape[1] + column] = value  # one flat index: cheaper than two
-        index = pd.Index(self.territories[self.territory[new]], name="territoire")
+        index = pd.Index(self.territories, name="territoire")
         return pd.DataFrame(matrix, index=index, columns=catalogue.indicators.index.copy())
 
 
@@ -123,8 +131,9 @@ def _period_rank(periods: pd.Index, horizon: int) -> np.ndarray:
     return dense.reshape(2, len(periods)).astype("int64")
 
 
-def _order_by_pair(pair: np.ndarray, rank) -> np.ndarray:
-    """Positions sorting rows by (pair, ``rank()``), ties in their original order.
+def _order_by_pair(pair: np.ndarray, rank) -> tuple[np.ndarray, bool]:
+    """(positions sorting rows by (pair, ``rank()``), ties in their original order; whether
+    every pair occurs once).
 
     When every pair occurs once (one period per indicator, as in most files), the rank does
     not matter and each row is placed at its pair's slot directly, without a sort.
@@ -136,6 +145,6 @@ def _order_by_pair(pair: np.ndarray, rank) -> np.ndarray:
         slot[pair] = np.arange(n, dtype=slot.dtype)
         placed = slot[slot >= 0]
         if len(placed) == n:  # distinct pairs
-            return placed.astype("intp")
+            return placed, True
     rank = rank()
-    return np.argsort(pair * (int(rank.max(initial=0)) + 1) + rank, kind="stable")
+    return np.argsort(pair * (int(rank.max(initial=0)) + 1) + rank, kind="stable"), False

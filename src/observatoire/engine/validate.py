@@ -670,7 +670,7 @@ class _Text:
                 codes = np.where(codes < 0, len(uniques) - 1, codes)
         self.codes = codes
         self.uniques = uniques
-        self.empty = np.array([u == "" for u in uniques], dtype=bool)
+        self.empty = np.asarray(uniques == "", dtype=bool).reshape(len(uniques))
 
     @classmethod
     def of(cls, raw: RawTable, position: int) -> "_Text":
