@@ -15,7 +15,9 @@ from __future__ import annotations
 from observatoire import paths
 import dataclasses
 import json
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -256,25 +258,27 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
     small_keys = sizes[0] * sizes[1] * sizes[2] < 2**62
     key = np.empty(n, dtype="int32" if sizes[0] * sizes[1] * sizes[2] < 2**31 else "int64") if small_keys else None
     keyed = np.empty(n, dtype=bool)
-    found: dict[str, list[np.ndarray]] = {k: [] for k in ("period", "rewritten", "number", "signed", "range", "unit")}
-    for start in range(0, n, _BLOCK):
+
+    def check_block(start: int) -> dict[str, np.ndarray]:
+        """The rows from ``start`` on: their values and keys written, the positions of the bad ones."""
         rows = slice(start, start + _BLOCK)
+        found = {}
         t, i, p, v = territory.codes[rows], indicator.codes[rows], period.codes[rows], value.codes[rows]
         known = known_u[i]
         kind = kind_u[i]
         filled_period = ~period.empty[p]
         checked_period = known & filled_period
-        found["period"].append(np.flatnonzero(checked_period & ~valid_u[p, kind]) + start)
+        found["period"] = np.flatnonzero(checked_period & ~valid_u[p, kind]) + start
         if own_id_u is not None:
             rewritten = checked_period & rewritten_u[p, kind]
-            found["rewritten"].append(np.flatnonzero(rewritten) + start)
+            found["rewritten"] = np.flatnonzero(rewritten) + start
             period_id[rows] = np.where(rewritten, read_id_u[p, kind], own_id_u[p])
         has_value = ~value.empty[v]
         with_sign = with_sign_u[v]
         percent_unit = percent_unit_u[i]
         number = number_u[v] | (with_sign & percent_unit)
-        found["number"].append(np.flatnonzero(has_value & ~number) + start)
-        found["signed"].append(np.flatnonzero(has_value & with_sign & percent_unit) + start)
+        found["number"] = np.flatnonzero(has_value & ~number) + start
+        found["signed"] = np.flatnonzero(has_value & with_sign & percent_unit) + start
         x = np.take(value_u, v, out=values[rows])
         # Counts are plausible per 100,000 inhabitants, whatever the territory's size.
         row_ok = row_ok_u[t]
@@ -288,9 +292,9 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
             # An uninhabited territory: only a zero count is plausible (no division by zero).
             checked[scaled & (population == 0) & (x == 0)] = 0.0
         outside = known & has_value & number & ~((low_u[i] <= checked) & (checked <= high_u[i]))
-        found["range"].append(np.flatnonzero(outside) + start)
+        found["range"] = np.flatnonzero(outside) + start
         u = unit.codes[rows]
-        found["unit"].append(np.flatnonzero(known & ~unit.empty[u] & (unit_id_u[u] != expected_unit_u[i])) + start)
+        found["unit"] = np.flatnonzero(known & ~unit.empty[u] & (unit_id_u[u] != expected_unit_u[i])) + start
         keyed[rows] = row_ok & ~indicator.empty[i] & filled_period
         if small_keys:  # (canonical territory, indicator, period), after the repairs
             k = territory.canonical_id[t] + 1  # int64: no overflow before it is stored
@@ -299,7 +303,13 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
             k *= sizes[2]
             k += period_id[rows]
             key[rows] = k
-    found = {k: np.concatenate(parts) if parts else np.zeros(0, dtype="intp") for k, parts in found.items()}
+        return found
+
+    # Two threads: numpy leaves the interpreter's lock while it works on a block.
+    with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+        blocks = list(pool.map(check_block, range(0, n, _BLOCK)))
+    found = {k: np.concatenate([b[k] for b in blocks if k in b] or [np.zeros(0, dtype="intp")])
+             for k in ("period", "rewritten", "number", "signed", "range", "unit")}
 
     def period_problem(line, i):
         kind = kinds[kind_u[indicator.codes[i]]]
@@ -726,7 +736,8 @@ def _territories(column: _Text, reference: Reference, demonstration: bool = Fals
     k = len(uniques)
     canonical = np.full(k, None, dtype=object)
     errors, warnings = {}, {}
-    in_reference = populations.index.get_indexer(uniques) >= 0
+    position = populations.index.get_indexer(uniques)
+    in_reference = position >= 0
     if not demonstration:
         fictional = (pd.Series(uniques, dtype=object).astype(str).str.strip().str.upper()
                      .str.startswith(FICTIONAL_PREFIX).to_numpy(dtype=bool))
@@ -743,13 +754,16 @@ def _territories(column: _Text, reference: Reference, demonstration: bool = Fals
             errors[u] = error.message
         if warning:
             warnings[u] = warning.message
-    found = np.array([c is not None for c in canonical], dtype=bool)
+    found = np.not_equal(canonical, None)
     canonical_id = np.full(k, -1, dtype="int64")
     if found.any():
         ids, _ = pd.factorize(canonical[found])
         canonical_id[found] = ids
     population = np.zeros(k, dtype="float64")
-    population[found] = populations.reindex(canonical[found]).to_numpy(dtype="float64")
+    # Codes found as they are: their population by the position already looked up.
+    population[in_reference] = populations.to_numpy(dtype="float64")[position[in_reference]]
+    repaired = found & ~in_reference
+    population[repaired] = populations.reindex(canonical[repaired]).to_numpy(dtype="float64")
     for u in np.flatnonzero(found & np.isnan(population)):  # fictional territories (demonstrations)
         population[u] = reference.territory(canonical[u]).population
     error = np.zeros(k, dtype=bool)
