@@ -60,11 +60,13 @@ class Snapshot:
         # columns come with their codes (ValidatedData, textcolumns): no string is hashed again.
         territory, self.territories = factorize_sorted(columns["territoire"], rows)
         indicator, self.indicators = factorize_sorted(columns["indicateur"], rows)
-        period, periods = factorize_sorted(columns["periode"], rows)  # any order of periods would do
+        # Periods are read only when a pair has several, and for the long table.
+        self._period_column = (columns["periode"], rows)
         projection = (catalogue.indicators["periodicite"] == "projection").reindex(self.indicators, fill_value=False)
-        rank = _period_rank(pd.Index(periods), horizon)  # (observed, projection) × distinct periods
 
-        def row_rank() -> np.ndarray:  # read only when a pair has several periods
+        def row_rank() -> np.ndarray:
+            period, periods = self._periods
+            rank = _period_rank(pd.Index(periods), horizon)  # (observed, projection) × distinct periods
             return rank[projection.to_numpy(dtype=bool)[indicator].astype("intp"), period]
 
         pair = territory.astype("int64") * max(len(self.indicators), 1) + indicator
@@ -79,7 +81,7 @@ class Snapshot:
         value = value if rows is None else value[rows]
         #: The scored rows (positions among the present rows), by territory then indicator.
         self._kept = kept
-        self._rows = (territory, indicator, period, periods, value)
+        self._rows = (territory, indicator, value)
         if self._source is not None:
             self._source = self._source if rows is None else self._source[rows]
         # The matrix needs the scored rows in any order: when every row is scored, as they are.
@@ -88,12 +90,18 @@ class Snapshot:
                        else (territory[kept], indicator[kept], number[kept]))
 
     @functools.cached_property
+    def _periods(self) -> tuple[np.ndarray, pd.Index]:
+        """(code of each present row's period, distinct periods); any order would do."""
+        return factorize_sorted(*self._period_column)
+
+    @functools.cached_property
     def frame(self) -> pd.DataFrame:
         """One row per (territoire, indicateur): territoire, indicateur, periode, valeur."""
         kept = self._kept
         if self._source is not None:
             return self._source.take(kept).reset_index(drop=True)
-        territory, indicator, period, periods, value = self._rows
+        territory, indicator, value = self._rows
+        period, periods = self._periods
         made = text_arrays({"territoire": (np.asarray(self.territories, dtype=object), territory[kept]),
                             "indicateur": (np.asarray(self.indicators, dtype=object), indicator[kept]),
                             "periode": (np.asarray(periods, dtype=object), period[kept])})
@@ -112,7 +120,7 @@ class Snapshot:
         matrix = np.full((len(self.territories), len(catalogue.indicators)), np.nan)
         if not known.all():
             row, column, value = row[known], column[known], value[known]
-        matrix.ravel()[row * matrix.shape[1] + column] = value  # one flat index: cheaper than two
+        matrix.ravel()[row.astype("int64") * matrix.shape[1] + column] = value  # one flat index: cheaper than two
         index = pd.Index(self.territories, name="territoire")
         return pd.DataFrame(matrix, index=index, columns=catalogue.indicators.index.copy())
 
