@@ -180,3 +180,29 @@ def test_same_scores_whether_validation_codes_are_remembered_or_not(inputs):
     assert remembered.index.notna().sum() > 0
     for name, frame in remembered.datasets.items():
         pd.testing.assert_frame_equal(frame, again.datasets[name], check_exact=True)
+
+
+def test_a_validated_file_is_scored_from_its_codes_and_its_long_tables_made_when_read():
+    """compute_scores takes the ValidatedData itself: it reads the codes, never builds the long
+    table of strings, and makes « brut » and « instantane » only when they are read; every data
+    set equals the one computed from the frame."""
+    import pickle
+
+    from observatoire.engine.scores import Later
+
+    cat, ref = load_catalogue(), load_reference()
+    data = validate_data(read_table(DEMO_DATA), cat, ref, demonstration=True)
+    assert "values" not in vars(data)  # kept as codes so far
+    pop = pd.Series({c: ref.territory(c).population for c in data.coded.texts["territoire"][0]})
+    coded = compute_scores(data, cat, population=pop)
+    assert "values" not in vars(data)
+    assert all(isinstance(coded.datasets.entry(n), Later) for n in ("brut", "instantane"))
+    from_frame = compute_scores(data.values, cat, population=pop)
+    assert list(coded.datasets) == list(from_frame.datasets)
+    for name in from_frame.datasets:
+        pd.testing.assert_frame_equal(coded.datasets[name], from_frame.datasets[name], check_exact=True)
+    assert coded.datasets["brut"] is data.values  # made once, from the same object
+    assert coded.tidy().equals(from_frame.tidy())
+    kept = pickle.loads(pickle.dumps(coded.covering(list(pop.index) + ["FICTIF-AUCUN"])))
+    pd.testing.assert_frame_equal(kept.datasets["instantane"], from_frame.datasets["instantane"], check_exact=True)
+    assert kept.index.index[-1] == "FICTIF-AUCUN" and np.isnan(kept.index.iloc[-1])

@@ -260,3 +260,39 @@ def test_verdicts_on_distinct_texts_spread_to_the_rows():
     assert _spread(np.zeros(3, dtype=bool), codes).tolist() == [False] * 4
     assert _spread(np.ones(3, dtype=bool), codes).tolist() == [True] * 4
     assert _spread(np.zeros(0, dtype=bool), np.zeros(0, dtype="intp")).tolist() == []
+
+
+def _outcome(path):
+    try:
+        data = validate(path)
+    except ValidationError as exc:
+        return [str(p) for p in exc.problems]
+    return data.values, [str(p) for p in data.warnings]
+
+
+def test_rows_checked_in_small_blocks_give_the_same_verdicts(tmp_path, monkeypatch):
+    """Rows are checked block by block on two threads: blocks of two rows (problems spread
+    over many blocks, met in any order) give the same problems, in the same order, and the
+    same values as one block."""
+    import pandas as pd
+
+    import observatoire.engine.validate as validation
+
+    rows = ["territoire,indicateur,periode,valeur,unite,source,commentaire",
+            "33063,eau_rendement_reseau,2024,74.5,%,Agence,", "1004,eau_rendement_reseau,2023,71,%,Agence,",
+            "33063,demandeurs_emploi_cat_a_taux,mars-24,7,pour 100 hab. de 15-64 ans,Travail,",
+            "69123,eau_rendement_reseau,2024,45 %,%,Agence,", "69123,seveso_etablissements_nombre,2024,3,nombre,,",
+            "1004,seveso_etablissements_nombre,2024,1,nombre,,"]
+    with_warnings = tmp_path / "avertissements.csv"
+    with_warnings.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    paths = [with_warnings, HERE / "valide.csv", *sorted((HERE / "invalides").glob("*.csv"))]
+    whole = [_outcome(p) for p in paths]
+    monkeypatch.setattr(validation, "_BLOCK", 2)
+    for path, expected in zip(paths, whole):
+        got = _outcome(path)
+        if isinstance(expected, list):
+            assert got == expected, path.name
+        else:
+            pd.testing.assert_frame_equal(got[0], expected[0], check_exact=True)
+            assert got[1] == expected[1]
+    assert len(whole[0][0]) == 6 and len(whole[0][1]) == 3  # repairs, a month, a % sign: warnings
