@@ -215,7 +215,7 @@ FAST_FILES = {
 
 @pytest.mark.parametrize("name", sorted(FAST_FILES))
 def test_fast_reader_gives_the_exact_readers_table(tmp_path, monkeypatch, name):
-    import observatoire.engine.load as load
+    from observatoire.engine import load
 
     path = write(tmp_path, name, FAST_FILES[name])
     fast = read_table(path)
@@ -249,7 +249,7 @@ MAPPED_FILES = {
 def test_a_large_file_mapped_in_memory_is_read_as_its_copy(tmp_path, monkeypatch, name):
     """Large text files are read from the page cache (mapped, not copied): the same table, or
     the same messages, as from a copy of the file, whatever the file holds."""
-    import observatoire.engine.load as load
+    from observatoire.engine import load
 
     if name in MAPPED_FILES:
         path = write(tmp_path, name, MAPPED_FILES[name])
@@ -290,7 +290,7 @@ def test_codes_are_dropped_once_rows_are_replaced(tmp_path):
 
 
 def test_fast_reader_unifies_the_texts_of_every_block_of_a_large_file(tmp_path, monkeypatch):
-    import observatoire.engine.load as load
+    from observatoire.engine import load
 
     # About 3 MB: Arrow reads it in several blocks, each with texts of its own.
     lines = ["territoire,indicateur,valeur"] + [f"{k % 3001:05d},ind_{k % 7},{k * 7 % 1013}.5" for k in range(120_000)]
