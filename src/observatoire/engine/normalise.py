@@ -163,11 +163,14 @@ def normalise_frame(wide: pd.DataFrame, meta: pd.DataFrame, method: str = "goalp
         # Every column by its goalposts: the same arithmetic, on the whole matrix at once.
         m = meta.loc[wide.columns]
         low, high = m["borne_basse"].to_numpy(dtype="float64"), m["borne_haute"].to_numpy(dtype="float64")
-        s = (wide.to_numpy(dtype="float64") - low) / (high - low)
+        s = wide.to_numpy(dtype="float64") - low  # then in place: one matrix, not five
+        s /= high - low
         reverse = m["direction"].to_numpy(dtype="float64") < 0
         if reverse.any():
             s[:, reverse] = 1.0 - s[:, reverse]
-        return pd.DataFrame(np.clip(s, 0.0, 1.0) * SCALE, index=wide.index, columns=wide.columns)
+        np.clip(s, 0.0, 1.0, out=s)
+        s *= SCALE
+        return pd.DataFrame(s, index=wide.index, columns=wide.columns, copy=False)
     out = {col: normalise_indicator(wide[col].to_numpy(), meta.loc[col], method_of(col), options)
            for col in wide.columns}
     return pd.DataFrame(out, index=wide.index, columns=wide.columns)
