@@ -303,3 +303,19 @@ def test_fast_reader_unifies_the_texts_of_every_block_of_a_large_file(tmp_path, 
     for k, (c, texts) in enumerate(codes):
         assert texts[c].tolist() == exact.rows.iloc[:, k].tolist()
     assert fast.rows.equals(exact.rows)
+
+
+def test_arrow_finds_exactly_the_texts_that_strip_changes():
+    """The fast reader strips only the texts Arrow finds with a space at an edge: every
+    character Python's str.strip removes, and no other, is such a space."""
+    import sys
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from observatoire.engine.load import _EDGE_SPACE
+
+    every = [chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF]
+    texts = [f"{c}x" for c in every] + [f"x{c}" for c in every] + [f"x{c}x" for c in every] + ["", "x"]
+    found = pc.match_substring_regex(pa.array(texts), _EDGE_SPACE).to_pylist()
+    assert found == [t != t.strip() for t in texts]

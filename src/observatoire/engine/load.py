@@ -523,9 +523,8 @@ def _read_csv_fast(path: Path, raw: bytes, encoding: str) -> RawTable | None:
     # Each chunk of a column has its own dictionary: Arrow unifies them without holding the
     # GIL, two columns at a time on two cores.
     with ThreadPoolExecutor(max_workers=min(len(header), os.cpu_count() or 1)) as pool:
-        encoded = list(pool.map(lambda k: _dictionary_codes(table.column(k)), range(len(header))))
+        columns = list(pool.map(lambda k: _stripped(*_dictionary_codes(table.column(k))), range(len(header))))
     del table
-    columns = [_stripped(*e) for e in encoded]
     lines = np.arange(2, n + 2, dtype="int64")
     # Lines of empty cells are harmless: left out. Looked for among the rows whose first cell
     # is empty only (none, in nearly every file).
@@ -557,26 +556,39 @@ def _fast_path_applies(raw) -> bool:
     return raw.find(b'"') < 0 and raw.find(b"\x00") < 0 and (raw.find(b"\r") < 0 or _LONE_CR.search(raw) is None)
 
 
-def _dictionary_codes(column) -> tuple[np.ndarray, np.ndarray]:
-    """(codes, distinct texts in order of first appearance) of a dictionary-encoded Arrow
-    column of strings, whose chunks are first given one dictionary."""
+def _dictionary_codes(column) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(codes, distinct texts in order of first appearance, which texts begin or end with a
+    space) of a dictionary-encoded Arrow column of strings, whose chunks are first given one
+    dictionary."""
+    import pyarrow.compute as pc
+
     column = column.unify_dictionaries()
     chunks = column.chunks
     if not chunks:
-        return np.zeros(0, dtype="intp"), np.zeros(0, dtype=object)
+        return np.zeros(0, dtype="intp"), np.zeros(0, dtype=object), np.zeros(0, dtype=bool)
     codes = np.empty(len(column), dtype="int32")  # as Arrow's indices: half the memory of intp
     at = 0
     for c in chunks:
         codes[at:at + len(c)] = c.indices.to_numpy(zero_copy_only=False)
         at += len(c)
-    return codes, np.asarray(chunks[0].dictionary.to_pylist(), dtype=object)
+    dictionary = chunks[0].dictionary
+    padded = pc.match_substring_regex(dictionary, _EDGE_SPACE).to_numpy(zero_copy_only=False)
+    return codes, np.asarray(dictionary.to_pylist(), dtype=object), padded
 
 
-def _stripped(codes: np.ndarray, texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Codes and distinct texts once every text is stripped (" a" and "a" become one text)."""
-    stripped = np.array([t.strip() for t in texts], dtype=object)
-    if (stripped == texts).all():
+#: A text that ``str.strip()`` changes: it begins or ends with one of the characters Python
+#: counts as a space (``str.isspace``), listed here for Arrow's regular expressions.
+_SPACES = "".join(f"\\x{{{c:x}}}" for c in range(0x3001) if chr(c).isspace())
+_EDGE_SPACE = f"^[{_SPACES}]|[{_SPACES}]$"
+
+
+def _stripped(codes: np.ndarray, texts: np.ndarray, padded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes and distinct texts once every text is stripped (" a" and "a" become one text);
+    ``padded``: the texts that begin or end with a space (the others are left as they are)."""
+    if not padded.any():
         return codes, texts
+    stripped = texts.copy()
+    stripped[padded] = [t.strip() for t in texts[padded]]
     merged, texts = pd.factorize(stripped)
     return merged[codes], np.asarray(texts, dtype=object)
 
