@@ -57,6 +57,8 @@ PROVENANCE = ("producteur", "jeu_de_donnees", "url", "millesime", "date_consulta
 TEXT_COLUMNS = ("source", "commentaire", *PROVENANCE)
 #: Rows validated at a time: the arrays of a block stay in the processor's caches.
 _BLOCK = 1 << 16
+#: Keys are marked in a bitmap when there are fewer possible keys than 8 per row plus this.
+_BITMAP_SLACK = 1024
 _URL = re.compile(r"^https?://\S+$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _FRENCH_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
@@ -255,9 +257,21 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
     values = np.empty(n, dtype="float64")
     period_id = period.codes if own_id_u is None else np.empty(n, dtype="intp")
     sizes = (len(territory.uniques) + 1, len(indicator.uniques), max(len(period_u), 1))
-    small_keys = sizes[0] * sizes[1] * sizes[2] < 2**62
-    key = np.empty(n, dtype="int32" if sizes[0] * sizes[1] * sizes[2] < 2**31 else "int64") if small_keys else None
+    # Duplicated keys (canonical territory, indicator, period), after the repairs: each key met is
+    # marked in a bitmap when keys are small (then stored only if some key is met twice), else
+    # stored, or, if they cannot be held in 62 bits, made from factorised ids after the blocks.
+    space = sizes[0] * sizes[1] * sizes[2]
+    seen = np.zeros(space, dtype=bool) if space < 8 * n + _BITMAP_SLACK else None
+    key = np.empty(n, dtype="int64") if seen is None and space < 2**62 else None
     keyed = np.empty(n, dtype=bool)
+
+    def key_of(rows: slice) -> np.ndarray:
+        k = territory.canonical_id[territory.codes[rows]] + 1  # int64: no overflow
+        k *= sizes[1]
+        k += indicator.codes[rows]
+        k *= sizes[2]
+        k += period_id[rows]
+        return k
 
     def check_block(start: int) -> dict[str, np.ndarray]:
         """The rows from ``start`` on: their values and keys written, the positions of the bad ones."""
@@ -295,14 +309,11 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
         found["range"] = np.flatnonzero(outside) + start
         u = unit.codes[rows]
         found["unit"] = np.flatnonzero(known & ~unit.empty[u] & (unit_id_u[u] != expected_unit_u[i])) + start
-        keyed[rows] = row_ok & ~indicator.empty[i] & filled_period
-        if small_keys:  # (canonical territory, indicator, period), after the repairs
-            k = territory.canonical_id[t] + 1  # int64: no overflow before it is stored
-            k *= sizes[1]
-            k += i
-            k *= sizes[2]
-            k += period_id[rows]
-            key[rows] = k
+        keyed[rows] = with_key = row_ok & ~indicator.empty[i] & filled_period
+        if seen is not None:
+            seen[key_of(rows)[with_key]] = True
+        elif key is not None:
+            key[rows] = key_of(rows)
         return found
 
     # Two threads: numpy leaves the interpreter's lock while it works on a block.
@@ -363,9 +374,13 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
     dates = _check_provenance(name, text, column_at, lines, checks, problems)
 
     # Duplicated key (canonical territory, indicator, period) — after the repairs.
-    if key is None:
-        key = _row_keys(territory.canonical_id[territory.codes], indicator.codes, period_id)
-    first_line = _duplicates(key, keyed, lines)
+    if seen is not None:
+        twice = int(np.count_nonzero(seen)) != int(np.count_nonzero(keyed))
+        first_line = _duplicates(key_of(slice(None)), keyed, lines) if twice else {}
+    else:
+        if key is None:
+            key = _row_keys(territory.canonical_id[territory.codes], indicator.codes, period_id)
+        first_line = _duplicates(key, keyed, lines)
     checks.add_rows(np.array(sorted(first_line), dtype="intp"), 60,
                lambda line, i: Problem(
                    name, line, "territoire, indicateur, periode",
