@@ -131,15 +131,22 @@ class _Communes:
         self.rate = rate
         # Everything a level needs is a grouped sum of these blocks of columns: Σ population × x
         # (rates) or Σ x (counts); the population with a value; the communes with a value (counts).
-        # Written in place: no temporary matrix of the communes' size.
+        # A column with a value for every commune shares the last two columns: the population
+        # and the number of communes. Written in place: no temporary matrix of the communes' size.
         k = len(columns)
-        self.sums = np.empty((len(rows), 2 * k + int((~rate).sum())))
+        self.partial = ~present.all(axis=0)  # columns where some commune has no value
+        self.partial_count = self.partial & ~rate
+        p, q = int(self.partial.sum()), int(self.partial_count.sum())
+        self.sums = np.empty((len(rows), k + p + q + 2))
         total = self.sums[:, :k]
         np.multiply(x, population, out=total, where=rate[None, :])
         np.copyto(total, x, where=~rate[None, :])
-        np.copyto(total, 0.0, where=~present)
-        np.multiply(present, population, out=self.sums[:, k:2 * k])
-        self.sums[:, 2 * k:] = present[:, ~rate]
+        if self.partial.any():
+            np.copyto(total, 0.0, where=~present)
+            np.multiply(present[:, self.partial], population, out=self.sums[:, k:k + p])
+            self.sums[:, k + p:k + p + q] = present[:, self.partial_count]
+        self.sums[:, -2] = population[:, 0]
+        self.sums[:, -1] = 1.0
         self._by_level: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     @classmethod
@@ -178,10 +185,14 @@ class _Communes:
     def roll_up(self, level: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         _, names, whole = self.tree.levels[level]
         parents, sums = self.sums_by(level)
-        k = len(self.columns)
-        total, covered = sums[:, :k], sums[:, k:2 * k]
+        k, p = len(self.columns), int(self.partial.sum())
+        total = sums[:, :k]
+        covered = np.empty_like(total)
+        covered[:, self.partial] = sums[:, k:k + p]
+        covered[:, ~self.partial] = sums[:, -2:-1]
         counted = np.zeros_like(total)
-        counted[:, ~self.rate] = sums[:, 2 * k:]
+        counted[:, self.partial_count] = sums[:, k + p:-2]
+        counted[:, ~self.partial & ~self.rate] = sums[:, -1:]
         whole = whole[parents][:, None]
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(covered > 0, total / covered, np.nan)
