@@ -62,32 +62,48 @@ class Snapshot:
         indicator, self.indicators = factorize_sorted(columns["indicateur"], rows)
         # Periods are read only when a pair has several, and for the long table.
         self._period_column = (columns["periode"], rows)
-        projection = (catalogue.indicators["periodicite"] == "projection").reindex(self.indicators, fill_value=False)
+        self._projection = (catalogue.indicators["periodicite"] == "projection").reindex(
+            self.indicators, fill_value=False).to_numpy(dtype=bool)
+        self._horizon = horizon
+        value = value if rows is None else value[rows]
+        self._rows = (territory, indicator, value)
+        if self._source is not None:
+            self._source = self._source if rows is None else self._source[rows]
+        number = np.asarray(value, dtype="float64")
+        # Rows already in the matrix's order (by territory, then in catalogue order), as in a
+        # file made from the template: one row per pair, every row scored, nothing to sort.
+        self._index = catalogue.indicators.index
+        column_of = self._index.get_indexer(self.indicators)
+        self._flat = None  # each row's cell in the flattened matrix, when rows are in its order
+        if len(indicator) and (column_of >= 0).all():
+            flat = territory.astype("int64") * len(self._index) + column_of[indicator]
+            if (flat[1:] > flat[:-1]).all():
+                self._flat, self._cells = flat, (territory, indicator, number)
+                return
+        kept, distinct = self._scored
+        # The matrix needs the scored rows in any order: when every row is scored, as they are.
+        self._cells = ((territory, indicator, number) if distinct
+                       else (territory[kept], indicator[kept], number[kept]))
+
+    @functools.cached_property
+    def _scored(self) -> tuple[np.ndarray, bool]:
+        """(the scored rows (positions among the present rows) by territory then indicator,
+        whether every row is scored)."""
+        territory, indicator, _ = self._rows
 
         def row_rank() -> np.ndarray:
             period, periods = self._periods
-            rank = _period_rank(pd.Index(periods), horizon)  # (observed, projection) × distinct periods
-            return rank[projection.to_numpy(dtype=bool)[indicator].astype("intp"), period]
+            rank = _period_rank(pd.Index(periods), self._horizon)  # (observed, projection) × distinct periods
+            return rank[self._projection[indicator].astype("intp"), period]
 
         pair = territory.astype("int64") * max(len(self.indicators), 1) + indicator
         order, distinct = _order_by_pair(pair, row_rank)
         if distinct:  # one row per pair: every row is scored, ``order`` only sorts them
-            kept = order
-        else:
-            pair = pair[order]
-            first = np.ones(len(pair), dtype=bool)
-            first[1:] = pair[1:] != pair[:-1]
-            kept = order[first]
-        value = value if rows is None else value[rows]
-        #: The scored rows (positions among the present rows), by territory then indicator.
-        self._kept = kept
-        self._rows = (territory, indicator, value)
-        if self._source is not None:
-            self._source = self._source if rows is None else self._source[rows]
-        # The matrix needs the scored rows in any order: when every row is scored, as they are.
-        number = np.asarray(value, dtype="float64")
-        self._cells = ((territory, indicator, number) if distinct
-                       else (territory[kept], indicator[kept], number[kept]))
+            return order, True
+        pair = pair[order]
+        first = np.ones(len(pair), dtype=bool)
+        first[1:] = pair[1:] != pair[:-1]
+        return order[first], False
 
     @functools.cached_property
     def _periods(self) -> tuple[np.ndarray, pd.Index]:
@@ -97,7 +113,7 @@ class Snapshot:
     @functools.cached_property
     def frame(self) -> pd.DataFrame:
         """One row per (territoire, indicateur): territoire, indicateur, periode, valeur."""
-        kept = self._kept
+        kept = self._scored[0]
         if self._source is not None:
             return self._source.take(kept).reset_index(drop=True)
         territory, indicator, value = self._rows
@@ -115,12 +131,20 @@ class Snapshot:
         rows): its code is its row in the matrix.
         """
         row, indicator, value = self._cells
-        column = catalogue.indicators.index.get_indexer(self.indicators)[indicator]
-        known = column >= 0
-        matrix = np.full((len(self.territories), len(catalogue.indicators)), np.nan)
-        if not known.all():
-            row, column, value = row[known], column[known], value[known]
-        matrix.ravel()[row.astype("int64") * matrix.shape[1] + column] = value  # one flat index: cheaper than two
+        shape = (len(self.territories), len(catalogue.indicators))
+        if self._flat is not None and catalogue.indicators.index.equals(self._index):
+            if len(self._flat) == shape[0] * shape[1]:  # increasing and as many as cells: every cell, in order
+                matrix = np.array(value, dtype="float64").reshape(shape)
+            else:
+                matrix = np.full(shape, np.nan)
+                matrix.ravel()[self._flat] = value
+        else:
+            column = catalogue.indicators.index.get_indexer(self.indicators)[indicator]
+            known = column >= 0
+            matrix = np.full(shape, np.nan)
+            if not known.all():
+                row, column, value = row[known], column[known], value[known]
+            matrix.ravel()[row.astype("int64") * shape[1] + column] = value  # one flat index: cheaper than two
         index = pd.Index(self.territories, name="territoire")
         return pd.DataFrame(matrix, index=index, columns=catalogue.indicators.index.copy())
 
