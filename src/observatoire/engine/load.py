@@ -388,12 +388,19 @@ def _read_mapped(path: Path) -> tuple[RawTable | None, bool]:
     here, so that it is not tried again on the copy."""
     import mmap
 
-    with open(path, "rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as view:
+    with open(path, "rb") as file:
+        view = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+    try:
         head = view[:_SAMPLE + 1]  # as much as text_encoding reads, and one byte to tell it more follows
         if (head.startswith((b"\xef\xbb\xbf", b"PK")) or not head.strip() or text_encoding(head) != "utf-8"
                 or describe_content(head) is not None):
             return None, True
         return _read_csv_fast(path, view, "utf-8"), False
+    finally:
+        try:
+            view.close()
+        except BufferError:  # Arrow's threads still hold a read they gave up (a refused line):
+            pass  # the mapping ends when they let it go
 
 
 def _read_csv(path: Path, raw: bytes, fast: bool = True) -> RawTable:
@@ -483,8 +490,7 @@ def _read_csv_fast(path: Path, raw: bytes, encoding: str) -> RawTable | None:
 
     Taken only when every physical line is one record, so that the line of row ``i`` is
     ``i + 2``: no quote character (hence no quoted separator or line break), no NUL, no lone
-    carriage return. Quotes and NULs are looked for in the texts Arrow read (every byte of the
-    file but separators and line ends is in one), not in a pass over the file. Arrow refuses a line with another number of fields than the header (and
+    carriage return. Arrow refuses a line with another number of fields than the header (and
     None is returned: the exact path then reports every such line). Arrow reads each column
     dictionary-encoded (integer codes into its distinct texts); the texts are stripped here and
     the table kept in that form (:class:`Factorised`): its ``rows`` of ``str`` objects, as on
@@ -493,15 +499,15 @@ def _read_csv_fast(path: Path, raw: bytes, encoding: str) -> RawTable | None:
     import pyarrow as pa
     from pyarrow import csv as arrow_csv
 
-    if raw.find(b"\r") >= 0 and _LONE_CR.search(raw) is not None:
+    if not _fast_path_applies(raw):
         return None
     end = raw.find(b"\n")
     try:
         first_line = (raw[:] if end < 0 else raw[:end]).decode(encoding).rstrip("\r")
     except UnicodeDecodeError:
         return None
-    if not first_line or '"' in first_line or "\x00" in first_line:
-        return None  # no header, or quotes: the exact path
+    if not first_line:
+        return None  # no header: the exact path reports every line
     delimiter = detect_delimiter((first_line.splitlines() or [""])[0])  # as the exact path
     if not first_line.replace(delimiter, "").strip():
         return None  # an empty header: the exact path says so
@@ -524,11 +530,8 @@ def _read_csv_fast(path: Path, raw: bytes, encoding: str) -> RawTable | None:
     # Each chunk of a column has its own dictionary: Arrow unifies them without holding the
     # GIL, two columns at a time on two cores.
     with ThreadPoolExecutor(max_workers=min(len(header), os.cpu_count() or 1)) as pool:
-        encoded = list(pool.map(lambda k: _dictionary_codes(table.column(k)), range(len(header))))
+        columns = list(pool.map(lambda k: _stripped(*_dictionary_codes(table.column(k))), range(len(header))))
     del table
-    if any(odd for *_, odd in encoded):
-        return None  # a quote or a NUL in a cell (every byte but separators is in some cell's text)
-    columns = [_stripped(*e[:3]) for e in encoded]
     lines = np.arange(2, n + 2, dtype="int64")
     # Lines of empty cells are harmless: left out. Looked for among the rows whose first cell
     # is empty only (none, in nearly every file).
@@ -555,16 +558,22 @@ def _block_size(size: int) -> int:
 _LONE_CR = re.compile(rb"\r(?!\n)")
 
 
-def _dictionary_codes(column) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+def _fast_path_applies(raw) -> bool:
+    """Whether every physical line of ``raw`` (bytes, or a file mapped in memory) is one
+    record: no quote character, no NUL, no carriage return but before a line feed."""
+    return raw.find(b'"') < 0 and raw.find(b"\x00") < 0 and (raw.find(b"\r") < 0 or _LONE_CR.search(raw) is None)
+
+
+def _dictionary_codes(column) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(codes, distinct texts in order of first appearance, which texts begin or end with a
-    space, whether a text holds a quote or a NUL) of a dictionary-encoded Arrow column of
-    strings, whose chunks are first given one dictionary."""
+    space) of a dictionary-encoded Arrow column of strings, whose chunks are first given one
+    dictionary."""
     import pyarrow.compute as pc
 
     column = column.unify_dictionaries()
     chunks = column.chunks
     if not chunks:
-        return np.zeros(0, dtype="intp"), np.zeros(0, dtype=object), np.zeros(0, dtype=bool), False
+        return np.zeros(0, dtype="intp"), np.zeros(0, dtype=object), np.zeros(0, dtype=bool)
     codes = np.empty(len(column), dtype="int32")  # as Arrow's indices: half the memory of intp
     at = 0
     for c in chunks:
@@ -572,8 +581,7 @@ def _dictionary_codes(column) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]
         at += len(c)
     dictionary = chunks[0].dictionary
     padded = pc.match_substring_regex(dictionary, _EDGE_SPACE).to_numpy(zero_copy_only=False)
-    odd = pc.any(pc.match_substring_regex(dictionary, '["\\x00]')).as_py() or False
-    return codes, np.asarray(dictionary.to_pylist(), dtype=object), padded, odd
+    return codes, np.asarray(dictionary.to_pylist(), dtype=object), padded
 
 
 #: A text that ``str.strip()`` changes: it begins or ends with one of the characters Python
