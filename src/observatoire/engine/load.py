@@ -26,7 +26,7 @@ import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Collection
+from typing import ClassVar, Collection
 
 import numpy as np
 import pandas as pd
@@ -37,8 +37,38 @@ from observatoire.errors import Problem, ValidationError
 LINE = "ligne_source"
 
 
+class BuiltWhenRead:
+    """For a dataclass one of whose fields (``_built``) may be given as None when another
+    attribute (``_source``) holds what it is made of: the field is then made by ``_build()``
+    the first time it is read, and kept."""
+
+    _built: ClassVar[str]
+    _source: ClassVar[str]
+
+    def _build(self):
+        raise NotImplementedError
+
+    def __post_init__(self):
+        if getattr(self, self._built) is None:
+            if getattr(self, self._source) is None:
+                raise TypeError(f"{type(self).__name__}: {self._built} or {self._source} is required")
+            delattr(self, self._built)  # made by __getattr__ when first read
+
+    def __getattr__(self, name: str):
+        # Only called when the field has not been made yet (or for a missing attribute).
+        if name == type(self)._built and self.__dict__.get(type(self)._source) is not None:
+            value = self._build()
+            setattr(self, name, value)
+            return value
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _unbuilt(self) -> bool:
+        """Whether the field has not been made yet."""
+        return self._built not in self.__dict__
+
+
 @dataclass
-class RawTable:
+class RawTable(BuiltWhenRead):
     """A table read as text, with where it came from and how it was decoded.
 
     A large CSV file is read column by column (:class:`Factorised`: integer codes into the
@@ -59,26 +89,15 @@ class RawTable:
     #: With it, ``rows`` may be given as None: it is then built from the codes when first read.
     factorised: Factorised | None = field(default=None, repr=False, compare=False)
 
-    def __post_init__(self):
-        if self.rows is None:
-            if self.factorised is None:
-                raise TypeError("RawTable: rows or factorised columns are required")
-            del self.rows  # built by __getattr__ when first read
+    _built: ClassVar[str] = "rows"
+    _source: ClassVar[str] = "factorised"
 
-    def __getattr__(self, name: str):
-        # Only called when ``rows`` has not been built yet (or for a missing attribute).
-        if name == "rows" and self.__dict__.get("factorised") is not None:
-            self.rows = self.factorised.frame()
-            return self.rows
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+    def _build(self) -> pd.DataFrame:
+        return self.factorised.frame()
 
     @property
     def name(self) -> str:
         return os.path.basename(self.path)
-
-    def _unbuilt(self) -> bool:
-        """Whether ``rows`` has never been built from the factorised columns."""
-        return "rows" not in self.__dict__
 
     @property
     def columns(self) -> list[str]:
@@ -195,10 +214,10 @@ def read_table(path: str | os.PathLike, sheet: str | None = None,
             [Problem(shown, None, None, None, "c'est un dossier, un fichier CSV ou XLSX est attendu")]
         )
     suffix = path.suffix.lower()
-    fast = True
+    try_utf8 = True
     try:
         if suffix in TEXT_SUFFIXES and path.stat().st_size >= max(_MAPPED_SIZE, 1):
-            table, fast = _read_mapped(path)
+            table, try_utf8 = _read_mapped(path)
             if table is not None:
                 return table
         raw = path.read_bytes()
@@ -225,7 +244,7 @@ def read_table(path: str | os.PathLike, sheet: str | None = None,
                                          "mais un fichier texte : il est lu comme un CSV", severity="avertissement"))
         return table
     if suffix in TEXT_SUFFIXES:
-        return _read_csv(path, raw, fast)
+        return _read_csv(path, raw, try_utf8)
     raise ValidationError(
         [
             Problem(
@@ -383,8 +402,8 @@ def _unreadable(exc: OSError) -> str:
 
 def _read_mapped(path: Path) -> tuple[RawTable | None, bool]:
     """A large UTF-8 CSV file read by Arrow straight from the page cache (the file mapped in
-    memory, not copied). ``(None, fast)`` when it is anything else, left to
-    :func:`read_table`'s usual path; ``fast`` is False when Arrow's UTF-8 reading was tried
+    memory, not copied). ``(None, try_utf8)`` when it is anything else, left to
+    :func:`read_table`'s usual path; ``try_utf8`` is False when Arrow's UTF-8 reading was tried
     here, so that it is not tried again on the copy."""
     import mmap
 
@@ -403,7 +422,9 @@ def _read_mapped(path: Path) -> tuple[RawTable | None, bool]:
             pass  # the mapping ends when they let it go
 
 
-def _read_csv(path: Path, raw: bytes, fast: bool = True) -> RawTable:
+def _read_csv(path: Path, raw: bytes, try_utf8: bool = True) -> RawTable:
+    """``raw`` read as a CSV; ``try_utf8=False`` when Arrow's UTF-8 reading was already tried
+    (:func:`_read_mapped`)."""
     if not raw[:4096].strip() and not raw.strip():
         raise ValidationError([Problem(str(path), None, None, None, "le fichier est vide")])
     encoding = text_encoding(raw)
@@ -411,7 +432,7 @@ def _read_csv(path: Path, raw: bytes, fast: bool = True) -> RawTable:
     if not wide:
         # Arrow checks every cell it reads as UTF-8: when the fast path reads the file as UTF-8,
         # detect_encoding would have said so, and the file needs no second pass to tell.
-        fast = None if raw.startswith(b"\xef\xbb\xbf") or not fast else _read_csv_fast(path, raw, "utf-8")
+        fast = None if raw.startswith(b"\xef\xbb\xbf") or not try_utf8 else _read_csv_fast(path, raw, "utf-8")
         if fast is not None:
             return fast
         encoding = detect_encoding(raw)

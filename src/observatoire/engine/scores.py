@@ -92,11 +92,15 @@ class Scores:
 
     catalogue: Catalogue
     choices: Choices
-    datasets: Datasets  # (or a plain dict)
+    datasets: Datasets  # a plain dict given is made one
     log: list[dict]
     #: The public API's object behind these scores (an :class:`observatoire.engine.coin.Coin`:
     #: framework, data sets, log of choices).
     coin: object | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.datasets, Datasets):
+            self.datasets = Datasets(self.datasets)
 
     @property
     def indicators(self) -> pd.DataFrame:
@@ -159,7 +163,7 @@ class Scores:
         wanted = list(dict.fromkeys(codes))
         datasets = Datasets()
         for name in self.datasets:
-            entry = self.datasets.entry(name) if isinstance(self.datasets, Datasets) else None
+            entry = self.datasets.entry(name)
             if isinstance(entry, Later):  # long tables (no territory index): still made when read
                 datasets[name] = entry
                 continue

@@ -20,6 +20,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -28,7 +29,7 @@ from observatoire.engine.catalogue import Catalogue
 from observatoire.engine.textcolumns import text_arrays
 from observatoire.text import fr_plain
 from observatoire.errors import Problem, ValidationError
-from observatoire.engine.load import LINE, RawTable, fold_header, line_ranges
+from observatoire.engine.load import LINE, BuiltWhenRead, RawTable, fold_header, line_ranges
 from observatoire.engine.denominate import COUNT_BASE_POPULATION
 from observatoire.engine.reference import (FICTIONAL_PREFIX, Reference, TerritoryCodeError, parse_territory_code,
                                           population_by_code)
@@ -65,7 +66,7 @@ _FRENCH_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
 
 @dataclass
-class ValidatedData:
+class ValidatedData(BuiltWhenRead):
     """The tidy, typed content of a valid data file, with the warnings it raised.
 
     Validation keeps the table as codes (:attr:`coded`); the ``values`` frame is built from
@@ -83,18 +84,11 @@ class ValidatedData:
     #: The same table as codes, when validation made it: see :class:`CodedValues`.
     coded: CodedValues | None = field(default=None, repr=False, compare=False)
 
-    def __post_init__(self):
-        if self.values is None:
-            if self.coded is None:
-                raise TypeError("ValidatedData: values or coded values are required")
-            del self.values  # built by __getattr__ when first read
+    _built: ClassVar[str] = "values"
+    _source: ClassVar[str] = "coded"
 
-    def __getattr__(self, name: str):
-        # Only called when ``values`` has not been built yet (or for a missing attribute).
-        if name == "values" and self.__dict__.get("coded") is not None:
-            self.values = self.coded.frame()
-            return self.values
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+    def _build(self) -> pd.DataFrame:
+        return self.coded.frame()
 
 
 @dataclass(eq=False)
