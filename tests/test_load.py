@@ -327,3 +327,21 @@ def test_arrow_finds_exactly_the_texts_that_strip_changes():
     texts = [f"{c}x" for c in every] + [f"x{c}" for c in every] + [f"x{c}x" for c in every] + ["", "x"]
     found = pc.match_substring_regex(pa.array(texts), _EDGE_SPACE).to_pylist()
     assert found == [t != t.strip() for t in texts]
+
+
+def test_a_column_is_encoded_once_over_all_its_chunks():
+    """Each column Arrow read (in chunks, one per block) becomes one array of codes into its
+    distinct texts, in order of first appearance; chunks that come with dictionaries of their
+    own are unified first."""
+    import pyarrow as pa
+
+    from observatoire.engine.load import _dictionary_codes
+
+    codes, texts, padded = _dictionary_codes(pa.chunked_array([[" x", "y"], [], ["y ", "z", " x"]]))
+    assert codes.tolist() == [0, 1, 2, 3, 0] and texts.tolist() == [" x", "y", "y ", "z"]
+    assert padded.tolist() == [True, False, True, False]
+    own = pa.chunked_array([pa.array(["b", "a", "b"]).dictionary_encode(), pa.array(["c", "a"]).dictionary_encode()])
+    codes, texts, _ = _dictionary_codes(own)
+    assert texts[codes].tolist() == ["b", "a", "b", "c", "a"] and texts.tolist() == ["b", "a", "c"]
+    codes, texts, padded = _dictionary_codes(pa.chunked_array([], type=pa.string()))
+    assert len(codes) == len(texts) == len(padded) == 0

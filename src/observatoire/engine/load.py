@@ -512,10 +512,10 @@ def _read_csv_fast(path: Path, raw: bytes, encoding: str) -> RawTable | None:
     Taken only when every physical line is one record, so that the line of row ``i`` is
     ``i + 2``: no quote character (hence no quoted separator or line break), no NUL, no lone
     carriage return. Arrow refuses a line with another number of fields than the header (and
-    None is returned: the exact path then reports every such line). Arrow reads each column
-    dictionary-encoded (integer codes into its distinct texts); the texts are stripped here and
-    the table kept in that form (:class:`Factorised`): its ``rows`` of ``str`` objects, as on
-    the exact path, are built only if asked for.
+    None is returned: the exact path then reports every such line). Arrow reads each column as
+    texts, then encodes it as integer codes into its distinct texts; the texts are stripped here
+    and the table kept in that form (:class:`Factorised`): its ``rows`` of ``str`` objects, as
+    on the exact path, are built only if asked for.
     """
     import pyarrow as pa
     from pyarrow import csv as arrow_csv
@@ -534,7 +534,6 @@ def _read_csv_fast(path: Path, raw: bytes, encoding: str) -> RawTable | None:
         return None  # an empty header: the exact path says so
     header = [h.strip() for h in first_line.split(delimiter)]
     names = [str(k) for k in range(len(header))]
-    text = pa.dictionary(pa.int32(), pa.string())  # each column read as codes into its texts
     try:
         table = arrow_csv.read_csv(
             pa.BufferReader(raw),
@@ -542,17 +541,24 @@ def _read_csv_fast(path: Path, raw: bytes, encoding: str) -> RawTable | None:
                                                encoding="utf8" if encoding.startswith("utf-8") else encoding),
             parse_options=arrow_csv.ParseOptions(delimiter=delimiter, quote_char=False, escape_char=False,
                                                  newlines_in_values=False, ignore_empty_lines=False),
-            convert_options=arrow_csv.ConvertOptions(column_types={n: text for n in names},
+            convert_options=arrow_csv.ConvertOptions(column_types={n: pa.string() for n in names},
                                                      strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return None
     n = table.num_rows
-    # Each chunk of a column has its own dictionary: Arrow unifies them without holding the
-    # GIL, two columns at a time on two cores.
-    with ThreadPoolExecutor(max_workers=min(len(header), os.cpu_count() or 1)) as pool:
-        columns = list(pool.map(lambda k: _stripped(*_dictionary_codes(table.column(k))), range(len(header))))
+    # Each column is encoded once, whole, by Arrow without holding the GIL, two columns at a
+    # time on two cores. (Encoding as Arrow parses gives each block its own dictionary, to be
+    # unified after: more work in all.) Each column's texts are let go once it is encoded.
+    read = table.columns
     del table
+
+    def encoded(k: int) -> tuple[np.ndarray, np.ndarray]:
+        column, read[k] = read[k], None
+        return _stripped(*_dictionary_codes(column))
+
+    with ThreadPoolExecutor(max_workers=min(len(header), os.cpu_count() or 1)) as pool:
+        columns = list(pool.map(encoded, range(len(header))))
     lines = np.arange(2, n + 2, dtype="int64")
     # Lines of empty cells are harmless: left out. Looked for among the rows whose first cell
     # is empty only (none, in nearly every file).
@@ -587,22 +593,29 @@ def _fast_path_applies(raw) -> bool:
 
 def _dictionary_codes(column) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(codes, distinct texts in order of first appearance, which texts begin or end with a
-    space) of a dictionary-encoded Arrow column of strings, whose chunks are first given one
-    dictionary."""
+    space) of an Arrow column of strings."""
     import pyarrow.compute as pc
 
-    column = column.unify_dictionaries()
-    chunks = column.chunks
-    if not chunks:
-        return np.zeros(0, dtype="intp"), np.zeros(0, dtype=object), np.zeros(0, dtype=bool)
+    column = pc.dictionary_encode(column)
+    if not column.num_chunks:  # no row (Arrow keeps no empty chunk)
+        return np.zeros(0, dtype="int32"), np.zeros(0, dtype=object), np.zeros(0, dtype=bool)
+    dictionary = column.chunk(0).dictionary
+    if not all(_same_array(c.dictionary, dictionary) for c in column.chunks[1:]):
+        column = column.unify_dictionaries()  # not seen: Arrow encodes all chunks with one dictionary
+        dictionary = column.chunk(0).dictionary
     codes = np.empty(len(column), dtype="int32")  # as Arrow's indices: half the memory of intp
     at = 0
-    for c in chunks:
+    for c in column.chunks:
         codes[at:at + len(c)] = c.indices.to_numpy(zero_copy_only=False)
         at += len(c)
-    dictionary = chunks[0].dictionary
     padded = pc.match_substring_regex(dictionary, _EDGE_SPACE).to_numpy(zero_copy_only=False)
     return codes, np.asarray(dictionary.to_pylist(), dtype=object), padded
+
+
+def _same_array(a, b) -> bool:
+    """Whether two Arrow arrays are views of the same memory (the same length and buffers)."""
+    return len(a) == len(b) and a.offset == b.offset and [x and x.address for x in a.buffers()] == [
+        x and x.address for x in b.buffers()]
 
 
 #: A text that ``str.strip()`` changes: it begins or ends with one of the characters Python
