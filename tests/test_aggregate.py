@@ -7,11 +7,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from observatoire.engine.aggregate import (
+    aggregate_and_cover,
     aggregate_arithmetic,
     aggregate_generalised,
     aggregate_geometric,
     aggregate_groups,
     aggregate_rows,
+    coverage,
 )
 
 
@@ -77,3 +79,18 @@ def test_power_mean_lies_between_min_and_max(pairs, p):
     w = [q[1] for q in pairs]
     m = aggregate_generalised(x, w, p)[0]
     assert min(x[0]) * (1 - 1e-9) <= m <= max(x[0]) * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("method", ["arithmetic", "geometric", "generalised"])
+@pytest.mark.parametrize("by", ["weight", "count"])
+def test_aggregate_and_cover_is_both_functions_to_the_bit(method, by):
+    rng = np.random.default_rng(7)
+    x = rng.uniform(0, 100, size=(500, 9))
+    x[rng.uniform(size=x.shape) < 0.3] = np.nan
+    x[0] = np.nan  # a unit with no value
+    w = rng.uniform(0.1, 3, size=9)
+    value, share = aggregate_and_cover(x, w, method, 0.7, 1.0, by)
+    np.testing.assert_array_equal(value, aggregate_rows(x, w, method, 0.7, 1.0))
+    np.testing.assert_array_equal(share, coverage(x, w, by))
+    with pytest.raises(ValueError, match="base de couverture inconnue"):
+        aggregate_and_cover(x, w, method, by="poids")

@@ -31,6 +31,19 @@ def test_sorted_factorisation_from_codes_equals_pandas():
     assert factorize_sorted(column)[1].tolist() == ["a", "b", "c"]
 
 
+def test_codes_of_sorted_distinct_texts_are_given_back_as_they_are():
+    """Texts distinct, sorted and all used (a file's communes in code order): the codes are
+    already the sorted ones and are given back without a look-up; otherwise they are mapped."""
+    texts = np.array(["01001", "01002", "75056"], dtype=object)
+    codes = np.array([0, 0, 1, 2, 2], dtype="int32")
+    found, uniques = factorize_sorted((codes, texts))
+    assert found is codes and uniques.tolist() == texts.tolist()
+    found, uniques = factorize_sorted((codes, texts[::-1].copy()))
+    assert found.tolist() == [2, 2, 1, 0, 0] and uniques.tolist() == ["01001", "01002", "75056"]
+    found, _ = factorize_sorted((codes[:2], texts))  # "01002" and "75056" unused
+    assert found.tolist() == [0, 0]
+
+
 def test_an_edited_column_is_factorised_again():
     column = pd.Series(text_array(np.array(["x", "y"], dtype=object), np.array([0, 1, 0], dtype="intp")))
     edited = column.copy()

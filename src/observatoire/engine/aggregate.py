@@ -21,9 +21,12 @@ def aggregate_arithmetic(x, w) -> np.ndarray:
     """Weighted arithmetic mean per row of ``x`` (n × k), skipping NaN."""
     x, w = _prepare(x, w)
     present = np.isfinite(x)
-    wp = np.where(present, w, 0.0)
+    return _arithmetic(x, w, present, np.where(present, w, 0.0).sum(1))
+
+
+def _arithmetic(x: np.ndarray, w: np.ndarray, present: np.ndarray, present_weight: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(present, x * w, 0.0).sum(1) / wp.sum(1)
+        return np.where(present, x * w, 0.0).sum(1) / present_weight
 
 
 def aggregate_geometric(x, w) -> np.ndarray:
@@ -108,6 +111,21 @@ def coverage(x, w, by: str = "weight") -> np.ndarray:
     return np.where(np.isfinite(x), w, 0.0).sum(1) / w.sum()
 
 
+def aggregate_and_cover(x, w, method: str = "arithmetic", p: float = 0.5, floor: float | None = FLOOR,
+                        by: str = "weight") -> tuple[np.ndarray, np.ndarray]:
+    """``(aggregate_rows(x, w, method, p, floor), coverage(x, w, by))``, which children have a
+    value looked at once for both."""
+    if by not in COVERAGE_BASES:
+        raise ValueError(f"base de couverture inconnue : « {by} » (attendu : {', '.join(COVERAGE_BASES)})")
+    x, w = _prepare(x, w)
+    present = np.isfinite(x)
+    present_weight = np.where(present, w, 0.0).sum(1)
+    share = present.sum(1) / x.shape[1] if by == "count" else present_weight / w.sum()
+    if method == "arithmetic":
+        return _arithmetic(x, w, present, present_weight), share
+    return aggregate_rows(x, w, method, p, floor), share
+
+
 def aggregate_groups(scores: pd.DataFrame, groups: pd.Series, weights: pd.Series,
                      method: str = "arithmetic", p: float = 0.5,
                      min_coverage: float = DEFAULT_MIN_COVERAGE, coverage_by: str = "weight",
@@ -125,8 +143,7 @@ def aggregate_groups(scores: pd.DataFrame, groups: pd.Series, weights: pd.Series
         cols = groups.index[groups == parent].intersection(scores.columns, sort=False)
         x = matrix[:, scores.columns.get_indexer(cols)]
         w = weights.loc[cols].to_numpy()
-        value = aggregate_rows(x, w, method, p, floor)
-        c = coverage(x, w, coverage_by)
+        value, c = aggregate_and_cover(x, w, method, p, floor, coverage_by)
         result[parent] = np.where(c >= min_coverage - 1e-12, value, np.nan)
         share[parent] = c
     index = scores.index

@@ -130,8 +130,10 @@ class Coin:
         options = options or norm.Options(**conventions)
         fw = self.framework
         meta = fw.nodes.loc[fw.indicators]
-        needs_posts = [i for i in fw.indicators if (meta.at[i, "normalisation"] or method)
-                       in ("goalposts", "distance_to_target") and not np.isfinite(meta.at[i, "borne_basse"])]
+        methods = [own or method for own in meta["normalisation"]]
+        low = meta["borne_basse"].to_numpy(dtype="float64")
+        needs_posts = [i for i, m, lo in zip(meta.index, methods, low)
+                       if m in ("goalposts", "distance_to_target") and not np.isfinite(lo)]
         if needs_posts:
             raise ValidationError([Problem(fw.source, None, "borne_basse", i, f"bornes requises par la méthode "
                                            f"« {meta.at[i, 'normalisation'] or method} »") for i in needs_posts])
@@ -168,30 +170,37 @@ class Coin:
         fw = self.framework
         nodes = fw.nodes
         scores = self.datasets["normalise"]
-        matrix = {c: scores[c].to_numpy() for c in scores.columns}
-        cover = {}
+        codes = [c for level in fw.levels for c in fw.codes_at(level)]
+        column = {c: j for j, c in enumerate(codes)}
+        parents = [c for level in fw.levels[1:] for c in fw.codes_at(level)]
+        # Every node's scores in one matrix, a column each, column-major: the children of a
+        # parent, when adjacent, are read where they are; the data set is the matrix itself.
+        out = np.empty((len(scores.index), len(codes)), order="F")
+        cover = np.empty((len(scores.index), len(parents)), order="F")
+        leaves = codes[:len(codes) - len(parents)]  # the indicators
+        if list(scores.columns) == leaves:
+            out[:, :len(leaves)] = scores.to_numpy(dtype="float64")
+        else:
+            for j, c in enumerate(leaves):
+                out[:, j] = scores[c].to_numpy(dtype="float64")
         # Weights and settings by row position of the framework's nodes (w follows their order).
         weight = w.to_numpy(dtype="float64") if w.index.equals(nodes.index) else w.reindex(nodes.index).to_numpy()
         own_method = nodes["agregation"].to_numpy(dtype=object)
         own_power = nodes["puissance"].to_numpy(dtype="float64")
-        for level in fw.levels[1:]:
-            for parent in fw.codes_at(level):
-                rows = fw.child_positions(parent)
-                at = nodes.index.get_loc(parent)
-                x = np.empty((len(scores.index), len(rows)), order="F")  # column-major: sums in
-                for j, k in enumerate(nodes.index[rows]):               # the order of the children
-                    x[:, j] = matrix[k]
-                wk = weight[rows]
-                m = own_method[at] or method
-                p = own_power[at] if np.isfinite(own_power[at]) else power
-                c = agg.coverage(x, wk, coverage_by)
-                value = agg.aggregate_rows(x, wk, m, p, floor)
-                matrix[parent] = np.where(c >= min_coverage - 1e-12, value, np.nan)
-                cover[parent] = c
+        out_column = np.array([column[c] for c in nodes.index], dtype="intp")
+        for j, parent in enumerate(parents):
+            rows = fw.child_positions(parent)
+            at = nodes.index.get_loc(parent)
+            children = out_column[rows]
+            adjacent = len(children) and (np.diff(children) == 1).all()
+            x = out[:, children[0]:children[-1] + 1] if adjacent else out[:, children]
+            m = own_method[at] or method
+            p = own_power[at] if np.isfinite(own_power[at]) else power
+            value, cover[:, j] = agg.aggregate_and_cover(x, weight[rows], m, p, floor, coverage_by)
+            out[:, column[parent]] = np.where(cover[:, j] >= min_coverage - 1e-12, value, np.nan)
         self._start("aggregate")
-        codes = [c for level in fw.levels for c in fw.codes_at(level)]
-        self.datasets["agrege"] = pd.DataFrame({c: matrix[c] for c in codes}, index=scores.index)
-        self.datasets["couverture"] = pd.DataFrame({c: cover[c] for c in codes if c in cover}, index=scores.index)
+        self.datasets["agrege"] = pd.DataFrame(out, index=scores.index, columns=pd.Index(codes), copy=False)
+        self.datasets["couverture"] = pd.DataFrame(cover, index=scores.index, columns=pd.Index(parents), copy=False)
         self._record("aggregate", {
             "methode": method, "puissance": power if method == "generalised" else None,
             "poids": {c: float(v) for c, v in w.items()}, "couverture_minimale": min_coverage,

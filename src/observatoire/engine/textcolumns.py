@@ -72,7 +72,10 @@ def factorize_sorted(column, rows: np.ndarray | None = None) -> tuple[np.ndarray
     present = np.flatnonzero(used)
     # Texts may repeat (two raw codes repaired to one territory): merged here, as factorize does.
     ids, distinct = pd.factorize(pd.Index(texts[present], dtype="str"), sort=True)
-    lookup = np.full(len(texts), -1, dtype="int32" if len(texts) < 2**31 else "intp")
+    dtype = np.dtype("int32" if len(texts) < 2**31 else "intp")
+    if len(present) == len(texts) and codes.dtype == dtype and (ids == np.arange(len(ids))).all():
+        return codes, distinct  # the texts were distinct, sorted and all used: the codes are the same
+    lookup = np.full(len(texts), -1, dtype=dtype)
     lookup[present] = ids
     return lookup[codes], distinct
 

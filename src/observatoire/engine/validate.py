@@ -679,8 +679,8 @@ class _Text:
     def __init__(self, column: pd.Series | None, factorised=None, n: int = 0):
         if factorised is not None:
             codes, uniques = factorised
-        elif column is None:
-            codes, uniques = np.zeros(n, dtype="intp"), np.array([""], dtype=object)
+        elif column is None:  # every row the same empty text: codes read, never written
+            codes, uniques = np.broadcast_to(np.zeros(1, dtype="intp"), (n,)), np.array([""], dtype=object)
         else:
             codes, uniques = pd.factorize(column)
             uniques = np.asarray(uniques, dtype=object)
