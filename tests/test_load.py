@@ -345,3 +345,22 @@ def test_a_column_is_encoded_once_over_all_its_chunks():
     assert texts[codes].tolist() == ["b", "a", "b", "c", "a"] and texts.tolist() == ["b", "a", "c"]
     codes, texts, padded = _dictionary_codes(pa.chunked_array([], type=pa.string()))
     assert len(codes) == len(texts) == len(padded) == 0
+
+
+def test_a_column_in_runs_gives_the_same_codes(monkeypatch):
+    """A column whose first rows come in runs (territories one after the other, one source on
+    every row) is encoded run by run: the same codes and texts as row by row."""
+    import numpy as np
+    import pyarrow as pa
+
+    from observatoire.engine import load
+
+    monkeypatch.setattr(load, "_RUN_PROBE", 16)
+    runs = pa.chunked_array([["a"] * 10 + ["b"] * 10, [], ["b"] * 5 + [" c"] * 20 + ["a"] * 3, ["d"]])
+    assert load._in_runs(runs.chunk(0)) and not load._in_runs(pa.array(["a", "b"] * 10))
+    codes, texts, padded = load._dictionary_codes(runs)
+    monkeypatch.setattr(load, "_in_runs", lambda chunk: False)
+    row_by_row = load._dictionary_codes(runs)
+    assert codes.dtype == row_by_row[0].dtype == np.int32
+    assert codes.tolist() == row_by_row[0].tolist() == [0] * 10 + [1] * 15 + [2] * 20 + [0] * 3 + [3]
+    assert texts.tolist() == row_by_row[1].tolist() == ["a", "b", " c", "d"] and padded.tolist() == [False, False, True, False]

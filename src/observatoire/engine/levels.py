@@ -139,8 +139,9 @@ class _Communes:
         p, q = int(self.partial.sum()), int(self.partial_count.sum())
         self.sums = np.empty((len(rows), k + p + q + 2))
         total = self.sums[:, :k]
-        np.multiply(x, population, out=total, where=rate[None, :])
-        np.copyto(total, x, where=~rate[None, :])
+        np.multiply(x, population, out=total)  # every column, then the counts as they are:
+        if not rate.all():                     # cheaper than one masked product
+            total[:, ~rate] = x[:, ~rate]
         if self.partial.any():
             np.copyto(total, 0.0, where=~present)
             np.multiply(present[:, self.partial], population, out=self.sums[:, k:k + p])
@@ -215,7 +216,7 @@ def _grouped_sum(values: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.
     if not len(group):
         return group, np.zeros((0, values.shape[1]))
     starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
-    return group[starts], np.add.reduceat(values if order is None else values[order], starts, axis=0)
+    return group[starts], np.add.reduceat(values if order is None else values.take(order, axis=0), starts, axis=0)
 
 
 ROLL_UP_SOURCE = "Agrégation des valeurs communales (observatoire remonter)"

@@ -591,11 +591,25 @@ def _fast_path_applies(raw) -> bool:
     return raw.find(b'"') < 0 and raw.find(b"\x00") < 0 and (raw.find(b"\r") < 0 or _LONE_CR.search(raw) is None)
 
 
+#: Rows looked at to tell whether a column comes in runs of one text.
+_RUN_PROBE = 4096
+
+
 def _dictionary_codes(column) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(codes, distinct texts in order of first appearance, which texts begin or end with a
-    space) of an Arrow column of strings."""
+    space) of an Arrow column of strings.
+
+    A column whose first rows come in runs of one text (a file's territories one after the
+    other, a source written on every row) has each run's text encoded once.
+    """
+    import pyarrow as pa
     import pyarrow.compute as pc
 
+    lengths = None  # of the runs, when the column is read run by run
+    if column.num_chunks and not pa.types.is_dictionary(column.type) and _in_runs(column.chunk(0)):
+        runs = [pc.run_end_encode(c) for c in column.chunks]
+        lengths = np.concatenate([np.diff(r.run_ends.to_numpy(zero_copy_only=False), prepend=0) for r in runs])
+        column = pa.chunked_array([r.values for r in runs], type=column.type)
     column = pc.dictionary_encode(column)
     if not column.num_chunks:  # no row (Arrow keeps no empty chunk)
         return np.zeros(0, dtype="int32"), np.zeros(0, dtype=object), np.zeros(0, dtype=bool)
@@ -608,8 +622,18 @@ def _dictionary_codes(column) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     for c in column.chunks:
         codes[at:at + len(c)] = c.indices.to_numpy(zero_copy_only=False)
         at += len(c)
+    if lengths is not None:
+        codes = np.repeat(codes, lengths)
     padded = pc.match_substring_regex(dictionary, _EDGE_SPACE).to_numpy(zero_copy_only=False)
     return codes, np.asarray(dictionary.to_pylist(), dtype=object), padded
+
+
+def _in_runs(chunk) -> bool:
+    """Whether the first rows of ``chunk`` come in runs of one text, eight rows a run or more."""
+    import pyarrow.compute as pc
+
+    probe = chunk.slice(0, _RUN_PROBE)
+    return len(probe) > 1 and 8 * len(pc.run_end_encode(probe).run_ends) <= len(probe)
 
 
 def _same_array(a, b) -> bool:
