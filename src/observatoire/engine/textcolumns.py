@@ -17,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 
+#: Codes marked at a time.
+_BLOCK = 1 << 16
 #: id of a column's Arrow data → (weak reference to that data, codes, texts).
 _KNOWN: dict[int, tuple[weakref.ref, np.ndarray, np.ndarray]] = {}
 
@@ -68,7 +70,8 @@ def factorize_sorted(column, rows: np.ndarray | None = None) -> tuple[np.ndarray
     if rows is not None:
         codes = codes[rows]
     used = np.zeros(len(texts), dtype=bool)
-    used[codes] = True
+    for start in range(0, len(codes), _BLOCK):  # by blocks, as intp: twice as fast as the int32 codes at once
+        used[codes[start:start + _BLOCK].astype(np.intp)] = True
     present = np.flatnonzero(used)
     # Texts may repeat (two raw codes repaired to one territory): merged here, as factorize does.
     ids, distinct = pd.factorize(pd.Index(texts[present], dtype="str"), sort=True)

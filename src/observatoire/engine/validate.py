@@ -259,10 +259,10 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
     key = np.empty(n, dtype="int64") if seen is None and space < 2**62 else None
     keyed = np.empty(n, dtype=bool)
 
-    def key_of(rows: slice) -> np.ndarray:
-        k = territory.canonical_id[territory.codes[rows]] + 1  # int64: no overflow
+    def key_of(rows: slice, t: np.ndarray | None = None, i: np.ndarray | None = None) -> np.ndarray:
+        k = territory.canonical_id[territory.codes[rows] if t is None else t] + 1  # int64: no overflow
         k *= sizes[1]
-        k += indicator.codes[rows]
+        k += indicator.codes[rows] if i is None else i
         k *= sizes[2]
         k += period_id[rows]
         return k
@@ -271,7 +271,9 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
         """The rows from ``start`` on: their values and keys written, the positions of the bad ones."""
         rows = slice(start, start + _BLOCK)
         found = {}
-        t, i, p, v = territory.codes[rows], indicator.codes[rows], period.codes[rows], value.codes[rows]
+        # Codes as intp, once: numpy looks up by intp three times as fast as by the reader's int32.
+        t, i, p, v, u = (np.asarray(c[rows], dtype=np.intp) for c in (
+            territory.codes, indicator.codes, period.codes, value.codes, unit.codes))
         known = known_u[i]
         kind = kind_u[i]
         filled_period = ~period.empty[p]
@@ -301,13 +303,12 @@ def validate_data(raw: RawTable, catalogue: Catalogue, reference: Reference,
             checked[scaled & (population == 0) & (x == 0)] = 0.0
         outside = known & has_value & number & ~((low_u[i] <= checked) & (checked <= high_u[i]))
         found["range"] = np.flatnonzero(outside) + start
-        u = unit.codes[rows]
         found["unit"] = np.flatnonzero(known & ~unit.empty[u] & (unit_id_u[u] != expected_unit_u[i])) + start
         keyed[rows] = with_key = row_ok & ~indicator.empty[i] & filled_period
         if seen is not None:
-            seen[key_of(rows)[with_key]] = True
+            seen[key_of(rows, t, i)[with_key]] = True
         elif key is not None:
-            key[rows] = key_of(rows)
+            key[rows] = key_of(rows, t, i)
         return found
 
     # Two threads: numpy leaves the interpreter's lock while it works on a block.
