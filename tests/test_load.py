@@ -281,6 +281,19 @@ def test_a_large_file_mapped_in_memory_is_read_as_its_copy(tmp_path, monkeypatch
         assert again[0].equals(copied[0]) and again[1:] == copied[1:]
 
 
+def test_a_windows_1252_byte_far_into_a_large_file_is_read_as_windows_1252(tmp_path):
+    """Arrow reads texts without checking them; the distinct texts are checked after. A byte
+    that is not UTF-8 after the sniffed start, in a column of runs or of distinct texts, sends
+    the file to the Windows-1252 reading, as Arrow's own check did."""
+    for column in (0, 1):
+        rows = [f"75056,{k}" for k in range(30_000)]
+        rows[-1] = "Orléans,1" if column == 0 else "75056,1 é"
+        path = tmp_path / f"late{column}.csv"
+        path.write_bytes(("territoire,v\n" + "\n".join(rows) + "\n").encode("cp1252"))
+        table = read_table(path)
+        assert table.encoding == "cp1252" and table.rows.iloc[-1].tolist()[:2] == rows[-1].split(",")
+
+
 def test_a_quoted_cell_is_read_as_the_csv_module_reads_it(tmp_path):
     table = read_table(write(tmp_path, "q.csv", 'a,b\n1,"x"\n2,y\n'))
     assert table.factorised is None  # the exact reader: Arrow's texts held a quote

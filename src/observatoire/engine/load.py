@@ -541,7 +541,8 @@ def _read_csv_fast(path: Path, raw: bytes, encoding: str) -> RawTable | None:
                                                encoding="utf8" if encoding.startswith("utf-8") else encoding),
             parse_options=arrow_csv.ParseOptions(delimiter=delimiter, quote_char=False, escape_char=False,
                                                  newlines_in_values=False, ignore_empty_lines=False),
-            convert_options=arrow_csv.ConvertOptions(column_types={n: pa.string() for n in names},
+            # UTF-8 is checked once per distinct text, after the encoding (_dictionary_codes).
+            convert_options=arrow_csv.ConvertOptions(column_types={n: pa.string() for n in names}, check_utf8=False,
                                                      strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError):
@@ -557,8 +558,11 @@ def _read_csv_fast(path: Path, raw: bytes, encoding: str) -> RawTable | None:
         column, read[k] = read[k], None
         return _stripped(*_dictionary_codes(column))
 
-    with ThreadPoolExecutor(max_workers=min(len(header), os.cpu_count() or 1)) as pool:
-        columns = list(pool.map(encoded, range(len(header))))
+    try:
+        with ThreadPoolExecutor(max_workers=min(len(header), os.cpu_count() or 1)) as pool:
+            columns = list(pool.map(encoded, range(len(header))))
+    except pa.ArrowInvalid:  # a text that is not UTF-8
+        return None
     lines = np.arange(2, n + 2, dtype="int64")
     # Lines of empty cells are harmless: left out. Looked for among the rows whose first cell
     # is empty only (none, in nearly every file).
@@ -597,7 +601,7 @@ _RUN_PROBE = 4096
 
 def _dictionary_codes(column) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(codes, distinct texts in order of first appearance, which texts begin or end with a
-    space) of an Arrow column of strings.
+    space) of an Arrow column of strings (``pyarrow.ArrowInvalid`` if one is not UTF-8).
 
     A column whose first rows come in runs of one text (a file's territories one after the
     other, a source written on every row) has each run's text encoded once.
@@ -624,6 +628,7 @@ def _dictionary_codes(column) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         at += len(c)
     if lengths is not None:
         codes = np.repeat(codes, lengths)
+    dictionary.validate(full=True)  # ArrowInvalid if a text is not UTF-8: every cell is one of these texts
     padded = pc.match_substring_regex(dictionary, _EDGE_SPACE).to_numpy(zero_copy_only=False)
     return codes, np.asarray(dictionary.to_pylist(), dtype=object), padded
 
