@@ -134,7 +134,7 @@ class Snapshot:
         shape = (len(self.territories), len(catalogue.indicators))
         if self._flat is not None and catalogue.indicators.index.equals(self._index):
             if len(self._flat) == shape[0] * shape[1]:  # increasing and as many as cells: every cell, in order
-                matrix = np.array(value, dtype="float64").reshape(shape)
+                matrix = np.asarray(value, dtype="float64").reshape(shape)  # a view: the frame below copies it
             else:
                 matrix = np.full(shape, np.nan)
                 matrix.ravel()[self._flat] = value
@@ -146,7 +146,8 @@ class Snapshot:
                 row, column, value = row[known], column[known], value[known]
             matrix.ravel()[row.astype("int64") * shape[1] + column] = value  # one flat index: cheaper than two
         index = pd.Index(self.territories, name="territoire")
-        return pd.DataFrame(matrix, index=index, columns=catalogue.indicators.index.copy())
+        # Copied, column by column (as pandas keeps a frame's columns): never a view of the values.
+        return pd.DataFrame(matrix, index=index, columns=catalogue.indicators.index.copy(), copy=True)
 
 
 def _period_rank(periods: pd.Index, horizon: int) -> np.ndarray:
