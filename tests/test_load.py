@@ -238,6 +238,17 @@ MAPPED_FILES = {
     **FAST_FILES,
     "quoted.csv": 'a,b\n"1, 2",3\n',
     "quoted_cell.csv": 'a,b\n1,"x"\n2,y\n',
+    # Quoted cells: read by Arrow in a large file, as the csv module reads them ...
+    "quoted_all.csv": 'territoire,valeur\n"01001","1.5"\n"01002",""\n',
+    "quoted_after.csv": 'a,b\n"ab"c,1\n"",2\n',
+    "quoted_semicolon.csv": 'a;b\n"1,5";" x "\n',
+    # ... or by the exact reader: a quote or a line break left in a text, a quote left open.
+    "quoted_doubled.csv": 'a,b\n"x ""y""",1\n',
+    "quoted_space.csv": 'a,b\n "ab" ,1\n',
+    "quoted_newline.csv": 'a,b\n"x\ny",1\n2,3\n4\n',
+    "quoted_unterminated.csv": 'a,b\n"x,1\n2,3\n',
+    "quoted_fields.csv": 'a,b\n"1,2",3\n4\n',
+    "quoted_late.csv": "a,b\n" + "1,2\n" * 20_000 + '"3\n4",5\n',  # a quoted line break far into the file
     "nul.csv": "a,b\n" + "1,2\n" * 20_000 + "3,4\x005\n",  # a NUL after the sniffed start
     "lone_cr.csv": "a,b\r1,2\r",
     "bom.csv": "\ufeffa,b\n1,2\n",
@@ -292,6 +303,21 @@ def test_a_windows_1252_byte_far_into_a_large_file_is_read_as_windows_1252(tmp_p
         path.write_bytes(("territoire,v\n" + "\n".join(rows) + "\n").encode("cp1252"))
         table = read_table(path)
         assert table.encoding == "cp1252" and table.rows.iloc[-1].tolist()[:2] == rows[-1].split(",")
+
+
+def test_a_large_quoted_file_is_read_by_arrow(tmp_path, monkeypatch):
+    """A large file whose cells are quoted (as R's write.csv writes them) goes to Arrow like
+    an unquoted one: the same table as the csv module reads, each row on its line."""
+    from observatoire.engine import load
+
+    text = "territoire,valeur,source\n" + "".join(f'"{k:05d}","{k}.5","Insee, RP"\n' for k in range(1000, 1200))
+    path = write(tmp_path, "r.csv", text)
+    exact = read_table(path)
+    assert exact.factorised is None  # small: the csv module
+    monkeypatch.setattr(load, "_MAPPED_SIZE", 0)
+    table = read_table(path)
+    assert table.factorised is not None and table.rows.equals(exact.rows)
+    assert table.rows.iloc[0].tolist()[:3] == ["01000", "1000.5", "Insee, RP"] and table.lines.tolist() == list(range(2, 202))
 
 
 def test_a_quoted_cell_is_read_as_the_csv_module_reads_it(tmp_path):

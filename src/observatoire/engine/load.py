@@ -510,18 +510,24 @@ def _read_csv_fast(path: Path, raw: bytes, encoding: str) -> RawTable | None:
     """The same table as the csv-module reader above, read by Arrow's multithreaded CSV parser.
 
     Taken only when every physical line is one record, so that the line of row ``i`` is
-    ``i + 2``: no quote character (hence no quoted separator or line break), no NUL, no lone
-    carriage return. Arrow refuses a line with another number of fields than the header (and
-    None is returned: the exact path then reports every such line). Arrow reads each column as
+    ``i + 2``: no NUL, no lone carriage return, and no quote character in a file smaller than
+    :data:`_MAPPED_SIZE`. In a larger file, Arrow reads quoted cells as the csv module does (a
+    quoted separator, a doubled quote, text after the closing quote); it is then taken only if
+    no text it read holds a quote or a line break, which would make a record span lines or a
+    block be cut inside a quoted cell. Arrow refuses a line with another number of fields than
+    the header (and None is returned: the exact path then reports every such line). Arrow reads each column as
     texts, then encodes it as integer codes into its distinct texts; the texts are stripped here
     and the table kept in that form (:class:`Factorised`): its ``rows`` of ``str`` objects, as
     on the exact path, are built only if asked for.
     """
     import pyarrow as pa
+    import pyarrow.compute as pc
     from pyarrow import csv as arrow_csv
 
-    if not _fast_path_applies(raw):
+    large = len(raw) >= _MAPPED_SIZE  # (a small quoted file, as a reference table, never starts Arrow's threads)
+    if not _fast_path_applies(raw, quotes=large):
         return None
+    quoted = large and raw.find(b'"') >= 0
     end = raw.find(b"\n")
     try:
         first_line = (raw[:] if end < 0 else raw[:end]).decode(encoding).rstrip("\r")
@@ -539,8 +545,9 @@ def _read_csv_fast(path: Path, raw: bytes, encoding: str) -> RawTable | None:
             pa.BufferReader(raw),
             read_options=arrow_csv.ReadOptions(column_names=names, skip_rows=1, block_size=_block_size(len(raw)),
                                                encoding="utf8" if encoding.startswith("utf-8") else encoding),
-            parse_options=arrow_csv.ParseOptions(delimiter=delimiter, quote_char=False, escape_char=False,
-                                                 newlines_in_values=False, ignore_empty_lines=False),
+            parse_options=arrow_csv.ParseOptions(delimiter=delimiter, quote_char='"' if quoted else False,
+                                                 double_quote=True, escape_char=False, newlines_in_values=False,
+                                                 ignore_empty_lines=False),
             # UTF-8 is checked once per distinct text, after the encoding (_dictionary_codes).
             convert_options=arrow_csv.ConvertOptions(column_types={n: pa.string() for n in names}, check_utf8=False,
                                                      strings_can_be_null=False, quoted_strings_can_be_null=False),
@@ -556,7 +563,10 @@ def _read_csv_fast(path: Path, raw: bytes, encoding: str) -> RawTable | None:
 
     def encoded(k: int) -> tuple[np.ndarray, np.ndarray]:
         column, read[k] = read[k], None
-        return _stripped(*_dictionary_codes(column))
+        codes, texts, padded = _dictionary_codes(column)
+        if quoted and pc.any(pc.match_substring_regex(pa.array(texts, pa.string()), '["\r\n]')).as_py():
+            raise _Unquoted
+        return _stripped(codes, texts, padded)
 
     # The longest first, so that both threads end together: a column with more distinct texts
     # in its first rows (the values) takes longer to encode.
@@ -564,7 +574,7 @@ def _read_csv_fast(path: Path, raw: bytes, encoding: str) -> RawTable | None:
     try:
         with ThreadPoolExecutor(max_workers=min(len(header), os.cpu_count() or 1)) as pool:
             encodings = dict(zip(order, pool.map(encoded, order)))
-    except pa.ArrowInvalid:  # a text that is not UTF-8
+    except (pa.ArrowInvalid, _Unquoted):  # a text that is not UTF-8; a quote or a line break in a text
         return None
     columns = [encodings[k] for k in range(len(header))]
     lines = np.arange(2, n + 2, dtype="int64")
@@ -593,10 +603,15 @@ def _block_size(size: int) -> int:
 _LONE_CR = re.compile(rb"\r(?!\n)")
 
 
-def _fast_path_applies(raw) -> bool:
-    """Whether every physical line of ``raw`` (bytes, or a file mapped in memory) is one
-    record: no quote character, no NUL, no carriage return but before a line feed."""
-    return raw.find(b'"') < 0 and raw.find(b"\x00") < 0 and (raw.find(b"\r") < 0 or _LONE_CR.search(raw) is None)
+def _fast_path_applies(raw, quotes: bool = False) -> bool:
+    """Whether ``raw`` (bytes, or a file mapped in memory) may go to Arrow: no NUL, no carriage
+    return but before a line feed, and no quote character unless ``quotes``."""
+    return ((quotes or raw.find(b'"') < 0) and raw.find(b"\x00") < 0
+            and (raw.find(b"\r") < 0 or _LONE_CR.search(raw) is None))
+
+
+class _Unquoted(Exception):
+    """A text Arrow read from a quoted file holds a quote or a line break: the exact reader reads it."""
 
 
 #: Rows looked at to tell whether a column comes in runs of one text.
