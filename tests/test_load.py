@@ -240,6 +240,8 @@ MAPPED_FILES = {
     "quoted_cell.csv": 'a,b\n1,"x"\n2,y\n',
     # Quoted cells: read by Arrow in a large file, as the csv module reads them ...
     "quoted_all.csv": 'territoire,valeur\n"01001","1.5"\n"01002",""\n',
+    "quoted_header.csv": '"territoire","valeur"\n"01001",1.5\n',
+    "quoted_header_lines.csv": '"terri\ntoire",valeur\n1,2\n',
     "quoted_after.csv": 'a,b\n"ab"c,1\n"",2\n',
     "quoted_semicolon.csv": 'a;b\n"1,5";" x "\n',
     # ... or by the exact reader: a quote or a line break left in a text, a quote left open.
@@ -318,6 +320,27 @@ def test_a_large_quoted_file_is_read_by_arrow(tmp_path, monkeypatch):
     table = read_table(path)
     assert table.factorised is not None and table.rows.equals(exact.rows)
     assert table.rows.iloc[0].tolist()[:3] == ["01000", "1000.5", "Insee, RP"] and table.lines.tolist() == list(range(2, 202))
+
+
+@pytest.mark.parametrize("ends", [("\r",), ("\n", "\r\n", "\r"), ("\n", "\r")])
+def test_line_ends_of_any_kind_give_the_exact_readers_rows_and_lines(tmp_path, monkeypatch, ends):
+    """Lines ending in CR alone (an old Mac's), CRLF or LF, mixed at random over a file of
+    several of Arrow's blocks: Arrow reads the rows the csv module reads, each on its line."""
+    import random
+
+    from observatoire.engine import load
+
+    rng = random.Random(len(ends))
+    rows = [f"{k:08d},{k % 97}{rng.choice(ends)}" for k in range(150_000)]  # 3 MB: three blocks
+    path = tmp_path / "ends.csv"
+    path.write_bytes(("a,b" + rng.choice(ends) + "".join(rows)).encode())
+    monkeypatch.setattr(load, "_MAPPED_SIZE", 0)
+    table = read_table(path)
+    assert table.factorised is not None  # Arrow's reading
+    monkeypatch.setattr(load, "_read_csv_fast", lambda *a, **k: None)
+    exact = read_table(path)
+    assert table.columns == exact.columns == ["a", "b"]
+    assert table.rows.equals(exact.rows) and table.lines.tolist() == exact.lines.tolist() == list(range(2, 150_002))
 
 
 def test_a_quoted_cell_is_read_as_the_csv_module_reads_it(tmp_path):

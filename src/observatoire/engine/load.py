@@ -510,7 +510,7 @@ def _read_csv_fast(path: Path, raw: bytes, encoding: str) -> RawTable | None:
     """The same table as the csv-module reader above, read by Arrow's multithreaded CSV parser.
 
     Taken only when every physical line is one record, so that the line of row ``i`` is
-    ``i + 2``: no NUL, no lone carriage return, and no quote character in a file smaller than
+    ``i + 2``: no NUL, and no quote character in a file smaller than
     :data:`_MAPPED_SIZE`. In a larger file, Arrow reads quoted cells as the csv module does (a
     quoted separator, a doubled quote, text after the closing quote); it is then taken only if
     no text it read holds a quote or a line break, which would make a record span lines or a
@@ -529,16 +529,18 @@ def _read_csv_fast(path: Path, raw: bytes, encoding: str) -> RawTable | None:
         return None
     quoted = large and raw.find(b'"') >= 0
     end = raw.find(b"\n")
+    cr = raw.find(b"\r", 0, end if end >= 0 else len(raw))
+    end = cr if cr >= 0 else end  # the header's line ends at its first line break of any kind
     try:
-        first_line = (raw[:] if end < 0 else raw[:end]).decode(encoding).rstrip("\r")
+        first_line = (raw[:] if end < 0 else raw[:end]).decode(encoding)
     except UnicodeDecodeError:
         return None
-    if not first_line:
-        return None  # no header: the exact path reports every line
+    if not first_line or first_line.count('"') % 2:
+        return None  # no header, or a quoted header cell spanning lines: the exact path
     delimiter = detect_delimiter((first_line.splitlines() or [""])[0])  # as the exact path
     if not first_line.replace(delimiter, "").strip():
         return None  # an empty header: the exact path says so
-    header = [h.strip() for h in first_line.split(delimiter)]
+    header = [h.strip() for h in next(csv.reader([first_line], delimiter=delimiter))]  # quotes as the csv module reads them
     names = [str(k) for k in range(len(header))]
     try:
         table = arrow_csv.read_csv(
@@ -599,15 +601,11 @@ def _block_size(size: int) -> int:
     return min(16 << 20, max(1 << 20, size // (4 * (os.cpu_count() or 1))))
 
 
-#: A carriage return that does not end a line with its line feed (an old Mac line end).
-_LONE_CR = re.compile(rb"\r(?!\n)")
-
-
 def _fast_path_applies(raw, quotes: bool = False) -> bool:
-    """Whether ``raw`` (bytes, or a file mapped in memory) may go to Arrow: no NUL, no carriage
-    return but before a line feed, and no quote character unless ``quotes``."""
-    return ((quotes or raw.find(b'"') < 0) and raw.find(b"\x00") < 0
-            and (raw.find(b"\r") < 0 or _LONE_CR.search(raw) is None))
+    """Whether ``raw`` (bytes, or a file mapped in memory) may go to Arrow: no NUL, and no quote
+    character unless ``quotes``. Lines may end in LF, CRLF or CR alone (an old Mac's): Arrow
+    ends a record at each, as the csv module ends a line."""
+    return (quotes or raw.find(b'"') < 0) and raw.find(b"\x00") < 0
 
 
 class _Unquoted(Exception):
