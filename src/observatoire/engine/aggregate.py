@@ -104,23 +104,26 @@ def coverage(x, w, by: str = "weight") -> np.ndarray:
     """Share of the total weight (``by="weight"``) or of the number (``by="count"``) of the
     children that have a value."""
     x, w = _prepare(x, w)
+    return _share(np.isfinite(x), w, by)
+
+
+def _share(present: np.ndarray, w: np.ndarray, by: str, present_weight: np.ndarray | None = None) -> np.ndarray:
+    """:func:`coverage` from which children have a value (and the weight they carry, when known)."""
     if by == "count":
-        return np.isfinite(x).sum(1) / x.shape[1]
+        return present.sum(1) / present.shape[1]
     if by != "weight":
         raise ValueError(f"base de couverture inconnue : « {by} » (attendu : {', '.join(COVERAGE_BASES)})")
-    return np.where(np.isfinite(x), w, 0.0).sum(1) / w.sum()
+    return (np.where(present, w, 0.0).sum(1) if present_weight is None else present_weight) / w.sum()
 
 
 def aggregate_and_cover(x, w, method: str = "arithmetic", p: float = 0.5, floor: float | None = FLOOR,
                         by: str = "weight") -> tuple[np.ndarray, np.ndarray]:
     """``(aggregate_rows(x, w, method, p, floor), coverage(x, w, by))``, which children have a
     value looked at once for both."""
-    if by not in COVERAGE_BASES:
-        raise ValueError(f"base de couverture inconnue : « {by} » (attendu : {', '.join(COVERAGE_BASES)})")
     x, w = _prepare(x, w)
     present = np.isfinite(x)
     present_weight = np.where(present, w, 0.0).sum(1)
-    share = present.sum(1) / x.shape[1] if by == "count" else present_weight / w.sum()
+    share = _share(present, w, by, present_weight)
     if method == "arithmetic":
         return _arithmetic(x, w, present, present_weight), share
     return aggregate_rows(x, w, method, p, floor), share

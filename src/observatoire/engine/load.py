@@ -430,8 +430,8 @@ def _read_csv(path: Path, raw: bytes, try_utf8: bool = True) -> RawTable:
     encoding = text_encoding(raw)
     wide = encoding is not None and encoding.startswith(("utf-16", "utf-32"))
     if not wide:
-        # Arrow checks every cell it reads as UTF-8: when the fast path reads the file as UTF-8,
-        # detect_encoding would have said so, and the file needs no second pass to tell.
+        # The fast path checks every distinct text it reads as UTF-8: when it reads the file as
+        # UTF-8, detect_encoding would have said so, and the file needs no second pass to tell.
         fast = None if raw.startswith(b"\xef\xbb\xbf") or not try_utf8 else _read_csv_fast(path, raw, "utf-8")
         if fast is not None:
             return fast
@@ -515,19 +515,19 @@ def _read_csv_fast(path: Path, raw: bytes, encoding: str) -> RawTable | None:
     quoted separator, a doubled quote, text after the closing quote); it is then taken only if
     no text it read holds a quote or a line break, which would make a record span lines or a
     block be cut inside a quoted cell. Arrow refuses a line with another number of fields than
-    the header (and None is returned: the exact path then reports every such line). Arrow reads each column as
-    texts, then encodes it as integer codes into its distinct texts; the texts are stripped here
-    and the table kept in that form (:class:`Factorised`): its ``rows`` of ``str`` objects, as
-    on the exact path, are built only if asked for.
+    the header (and None is returned: the exact path then reports every such line). Arrow reads
+    each column as texts, then encodes it as integer codes into its distinct texts; the texts
+    are stripped here and the table kept in that form (:class:`Factorised`): its ``rows`` of
+    ``str`` objects, as on the exact path, are built only if asked for.
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
     from pyarrow import csv as arrow_csv
 
-    large = len(raw) >= _MAPPED_SIZE  # (a small quoted file, as a reference table, never starts Arrow's threads)
-    if not _fast_path_applies(raw, quotes=large):
+    # Lines may end in LF, CRLF or CR alone (an old Mac's): Arrow ends a record at each, as the
+    # csv module ends a line. A small quoted file (a reference table) never starts Arrow's threads.
+    quoted = raw.find(b'"') >= 0
+    if (quoted and len(raw) < _MAPPED_SIZE) or raw.find(b"\x00") >= 0:
         return None
-    quoted = large and raw.find(b'"') >= 0
     end = raw.find(b"\n")
     cr = raw.find(b"\r", 0, end if end >= 0 else len(raw))
     end = cr if cr >= 0 else end  # the header's line ends at its first line break of any kind
@@ -565,10 +565,7 @@ def _read_csv_fast(path: Path, raw: bytes, encoding: str) -> RawTable | None:
 
     def encoded(k: int) -> tuple[np.ndarray, np.ndarray]:
         column, read[k] = read[k], None
-        codes, texts, padded = _dictionary_codes(column)
-        if quoted and pc.any(pc.match_substring_regex(pa.array(texts, pa.string()), '["\r\n]')).as_py():
-            raise _Unquoted
-        return _stripped(codes, texts, padded)
+        return _stripped(*_dictionary_codes(column, refused='["\r\n]' if quoted else None))
 
     # The longest first, so that both threads end together: a column with more distinct texts
     # in its first rows (the values) takes longer to encode.
@@ -576,7 +573,7 @@ def _read_csv_fast(path: Path, raw: bytes, encoding: str) -> RawTable | None:
     try:
         with ThreadPoolExecutor(max_workers=min(len(header), os.cpu_count() or 1)) as pool:
             encodings = dict(zip(order, pool.map(encoded, order)))
-    except (pa.ArrowInvalid, _Unquoted):  # a text that is not UTF-8; a quote or a line break in a text
+    except (pa.ArrowInvalid, _Refused):  # a text that is not UTF-8; a quote or a line break in a text
         return None
     columns = [encodings[k] for k in range(len(header))]
     lines = np.arange(2, n + 2, dtype="int64")
@@ -601,24 +598,18 @@ def _block_size(size: int) -> int:
     return min(16 << 20, max(1 << 20, size // (4 * (os.cpu_count() or 1))))
 
 
-def _fast_path_applies(raw, quotes: bool = False) -> bool:
-    """Whether ``raw`` (bytes, or a file mapped in memory) may go to Arrow: no NUL, and no quote
-    character unless ``quotes``. Lines may end in LF, CRLF or CR alone (an old Mac's): Arrow
-    ends a record at each, as the csv module ends a line."""
-    return (quotes or raw.find(b'"') < 0) and raw.find(b"\x00") < 0
-
-
-class _Unquoted(Exception):
-    """A text Arrow read from a quoted file holds a quote or a line break: the exact reader reads it."""
+class _Refused(Exception):
+    """A text holds a character :func:`_dictionary_codes` was asked to refuse."""
 
 
 #: Rows looked at to tell whether a column comes in runs of one text.
 _RUN_PROBE = 4096
 
 
-def _dictionary_codes(column) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _dictionary_codes(column, refused: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(codes, distinct texts in order of first appearance, which texts begin or end with a
-    space) of an Arrow column of strings (``pyarrow.ArrowInvalid`` if one is not UTF-8).
+    space) of an Arrow column of strings (``pyarrow.ArrowInvalid`` if one is not UTF-8;
+    :class:`_Refused` if one matches the regular expression ``refused``).
 
     A column whose first rows come in runs of one text (a file's territories one after the
     other, a source written on every row) has each run's text encoded once.
@@ -646,6 +637,8 @@ def _dictionary_codes(column) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if lengths is not None:
         codes = np.repeat(codes, lengths)
     dictionary.validate(full=True)  # ArrowInvalid if a text is not UTF-8: every cell is one of these texts
+    if refused is not None and pc.any(pc.match_substring_regex(dictionary, refused)).as_py():
+        raise _Refused
     padded = pc.match_substring_regex(dictionary, _EDGE_SPACE).to_numpy(zero_copy_only=False)
     return codes, np.asarray(dictionary.to_pylist(), dtype=object), padded
 
